@@ -1,0 +1,136 @@
+import { InputError } from "@stepstone/errors";
+import { parseRange } from "@stepstone/graph";
+import {
+  gaps as findGaps,
+  gapsJson,
+  type Matrix,
+  matrix,
+  matrixJson,
+  type PlanContext,
+  type ReleaseSelection,
+  selectReleases,
+  suggest,
+} from "@stepstone/planner";
+import { openGraph } from "../graph.js";
+import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
+
+export interface SetOptions {
+  graph?: string;
+  format: Format;
+  platform?: string;
+  all?: boolean;
+  releases?: string;
+}
+
+function selection(opts: SetOptions): ReleaseSelection {
+  if (opts.all && opts.releases !== undefined)
+    throw new InputError("--all and --releases exclude each other");
+  if (opts.all) return { kind: "all" };
+  if (opts.releases !== undefined) {
+    const range = parseRange(opts.releases);
+    if (range === null)
+      throw new InputError(
+        `--releases "${opts.releases}": not a semver range (e.g. ">=2.9.0 <3.0.0")`,
+      );
+    return { kind: "range", range };
+  }
+  return { kind: "golden" };
+}
+
+function computeMatrix(opts: SetOptions): { ctx: PlanContext; m: Matrix } {
+  const { ctx } = openGraph(opts);
+  const set = selectReleases(ctx, selection(opts));
+  return { ctx, m: matrix(ctx, set) };
+}
+
+export async function matrixCommand(opts: SetOptions): Promise<number> {
+  const { ctx, m } = computeMatrix(opts);
+  if (opts.format === "json") {
+    printJson(matrixJson(m));
+    return 0;
+  }
+  if (m.releases.length === 0) {
+    out("No releases in the set (by default the golden ones; try --all).");
+    return 0;
+  }
+  const cell = new Map(m.cells.map((c) => [`${c.from.version}\0${c.to.version}`, c]));
+  const rows: Cell[][] = m.releases.map((a) => [
+    a.version,
+    ...m.releases.map((b) => {
+      if (a === b) return color.dim("·");
+      const c = cell.get(`${a.version}\0${b.version}`);
+      if (!c?.plan) return color.red("✗");
+      const text = c.plan.wipes === 0 ? String(c.plan.hops) : `${c.plan.hops}+${c.plan.wipes}w`;
+      return c.plan.wipes === 0 ? color.green(text) : color.yellow(text);
+    }),
+  ]);
+  const platform = ctx.platform === null ? "" : ` on ${ctx.platform}`;
+  out(`Hops from each release (row) to each other (column)${platform}:`);
+  out();
+  out(table(["from \\ to", ...m.releases.map((r) => r.version)], rows));
+  out();
+  out(
+    `  ${color.green("N")} hops without wiping   ${color.yellow("N+Kw")} N hops that wipe K components   ${color.red("✗")} unreachable`,
+  );
+  return 0;
+}
+
+export interface GapsOptions extends SetOptions {
+  suggest?: boolean;
+  check?: boolean;
+}
+
+export async function gapsCommand(opts: GapsOptions): Promise<number> {
+  const { ctx, m } = computeMatrix(opts);
+  const gapList = findGaps(ctx, m);
+  const suggested = opts.suggest ? suggest(ctx, gapList) : null;
+  const code = opts.check && gapList.length > 0 ? 1 : 0;
+  if (opts.format === "json") {
+    printJson(gapsJson(gapList, suggested));
+    return code;
+  }
+  if (gapList.length === 0) {
+    out(
+      `${color.green("No gaps")}: every pair of the ${plural(m.releases.length, "release")} connects without wiping.`,
+    );
+    return code;
+  }
+  out(
+    `${color.yellow(plural(gapList.length, "gap"))} between ${plural(m.releases.length, "release")}:`,
+  );
+  out();
+  out(
+    table(
+      ["from", "to", "reason", "", "why"],
+      gapList.map((g) => [
+        g.from.version,
+        g.to.version,
+        g.plan ? color.yellow(g.reason.code) : color.red(g.reason.code),
+        g.reason.component ?? g.reason.key ?? "",
+        g.reason.message,
+      ]),
+    ),
+  );
+  if (suggested) {
+    out();
+    if (suggested.suggestions.length === 0)
+      out("No transition release built from existing migrations closes these gaps.");
+    for (const s of suggested.suggestions) {
+      out(
+        `Suggested transition release ${color.bold(s.release.version)} closes ${plural(s.closes.length, "gap")}: ${s.closes.map((c) => `${c.from.version} → ${c.to.version}`).join(", ")}`,
+      );
+      out(
+        JSON.stringify(s.release, null, 2)
+          .split("\n")
+          .map((l) => `    ${l}`)
+          .join("\n"),
+      );
+    }
+    for (const miss of suggested.missing) {
+      out(
+        `${color.red("Missing migration")}: ${miss.component} ${miss.from} → ${miss.to} (no existing scripts convert it; needed by ${miss.for.map((c) => `${c.from.version} → ${c.to.version}`).join(", ")})`,
+      );
+    }
+  }
+  return code;
+}

@@ -1,0 +1,47 @@
+import { InputError } from "@stepstone/errors";
+import { parseVersion, type Release } from "@stepstone/graph";
+import { type LoadedGraph, loadGraph, resolveGraphPath } from "@stepstone/graph-file";
+import { PlanContext } from "@stepstone/planner";
+
+export interface GraphOptions {
+  graph?: string;
+  platform?: string;
+}
+
+/** Loads the graph named by --graph (or found upward) and indexes it for --platform. */
+export function openGraph(
+  opts: GraphOptions,
+  checkScripts = false,
+): { loaded: LoadedGraph; ctx: PlanContext } {
+  const loaded = loadGraph(resolveGraphPath(opts.graph), { checkScripts });
+  const platform = opts.platform ?? null;
+  if (platform !== null && !loaded.graph.platforms.includes(platform)) {
+    const known = loaded.graph.platforms;
+    throw new InputError(
+      `unknown platform "${platform}": ${loaded.file} names ${known.length === 0 ? "no platform" : known.map((p) => `"${p}"`).join(", ")}`,
+    );
+  }
+  return { loaded, ctx: new PlanContext(loaded.graph, platform) };
+}
+
+/** The index of the release a --from/--to value names (`v` prefix and +build tolerated). */
+export function findRelease(ctx: PlanContext, text: string, option: string): number {
+  const sv = parseVersion(text.replace(/^v(?=\d)/, ""));
+  const i = sv === null ? -1 : ctx.releases.findIndex((r) => r.semver.compare(sv) === 0);
+  if (i >= 0) return i;
+  const near = ctx.releases
+    .filter((r) => r.version.startsWith(text.replace(/^v/, "").split(".").slice(0, 2).join(".")))
+    .map((r) => r.version);
+  const hint = near.length > 0 ? `; did you mean ${near.slice(0, 5).join(", ")}?` : "";
+  throw new InputError(`${option} ${text}: no such release in the graph${hint}`);
+}
+
+export function label(r: Release): string {
+  const tags = [
+    r.golden && "golden",
+    r.transition && "transition",
+    r.withdrawn && "withdrawn",
+    !r.runner && "no runner",
+  ].filter(Boolean);
+  return tags.length > 0 ? `${r.version} (${tags.join(", ")})` : r.version;
+}

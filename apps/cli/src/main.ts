@@ -1,0 +1,136 @@
+import { ExitCode, StepstoneError } from "@stepstone/errors";
+import { Command, CommanderError, Option } from "commander";
+
+const formatOption = () =>
+  new Option("--format <format>", "output: text for people, json for machines")
+    .choices(["text", "json"])
+    .default("text");
+const graphOption = () =>
+  new Option("--graph <file>", "the release graph (default: nearest release-graph.json upward)");
+const platformOption = () =>
+  new Option("--platform <name>", "apply this platform's epoch overrides");
+
+let exitCode: number = ExitCode.ok;
+
+/** Commander ignores an action's result; keep the exit code the command returned. */
+function run<T>(action: (options: T) => Promise<number>): (options: T) => Promise<void> {
+  return async (options) => {
+    exitCode = await action(options);
+  };
+}
+
+/** Builds the CLI. Each command loads its module only when it runs, so --help is instant. */
+export function program(): Command {
+  const cli = new Command("stepstone")
+    .description(
+      "Plan firmware upgrade and downgrade paths that keep persistent data, and build what devices need to follow them.",
+    )
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ sortSubcommands: false });
+
+  cli
+    .command("validate")
+    .description("check the graph file and the scripts it names (all problems at once)")
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n  stepstone validate --graph release-graph.json\n\nExit: 0 valid (warnings allowed), 2 errors.",
+    )
+    .action(run(async (o) => (await import("./commands/validate.js")).validate(o)));
+
+  cli
+    .command("plan")
+    .description("the best sequence of hops from one release to another")
+    .option("--from <version>", "the release the device runs")
+    .requiredOption("--to <version>", "the release to reach")
+    .addOption(platformOption())
+    .option(
+      "--allow-wipe <components>",
+      'components a plan may reset to factory state: "a,b" or "all"',
+    )
+    .option(
+      "--device <status.json>",
+      "plan from a device's actual epochs (output of `runner status --json`)",
+    )
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  stepstone plan --from 2.9.2 --to 2.11.0\n  stepstone plan --from 2.11.0 --to 2.8.0 --allow-wipe users --format json\n  stepstone plan --device status.json --to 2.11.0\n\nExit: 0 plan found, 1 no plan (the blockers are listed), 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/plan.js")).planCommand(o)));
+
+  const setOptions = (c: Command) =>
+    c
+      .option("--all", "every non-withdrawn release instead of the golden ones")
+      .option("--releases <range>", "the releases in a semver range")
+      .addOption(platformOption())
+      .addOption(graphOption())
+      .addOption(formatOption());
+
+  setOptions(
+    cli
+      .command("matrix")
+      .description(
+        "the best plan for every ordered pair of releases (default: golden), wipes allowed",
+      ),
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  stepstone matrix\n  stepstone matrix --releases '>=2.9.0' --format json\n\nExit: 0, 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/matrix.js")).matrixCommand(o)));
+
+  setOptions(
+    cli
+      .command("gaps")
+      .description(
+        "pairs that cannot be reached without wiping, with the reason; --suggest transition releases",
+      )
+      .option("--suggest", "suggest transition releases that close the gaps")
+      .option("--check", "exit 1 when gaps exist (for CI)"),
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/matrix.js")).gapsCommand(o)));
+
+  return cli;
+}
+
+/** Runs the CLI; the one place where failures become messages and exit codes. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const cli = program();
+  exitCode = ExitCode.ok;
+  cli.exitOverride();
+  for (const sub of cli.commands) sub.exitOverride();
+  try {
+    if (argv.length <= 2) {
+      cli.outputHelp();
+      return ExitCode.input;
+    }
+    await cli.parseAsync(argv as string[]);
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === "commander.helpDisplayed" ||
+        e.code === "commander.version" ||
+        e.code === "commander.help"
+      )
+        return 0;
+      return ExitCode.input; // commander already printed the message to stderr
+    }
+    if (e instanceof StepstoneError) {
+      process.stderr.write(`stepstone: ${e.message.split("\n").join("\nstepstone: ")}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(
+      `stepstone: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    return 70;
+  }
+}

@@ -1,0 +1,61 @@
+import { createColors } from "picocolors";
+
+/**
+ * Colour only for people: stdout is a TTY, NO_COLOR unset (any value disables it), TERM
+ * not dumb; FORCE_COLOR forces it. (picocolors' own default also colours whenever CI is
+ * set, which would put escape codes into logs and pipes.)
+ */
+export function colorEnabled(env = process.env, stream = process.stdout): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
+  return stream.isTTY === true && env.TERM !== "dumb";
+}
+
+export const color = createColors(colorEnabled());
+
+export type Format = "text" | "json";
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function out(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are what we strip.
+const ANSI = /\u001b\[[0-9;]*m/g;
+const visible = (s: string) => s.replace(ANSI, "").length;
+
+export type Cell = string | readonly string[];
+
+/** An aligned table; a cell may hold several lines. Colour codes do not count as width. */
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  indent = "  ",
+): string {
+  const lines = (c: Cell): readonly string[] =>
+    typeof c === "string" ? [c] : c.length === 0 ? [""] : c;
+  const widths = headers.map((h, i) =>
+    Math.max(visible(h), ...rows.map((r) => Math.max(...lines(r[i] ?? "").map(visible)))),
+  );
+  const pad = (s: string, w: number) => s + " ".repeat(Math.max(0, w - visible(s)));
+  const render = (cells: readonly string[]) =>
+    indent +
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] as number)))
+      .join("  ")
+      .trimEnd();
+  const outLines = [render(headers.map((h) => color.bold(h)))];
+  for (const r of rows) {
+    const height = Math.max(...r.map((c) => lines(c).length));
+    for (let k = 0; k < height; k++)
+      outLines.push(render(headers.map((_, i) => lines(r[i] ?? "")[k] ?? "")));
+  }
+  return outLines.join("\n");
+}
+
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}

@@ -1,0 +1,65 @@
+/**
+ * Every failure stepstone reports has a type, and every type has one exit code.
+ * The CLI catches these once, prints `message` (no stack trace) and exits with `exitCode`.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  /** No plan exists, a migration failed, `gaps --check` found gaps. */
+  failure: 1,
+  /** Bad input: usage, configuration, a broken graph file. */
+  input: 2,
+  /** A bundle or script whose integrity could not be proven. */
+  integrity: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class StepstoneError extends Error {
+  abstract readonly exitCode: ExitCode;
+}
+
+/** One problem in an input file, located by file and JSON path (or line:column). */
+export interface Diagnostic {
+  file: string;
+  /** `releases[2].upgradeFrom`, or `12:5` for a syntax error, or "" for the whole file. */
+  where: string;
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return d.where === "" ? `${d.file}: ${d.message}` : `${d.file}: ${d.where}: ${d.message}`;
+}
+
+/** Bad input: the user must change a file or an argument. Exit 2. */
+export class InputError extends StepstoneError {
+  readonly exitCode = ExitCode.input;
+  readonly diagnostics: readonly Diagnostic[];
+  constructor(message: string, diagnostics: readonly Diagnostic[] = []) {
+    super(message);
+    this.name = "InputError";
+    this.diagnostics = diagnostics;
+  }
+
+  /** All the problems of one file at once, one line each. */
+  static fromDiagnostics(diagnostics: readonly Diagnostic[]): InputError {
+    return new InputError(diagnostics.map(formatDiagnostic).join("\n"), diagnostics);
+  }
+}
+
+/** Content that does not match what was signed or pinned. Exit 3. */
+export class IntegrityError extends StepstoneError {
+  readonly exitCode = ExitCode.integrity;
+  constructor(message: string) {
+    super(message);
+    this.name = "IntegrityError";
+  }
+}
+
+/** The request was understood but its answer is "no": no plan, gaps found. Exit 1. */
+export class FailureError extends StepstoneError {
+  readonly exitCode = ExitCode.failure;
+  constructor(message: string) {
+    super(message);
+    this.name = "FailureError";
+  }
+}

@@ -1,0 +1,11 @@
+export { parseJsonStrict } from "./json.js";
+export {
+  GRAPH_FILE,
+  hasSetE,
+  type LoadedGraph,
+  type LoadOptions,
+  loadGraph,
+  readScript,
+  resolveGraphPath,
+  sha256,
+} from "./load.js";

@@ -1,0 +1,86 @@
+import { type Diagnostic, InputError } from "@stepstone/errors";
+import { jsonPath } from "@stepstone/graph";
+import { type ParseError, printParseErrorCode, visit } from "jsonc-parser";
+
+/**
+ * JSON.parse, plus what it does not tell: where a syntax error is (line:column), and
+ * duplicate keys (JSON.parse silently keeps the last one, so `"golden": true, ...,
+ * "golden": false` would drop a flag without a word).
+ */
+export function parseJsonStrict(text: string, file: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw InputError.fromDiagnostics(syntaxErrors(text, file));
+  }
+  const dups = duplicateKeys(text, file);
+  if (dups.length > 0) throw InputError.fromDiagnostics(dups);
+  return value;
+}
+
+function syntaxErrors(text: string, file: string): Diagnostic[] {
+  const errors: Diagnostic[] = [];
+  visit(
+    text,
+    {
+      onError(
+        error: number,
+        offset: number,
+        _length: number,
+        startLine: number,
+        startCharacter: number,
+      ) {
+        errors.push({
+          file,
+          where: `${startLine + 1}:${startCharacter + 1}`,
+          message: `invalid JSON: ${describeParseError(error, offset, text)}`,
+        });
+      },
+    },
+    { disallowComments: true, allowTrailingComma: false },
+  );
+  if (errors.length === 0) errors.push({ file, where: "", message: "invalid JSON" });
+  // After the first syntax error the rest is mostly noise: report the first few.
+  return errors.slice(0, 3);
+}
+
+function describeParseError(code: ParseError["error"], offset: number, text: string): string {
+  const name = printParseErrorCode(code);
+  if (offset >= text.length) return "unexpected end of file (truncated?)";
+  const human = name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return human;
+}
+
+function duplicateKeys(text: string, file: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  // One frame per open object: the keys seen so far. Arrays push null.
+  const frames: (Set<string> | null)[] = [];
+  visit(text, {
+    onObjectBegin: () => {
+      frames.push(new Set());
+    },
+    onObjectEnd: () => {
+      frames.pop();
+    },
+    onArrayBegin: () => {
+      frames.push(null);
+    },
+    onArrayEnd: () => {
+      frames.pop();
+    },
+    onObjectProperty(property, _offset, _length, startLine, _startCharacter, pathSupplier) {
+      const keys = frames[frames.length - 1];
+      if (!keys) return;
+      if (keys.has(property)) {
+        out.push({
+          file,
+          where: jsonPath([...pathSupplier(), property]),
+          message: `duplicate key "${property}" (line ${startLine + 1}); JSON keeps only the last one, so remove one of them`,
+        });
+      }
+      keys.add(property);
+    },
+  });
+  return out;
+}

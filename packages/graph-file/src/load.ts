@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
+import { type Diagnostic, InputError } from "@stepstone/errors";
+import { type ParsedGraph, parseGraph, type ReleaseGraph } from "@stepstone/graph";
+import { parseJsonStrict } from "./json.js";
+
+export const GRAPH_FILE = "release-graph.json";
+
+export interface LoadedGraph extends ParsedGraph {
+  /** Absolute path of the graph file. */
+  file: string;
+  /** Folder scripts are relative to. */
+  root: string;
+  /** The file's parsed JSON, untouched (for tools that rewrite it). */
+  json: unknown;
+}
+
+/** `--graph FILE`, or the nearest release-graph.json from `cwd` upward. */
+export function resolveGraphPath(explicit: string | undefined, cwd = process.cwd()): string {
+  if (explicit !== undefined) return resolve(cwd, explicit);
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, GRAPH_FILE);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new InputError(
+        `no ${GRAPH_FILE} in ${resolve(cwd)} or any folder above it; pass --graph FILE`,
+      );
+    }
+    dir = parent;
+  }
+}
+
+export interface LoadOptions {
+  /** Read every script the graph names: existence, sha256 pins, `set -e`. */
+  checkScripts?: boolean;
+}
+
+/** Reads, parses and validates a graph file; throws one InputError listing every problem. */
+export function loadGraph(path: string, options: LoadOptions = {}): LoadedGraph {
+  const file = resolve(path);
+  let text: string;
+  try {
+    if (statSync(file).isDirectory())
+      throw new InputError(`${path}: is a folder; pass the graph file itself`);
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const json = parseJsonStrict(text, path);
+  const parsed = parseGraph(json, path);
+  const root = dirname(file);
+  if (options.checkScripts) {
+    const { errors, warnings } = checkScripts(parsed.graph, root, path);
+    if (errors.length > 0) throw InputError.fromDiagnostics(errors);
+    parsed.warnings.push(...warnings);
+  }
+  return { ...parsed, file, root, json };
+}
+
+/** The script's bytes, refusing a path that escapes the graph's folder (links included). */
+export function readScript(root: string, script: string): Buffer {
+  const real = realpathSync(join(root, script));
+  const realRoot = realpathSync(root);
+  if (!real.startsWith(realRoot + sep)) {
+    throw new InputError(`${script}: resolves outside the graph's folder (${realRoot})`);
+  }
+  return readFileSync(real);
+}
+
+export function sha256(data: Buffer | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** A script without `set -e` (in a `set` line or the shebang) keeps going after errors. */
+export function hasSetE(text: string): boolean {
+  return (
+    /^\s*set\s+(-[a-zA-Z]*e[a-zA-Z]*|-o\s+errexit)\b/m.test(text) ||
+    /^#!\S+\s+-[a-zA-Z]*e/.test(text)
+  );
+}
+
+function checkScripts(
+  graph: ReleaseGraph,
+  root: string,
+  file: string,
+): { errors: Diagnostic[]; warnings: Diagnostic[] } {
+  const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  graph.migrations.forEach((m, i) => {
+    const where = `migrations[${i}].script`;
+    let data: Buffer;
+    try {
+      data = readScript(root, m.script);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const message =
+        code === "ENOENT"
+          ? `${m.script}: no such file (relative to ${root})`
+          : e instanceof InputError
+            ? e.message
+            : `${m.script}: cannot read: ${code ?? String(e)}`;
+      errors.push({ file, where, message });
+      return;
+    }
+    if (m.sha256 !== undefined) {
+      const actual = sha256(data);
+      if (actual !== m.sha256) {
+        errors.push({
+          file,
+          where: `migrations[${i}].sha256`,
+          message: `${m.script} has sha256 ${actual}, but the graph pins ${m.sha256}: a released migration must not change; restore the script or add a new migration`,
+        });
+      }
+    }
+    if (!hasSetE(data.toString("utf8"))) {
+      warnings.push({
+        file,
+        where,
+        message: `${m.script} does not use "set -e": add "set -eu" near the top so a failing command fails the migration`,
+      });
+    }
+  });
+  return { errors, warnings };
+}

@@ -1,0 +1,81 @@
+import type { Range, SemVer } from "semver";
+
+/** A component's data format version. Integers >= 0. */
+export type Epoch = number;
+
+export type OnFailure = "halt" | "isolate" | "wipe";
+
+/** A unit of persistent data with its own format version. */
+export interface Component {
+  readonly name: string;
+  /** May a plan reset it to factory state? */
+  readonly wipeable: boolean;
+  /** Its data, relative to the persistent root. */
+  readonly paths: readonly string[];
+  readonly onFailure: OnFailure;
+  /** systemd units that must not start before its migrations ran. */
+  readonly services: readonly string[];
+  /** Epoch of data written by releases that predate the runner. */
+  readonly baseline: Epoch;
+  readonly notes?: string;
+}
+
+export interface PlatformOverride {
+  readonly epochs: Readonly<Record<string, Epoch>>;
+}
+
+export interface Release {
+  /** The version as written in the file (the release's identity in output). */
+  readonly version: string;
+  readonly semver: SemVer;
+  /** Release line, default `major.minor`. */
+  readonly line: string;
+  readonly golden: boolean;
+  readonly transition: boolean;
+  /** Never a stop or a target; may be a source. */
+  readonly withdrawn: boolean;
+  /** Does the image carry the on-device runner? Without it, it runs no migration. */
+  readonly runner: boolean;
+  /** Data epoch of every component (before platform overrides). */
+  readonly epochs: Readonly<Record<string, Epoch>>;
+  /** Ids of extra migrations this image carries. */
+  readonly ships: readonly string[];
+  /** Range a lower source must satisfy. */
+  readonly upgradeFrom: Range | null;
+  readonly signedBy: string | null;
+  /** Keys whose images this release accepts; null accepts any image. */
+  readonly trusts: readonly string[] | null;
+  readonly platforms: Readonly<Record<string, PlatformOverride>>;
+  readonly tag?: string;
+  readonly notes?: string;
+}
+
+export interface Migration {
+  readonly id: string;
+  readonly component: string;
+  readonly from: Epoch;
+  readonly to: Epoch;
+  /** Path relative to the graph file's folder. */
+  readonly script: string;
+  /** Releases whose image carries it; null: only those naming it in `ships`. */
+  readonly shippedIn: Range | null;
+  readonly after: readonly string[];
+  readonly sha256?: string;
+  readonly description?: string;
+  readonly notes?: string;
+}
+
+export interface ReleaseGraph {
+  /** Components in migration order (derived from `after` across components, then file order). */
+  readonly components: readonly Component[];
+  /** Releases sorted by semver precedence, lowest first. */
+  readonly releases: readonly Release[];
+  /** Migrations in file order. */
+  readonly migrations: readonly Migration[];
+  /** Every platform named by some release. */
+  readonly platforms: readonly string[];
+}
+
+export function isDown(m: Migration): boolean {
+  return m.to < m.from;
+}

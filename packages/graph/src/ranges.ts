@@ -1,0 +1,66 @@
+import { type Range, SemVer } from "semver";
+
+/** Half-open index interval [lo, hi) over releases sorted by precedence. */
+export type Interval = readonly [number, number];
+
+/**
+ * The sorted releases a range matches, as index intervals, in O(log n) per comparator.
+ *
+ * With prereleases included, a range is a union of comparator sets, each comparator
+ * (`>=v`, `<v`, `=v`, ...) is a half-line or a point in precedence order, so each set is
+ * an interval. This is what lets the planner index `upgradeFrom` and `shippedIn` for
+ * thousands of releases instead of testing every pair.
+ */
+export function rangeIntervals(range: Range, sorted: readonly SemVer[]): Interval[] {
+  const out: [number, number][] = [];
+  for (const set of range.set) {
+    let lo = 0;
+    let hi = sorted.length;
+    for (const c of set) {
+      // `*` parses to a comparator whose semver is the ANY symbol: it matches everything.
+      if (!(c.semver instanceof SemVer)) continue;
+      const v = c.semver;
+      const firstGte = lowerBound(sorted, v, false);
+      const firstGt = lowerBound(sorted, v, true);
+      switch (c.operator) {
+        case ">=":
+          lo = Math.max(lo, firstGte);
+          break;
+        case ">":
+          lo = Math.max(lo, firstGt);
+          break;
+        case "<":
+          hi = Math.min(hi, firstGte);
+          break;
+        case "<=":
+          hi = Math.min(hi, firstGt);
+          break;
+        default: // "" and "=": exactly v
+          lo = Math.max(lo, firstGte);
+          hi = Math.min(hi, firstGt);
+      }
+    }
+    if (lo < hi) out.push([lo, hi]);
+  }
+  out.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const iv of out) {
+    const last = merged[merged.length - 1];
+    if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
+    else merged.push([iv[0], iv[1]]);
+  }
+  return merged;
+}
+
+/** First index whose version is >= v (or > v when `strict`). */
+function lowerBound(sorted: readonly SemVer[], v: SemVer, strict: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = (sorted[mid] as SemVer).compare(v);
+    if (c < 0 || (strict && c === 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

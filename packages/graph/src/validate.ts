@@ -1,0 +1,387 @@
+import { type Diagnostic, InputError } from "@stepstone/errors";
+import type { z } from "zod";
+import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
+import { COMPONENT_NAME, type GraphFile, graphSchema, KNOWN_KEYS, MIGRATION_ID } from "./schema.js";
+import { parseRange, parseVersion, versionKey } from "./semver.js";
+import { shippedByRelease } from "./shipping.js";
+
+export interface ParsedGraph {
+  graph: ReleaseGraph;
+  /** Problems that do not stop anything (exit 0), e.g. a wipeable component without paths. */
+  warnings: Diagnostic[];
+}
+
+/** `["releases", 2, "epochs", "users"]` -> `releases[2].epochs.users` */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else {
+      const k = String(key);
+      out += /^[A-Za-z_$][\w$-]*$/.test(k) ? (out === "" ? k : `.${k}`) : `[${JSON.stringify(k)}]`;
+    }
+  }
+  return out === "" ? "$" : out;
+}
+
+/**
+ * Turns the parsed JSON of release-graph.json into the typed model, or throws one
+ * InputError that lists every problem (never just the first).
+ */
+export function parseGraph(input: unknown, file: string): ParsedGraph {
+  const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  const err = (path: readonly PropertyKey[], message: string) =>
+    errors.push({ file, where: jsonPath(path), message });
+  const warn = (path: readonly PropertyKey[], message: string) =>
+    warnings.push({ file, where: jsonPath(path), message });
+
+  const shape = graphSchema.safeParse(input);
+  if (!shape.success) {
+    for (const issue of shape.error.issues) err(issue.path, describeIssue(issue, input));
+    throw InputError.fromDiagnostics(errors);
+  }
+  const doc: GraphFile = shape.data;
+
+  // Components.
+  const componentNames = Object.keys(doc.components);
+  const components = new Map<string, Component>();
+  for (const name of componentNames) {
+    const c = doc.components[name];
+    if (c === undefined) continue;
+    if (!COMPONENT_NAME.test(name)) {
+      err(["components", name], `component name must match ${COMPONENT_NAME.source}`);
+    }
+    const wipeable = c.wipeable ?? true;
+    const paths = c.paths ?? [];
+    for (const [i, p] of paths.entries()) {
+      if (!isInsideRelative(p)) {
+        err(
+          ["components", name, "paths", i],
+          `"${p}" must be relative to the persistent root, without ".." (e.g. "etc/passwd")`,
+        );
+      }
+    }
+    if (wipeable && paths.length === 0) {
+      warn(
+        ["components", name],
+        "wipeable but has no paths: a wipe cannot reset it, and fresh data cannot be told from old data",
+      );
+    }
+    components.set(name, {
+      name,
+      wipeable,
+      paths,
+      onFailure: c.onFailure ?? "halt",
+      services: c.services ?? [],
+      baseline: c.baseline ?? 1,
+      ...(c.notes !== undefined && { notes: c.notes }),
+    });
+  }
+
+  // Migrations.
+  const migrations: Migration[] = [];
+  const byId = new Map<string, number>();
+  const rawMigrations = doc.migrations ?? [];
+  for (const [i, m] of rawMigrations.entries()) {
+    const at = ["migrations", i];
+    if (!MIGRATION_ID.test(m.id)) err([...at, "id"], `"${m.id}" must match ${MIGRATION_ID.source}`);
+    const first = byId.get(m.id);
+    if (first !== undefined)
+      err([...at, "id"], `duplicate id "${m.id}" (first at migrations[${first}])`);
+    else byId.set(m.id, i);
+    if (!components.has(m.component)) {
+      err(
+        [...at, "component"],
+        `unknown component "${m.component}"${suggest(m.component, componentNames)}`,
+      );
+    }
+    if (m.from === m.to)
+      err([...at, "to"], `from and to are both ${m.from}: a migration must change the epoch`);
+    if (!isInsideRelative(m.script)) {
+      err(
+        [...at, "script"],
+        `"${m.script}" must be a relative path inside the graph's folder (no "..", not absolute)`,
+      );
+    }
+    let shippedIn = null;
+    if (m.shippedIn !== undefined) {
+      shippedIn = parseRange(m.shippedIn);
+      if (shippedIn === null)
+        err(
+          [...at, "shippedIn"],
+          `"${m.shippedIn}" is not a semver range (e.g. ">=2.10.0 <2.12.0")`,
+        );
+    }
+    migrations.push({
+      id: m.id,
+      component: m.component,
+      from: m.from,
+      to: m.to,
+      script: m.script,
+      shippedIn,
+      after: m.after ?? [],
+      ...(m.sha256 !== undefined && { sha256: m.sha256 }),
+      ...(m.description !== undefined && { description: m.description }),
+      ...(m.notes !== undefined && { notes: m.notes }),
+    });
+  }
+  for (const [i, m] of migrations.entries()) {
+    for (const [j, dep] of m.after.entries()) {
+      if (dep === m.id) err(["migrations", i, "after", j], "a migration cannot run after itself");
+      else if (!byId.has(dep))
+        err(
+          ["migrations", i, "after", j],
+          `unknown migration "${dep}"${suggest(dep, [...byId.keys()])}`,
+        );
+    }
+  }
+
+  // Releases.
+  const releases: { release: Release; index: number }[] = [];
+  const seenVersions = new Map<string, number>();
+  const platforms = new Set<string>();
+  for (const [i, r] of doc.releases.entries()) {
+    const at = ["releases", i];
+    const sv = parseVersion(r.version);
+    if (sv === null) {
+      err(
+        [...at, "version"],
+        `"${r.version}" is not a semver version (e.g. "2.10.0" or "2.10.1-transition.1")`,
+      );
+      continue;
+    }
+    const key = versionKey(sv);
+    const first = seenVersions.get(key);
+    if (first !== undefined) {
+      err(
+        [...at, "version"],
+        `duplicate release ${key} (first at releases[${first}]; versions equal but for +build are the same release)`,
+      );
+    } else seenVersions.set(key, i);
+    for (const name of componentNames) {
+      if (r.epochs[name] === undefined)
+        err([...at, "epochs"], `missing the epoch of component "${name}"`);
+    }
+    for (const name of Object.keys(r.epochs)) {
+      if (!components.has(name))
+        err([...at, "epochs", name], `unknown component "${name}"${suggest(name, componentNames)}`);
+    }
+    const overrides: Record<string, PlatformOverride> = {};
+    for (const [p, o] of Object.entries(r.platforms ?? {})) {
+      platforms.add(p);
+      for (const name of Object.keys(o.epochs)) {
+        if (!components.has(name)) {
+          err(
+            [...at, "platforms", p, "epochs", name],
+            `unknown component "${name}"${suggest(name, componentNames)}`,
+          );
+        }
+      }
+      overrides[p] = { epochs: o.epochs };
+    }
+    let upgradeFrom = null;
+    if (r.upgradeFrom !== undefined) {
+      upgradeFrom = parseRange(r.upgradeFrom);
+      if (upgradeFrom === null)
+        err([...at, "upgradeFrom"], `"${r.upgradeFrom}" is not a semver range (e.g. ">=2.9.0")`);
+    }
+    const runner = r.runner ?? true;
+    for (const [j, id] of (r.ships ?? []).entries()) {
+      if (!byId.has(id))
+        err([...at, "ships", j], `unknown migration "${id}"${suggest(id, [...byId.keys()])}`);
+    }
+    if (!runner && (r.ships ?? []).length > 0) {
+      warn(
+        [...at, "ships"],
+        "this release has no runner (runner: false), so it runs none of the migrations it ships",
+      );
+    }
+    releases.push({
+      index: i,
+      release: {
+        version: r.version,
+        semver: sv,
+        line: r.line ?? `${sv.major}.${sv.minor}`,
+        golden: r.golden ?? false,
+        transition: r.transition ?? false,
+        withdrawn: r.withdrawn ?? false,
+        runner,
+        epochs: r.epochs,
+        ships: r.ships ?? [],
+        upgradeFrom,
+        signedBy: r.signedBy ?? null,
+        trusts: r.trusts ?? null,
+        platforms: overrides,
+        ...(r.tag !== undefined && { tag: r.tag }),
+        ...(r.notes !== undefined && { notes: r.notes }),
+      },
+    });
+  }
+
+  const order = componentOrder(componentNames, migrations, byId, (msg) => err(["migrations"], msg));
+  if (errors.length > 0) throw InputError.fromDiagnostics(errors);
+
+  releases.sort((a, b) => a.release.semver.compare(b.release.semver));
+  const graph: ReleaseGraph = {
+    components: order.map((n) => components.get(n) as Component),
+    releases: releases.map((r) => r.release),
+    migrations,
+    platforms: [...platforms].sort(),
+  };
+  warnUnrecoverableDowngrades(graph, new Map(releases.map((r) => [r.release, r.index])), warn);
+  return { graph, warnings };
+}
+
+/**
+ * A release that ships a down-migration c: x -> y but not c: y -> x could not recover if
+ * the flash fails after pre-flash ran: the device would reboot into it with data at y.
+ */
+function warnUnrecoverableDowngrades(
+  graph: ReleaseGraph,
+  fileIndex: ReadonlyMap<Release, number>,
+  warn: (path: readonly PropertyKey[], message: string) => void,
+): void {
+  const shipped = shippedByRelease(graph);
+  graph.releases.forEach((r, ri) => {
+    const own = shipped[ri] ?? [];
+    for (const m of own) {
+      if (m.to >= m.from) continue;
+      if (own.some((u) => u.component === m.component && u.from === m.to && u.to === m.from))
+        continue;
+      warn(
+        ["releases", fileIndex.get(r) ?? 0],
+        `${r.version} ships down-migration "${m.id}" (${m.component} ${m.from} -> ${m.to}) without an up-migration ${m.to} -> ${m.from}: if flashing fails after pre-flash, the device reboots into ${r.version} with data it cannot read`,
+      );
+    }
+  });
+}
+
+/**
+ * Components migrate in an order derived from `after` across components (a component
+ * whose migration runs after another component's migration comes later), then file order.
+ */
+function componentOrder(
+  names: readonly string[],
+  migrations: readonly Migration[],
+  byId: ReadonlyMap<string, number>,
+  fail: (message: string) => void,
+): string[] {
+  const deps = new Map<string, Set<string>>(names.map((n) => [n, new Set()]));
+  for (const m of migrations) {
+    for (const dep of m.after) {
+      const i = byId.get(dep);
+      const other = i === undefined ? undefined : migrations[i];
+      if (other && other.component !== m.component) deps.get(m.component)?.add(other.component);
+    }
+  }
+  const out: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (n: string, trail: string[]): boolean => {
+    const s = state.get(n);
+    if (s === "done") return true;
+    if (s === "visiting") {
+      fail(`the "after" links order components in a cycle: ${[...trail, n].join(" -> ")}`);
+      return false;
+    }
+    state.set(n, "visiting");
+    for (const d of deps.get(n) ?? []) if (!visit(d, [...trail, n])) return false;
+    state.set(n, "done");
+    out.push(n);
+    return true;
+  };
+  for (const n of names) if (!visit(n, [])) return [...names];
+  return out;
+}
+
+function isInsideRelative(p: string): boolean {
+  if (p.startsWith("/") || p.includes("\\") || p.includes("\0")) return false;
+  return !p.split("/").some((seg) => seg === "..");
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const kind = objectKind(issue.path);
+      const known = KNOWN_KEYS[kind];
+      return issue.keys
+        .map((k) => `unknown key "${k}"${suggest(k, known)} (free text goes in "notes")`)
+        .join("; ");
+    }
+    case "invalid_type": {
+      const value = valueAt(input, issue.path);
+      if (value === undefined) return `required (${issue.expected})`;
+      return `expected ${issue.expected}, got ${typeName(value)}`;
+    }
+    case "too_small":
+      return issue.origin === "string"
+        ? "must not be empty"
+        : `must be >= ${String(issue.minimum)}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    default:
+      return issue.message;
+  }
+}
+
+function objectKind(path: readonly PropertyKey[]): keyof typeof KNOWN_KEYS {
+  if (path.length === 0) return "root";
+  if (path[0] === "components") return "component";
+  if (path[0] === "migrations") return "migration";
+  if (path[0] === "releases") return path.includes("platforms") ? "platform" : "release";
+  return "root";
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = input;
+  for (const k of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** ` (did you mean "golden"?)` when a known name is one or two edits away. */
+export function suggest(word: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best === undefined ? "" : ` (did you mean "${best}"?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  // Damerau (optimal string alignment) distance, so a swap such as goldne/golden costs 1.
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row[j] = v;
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}

@@ -1,0 +1,182 @@
+import type { Epoch, Migration } from "@stepstone/graph";
+
+/**
+ * A chain of one component's migrations from the data's epoch to the target's: a first
+ * part shipped by the running image (run before flashing) and the rest shipped by the
+ * target image (run at its boot).
+ */
+export interface Chain {
+  readonly preFlash: readonly Migration[];
+  readonly boot: readonly Migration[];
+}
+
+/** Migrations of one component grouped by the epoch they start from. */
+export type EpochEdges = ReadonlyMap<Epoch, readonly Migration[]>;
+
+export function edgesFrom(migrations: readonly Migration[]): Map<Epoch, Migration[]> {
+  const out = new Map<Epoch, Migration[]>();
+  for (const m of migrations) {
+    const list = out.get(m.from);
+    if (list) list.push(m);
+    else out.set(m.from, [m]);
+  }
+  return out;
+}
+
+export function edgesTo(migrations: readonly Migration[]): Map<Epoch, Migration[]> {
+  const out = new Map<Epoch, Migration[]>();
+  for (const m of migrations) {
+    const list = out.get(m.to);
+    if (list) list.push(m);
+    else out.set(m.to, [m]);
+  }
+  return out;
+}
+
+/** Fewest scripts from `start` to every epoch reachable through `edges` (BFS). */
+export function distancesFrom(start: Epoch, edges: EpochEdges): Map<Epoch, number> {
+  const dist = new Map<Epoch, number>([[start, 0]]);
+  let frontier: Epoch[] = [start];
+  for (let d = 1; frontier.length > 0; d++) {
+    const next: Epoch[] = [];
+    for (const e of frontier) {
+      for (const m of edges.get(e) ?? []) {
+        if (!dist.has(m.to)) {
+          dist.set(m.to, d);
+          next.push(m.to);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return dist;
+}
+
+/** Fewest scripts from every epoch that can reach `goal` through the edges (reverse BFS). */
+export function distancesTo(goal: Epoch, reverse: EpochEdges): Map<Epoch, number> {
+  const dist = new Map<Epoch, number>([[goal, 0]]);
+  let frontier: Epoch[] = [goal];
+  for (let d = 1; frontier.length > 0; d++) {
+    const next: Epoch[] = [];
+    for (const e of frontier) {
+      for (const m of reverse.get(e) ?? []) {
+        if (!dist.has(m.from)) {
+          dist.set(m.from, d);
+          next.push(m.from);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return dist;
+}
+
+/** Fewest scripts of a chain, given the source side's distances and the target side's. */
+export function chainLength(
+  fromSource: ReadonlyMap<Epoch, number>,
+  toTarget: ReadonlyMap<Epoch, number>,
+): number {
+  let best = Number.POSITIVE_INFINITY;
+  // The source side is almost always the smaller map (an image rarely ships scripts
+  // leading away from its own epoch), so iterate it and look up the other.
+  for (const [epoch, d1] of fromSource) {
+    const d2 = toTarget.get(epoch);
+    if (d2 !== undefined && d1 + d2 < best) best = d1 + d2;
+  }
+  return best;
+}
+
+interface Label {
+  scripts: number;
+  pre: number;
+  ids: string[];
+  chain: Migration[];
+  /** Index in `chain` where the target's part starts; -1 while still on the source. */
+  split: number;
+}
+
+/**
+ * The chain the planner and the runner both pick: fewest scripts, then fewer pre-flash
+ * scripts, then the smallest sequence of ids (compared as byte strings, like `sort` in
+ * the C locale on the device). Null when no chain exists.
+ *
+ * A Dijkstra over (epoch, phase) states: phase 0 uses the source's scripts, phase 1 the
+ * target's, and the switch from 0 to 1 is free. A cheapest chain never visits an epoch
+ * twice (switching phase at the first visit is strictly shorter), so "through distinct
+ * epochs" holds without tracking it.
+ */
+export function bestChain(
+  from: Epoch,
+  to: Epoch,
+  sourceEdges: EpochEdges,
+  targetEdges: EpochEdges,
+): Chain | null {
+  if (from === to) return { preFlash: [], boot: [] };
+  const key = (e: Epoch, phase: 0 | 1) => `${phase}:${e}`;
+  const best = new Map<string, Label>();
+  const done = new Set<string>();
+  const open: { epoch: Epoch; phase: 0 | 1; label: Label }[] = [];
+  const offer = (epoch: Epoch, phase: 0 | 1, label: Label) => {
+    const k = key(epoch, phase);
+    if (done.has(k)) return;
+    const cur = best.get(k);
+    if (cur && compareLabels(cur, label) <= 0) return;
+    best.set(k, label);
+    open.push({ epoch, phase, label });
+  };
+  offer(from, 0, { scripts: 0, pre: 0, ids: [], chain: [], split: -1 });
+  while (open.length > 0) {
+    let bi = 0;
+    for (let i = 1; i < open.length; i++) {
+      if (
+        compareLabels((open[i] as (typeof open)[0]).label, (open[bi] as (typeof open)[0]).label) < 0
+      )
+        bi = i;
+    }
+    const { epoch, phase, label } = open.splice(bi, 1)[0] as (typeof open)[0];
+    const k = key(epoch, phase);
+    if (done.has(k) || best.get(k) !== label) continue;
+    done.add(k);
+    if (phase === 1 && epoch === to) {
+      const split = label.split < 0 ? label.chain.length : label.split;
+      return { preFlash: label.chain.slice(0, split), boot: label.chain.slice(split) };
+    }
+    if (phase === 0) {
+      offer(epoch, 1, { ...label, split: label.chain.length });
+      for (const m of sourceEdges.get(epoch) ?? []) {
+        offer(m.to, 0, extend(label, m, 1));
+      }
+    } else {
+      for (const m of targetEdges.get(epoch) ?? []) {
+        offer(m.to, 1, extend(label, m, 0));
+      }
+    }
+  }
+  return null;
+}
+
+function extend(label: Label, m: Migration, pre: number): Label {
+  return {
+    scripts: label.scripts + 1,
+    pre: label.pre + pre,
+    ids: [...label.ids, m.id],
+    chain: [...label.chain, m],
+    split: label.split,
+  };
+}
+
+function compareLabels(a: Label, b: Label): number {
+  if (a.scripts !== b.scripts) return a.scripts - b.scripts;
+  if (a.pre !== b.pre) return a.pre - b.pre;
+  return compareIdSequences(a.ids, b.ids);
+}
+
+export function compareIdSequences(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as string;
+    const y = b[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,203 @@
+import type { Epoch, Migration, Release } from "@stepstone/graph";
+import { bestChain, edgesFrom } from "./chain.js";
+import type { PlanContext } from "./context.js";
+
+/** Where a hop starts: a release, and the data epochs on the device (per component index). */
+export interface Origin {
+  readonly release: number;
+  readonly epochs: Int32Array;
+}
+
+/** Which components a plan may wipe, by component index. */
+export type WipeMask = Uint8Array;
+
+export type BlockerCode = "wipe" | "key" | "upgradeFrom" | "runner" | "noChain" | "withdrawn";
+
+export interface Blocker {
+  readonly code: BlockerCode;
+  readonly component?: string;
+  readonly key?: string;
+  readonly message: string;
+}
+
+export interface HopDetail {
+  readonly from: Release;
+  readonly to: Release;
+  readonly direction: "upgrade" | "downgrade";
+  readonly preFlash: readonly Migration[];
+  readonly boot: readonly Migration[];
+  readonly wipe: readonly string[];
+}
+
+/** Cost of a legal hop, or -1 for an illegal one. Hot path: no allocation. */
+export interface HopCostOut {
+  wipes: number;
+  scripts: number;
+}
+
+/**
+ * DESIGN.md "Hop legality", rules 1-4, for the hop origin -> b. Returns false when the hop
+ * is illegal under `allow`; otherwise fills `out` with its wipes and scripts.
+ */
+export function hopCost(
+  ctx: PlanContext,
+  origin: Origin,
+  b: number,
+  allow: WipeMask,
+  out: HopCostOut,
+): boolean {
+  const a = origin.release;
+  const target = ctx.releases[b] as Release;
+  if (target.withdrawn) return false;
+  if (!ctx.trusted(a, b)) return false;
+  if (!ctx.upgradeAllowed(a, b)) return false;
+  let wipes = 0;
+  let scripts = 0;
+  const base = b * ctx.c;
+  for (let ci = 0; ci < ctx.c; ci++) {
+    const start = origin.epochs[ci] as Epoch;
+    if (start === ctx.epochs[base + ci]) continue;
+    const len = ctx.chainLength(a, start, b, ci);
+    if (len !== Number.POSITIVE_INFINITY) scripts += len;
+    else if (ctx.wipeable[ci] === 1 && allow[ci] === 1) wipes++;
+    else return false;
+  }
+  out.wipes = wipes;
+  out.scripts = scripts;
+  return true;
+}
+
+/** The scripts and wipes of a legal hop, with the same chain choice as the runner. */
+export function hopDetail(ctx: PlanContext, origin: Origin, b: number): HopDetail {
+  const a = origin.release;
+  const preFlash: Migration[] = [];
+  const boot: Migration[] = [];
+  const wipe: string[] = [];
+  for (let ci = 0; ci < ctx.c; ci++) {
+    const start = origin.epochs[ci] as Epoch;
+    const goal = ctx.epoch(b, ci);
+    if (start === goal) continue;
+    const chain = bestChain(start, goal, ctx.forwardEdges(a, ci), ctx.forwardEdges(b, ci));
+    if (chain === null) wipe.push((ctx.components[ci] as { name: string }).name);
+    else {
+      preFlash.push(...chain.preFlash);
+      boot.push(...chain.boot);
+    }
+  }
+  const from = ctx.releases[a] as Release;
+  const to = ctx.releases[b] as Release;
+  return {
+    from,
+    to,
+    direction: b > a ? "upgrade" : "downgrade",
+    preFlash: orderScripts(ctx, preFlash),
+    boot: orderScripts(ctx, boot),
+    wipe,
+  };
+}
+
+/**
+ * Scripts run component by component in the graph's component order (derived from
+ * `after`), each component's chain in chain order: the order the runner uses.
+ */
+function orderScripts(ctx: PlanContext, scripts: Migration[]): Migration[] {
+  const rank = new Map(ctx.components.map((c, i) => [c.name, i]));
+  return scripts
+    .map((m, i) => ({ m, i }))
+    .sort((x, y) => (rank.get(x.m.component) ?? 0) - (rank.get(y.m.component) ?? 0) || x.i - y.i)
+    .map((x) => x.m);
+}
+
+/** Every reason the hop origin -> b is illegal under `allow` (empty if it is legal). */
+export function hopBlockers(
+  ctx: PlanContext,
+  origin: Origin,
+  b: number,
+  allow: WipeMask,
+): Blocker[] {
+  const a = origin.release;
+  const from = ctx.releases[a] as Release;
+  const to = ctx.releases[b] as Release;
+  const hop = `${from.version} -> ${to.version}`;
+  const out: Blocker[] = [];
+  if (to.withdrawn) {
+    out.push({
+      code: "withdrawn",
+      message: `${to.version} is withdrawn: it is never a stop or a target`,
+    });
+    return out;
+  }
+  if (!ctx.trusted(a, b)) {
+    const key = to.signedBy;
+    out.push({
+      code: "key",
+      ...(key !== null && { key }),
+      message:
+        key === null
+          ? `${from.version} only accepts signed images (trusts ${fmtList(from.trusts)}), and ${to.version} has no signedBy`
+          : `${from.version} does not trust key "${key}" that signs ${to.version} (it trusts ${fmtList(from.trusts)}); a release that trusts both keys must come in between`,
+    });
+  }
+  if (!ctx.upgradeAllowed(a, b)) {
+    out.push({
+      code: "upgradeFrom",
+      message: `${to.version} upgrades only from "${to.upgradeFrom?.raw}", which ${from.version} does not satisfy: stop at a release in that range first`,
+    });
+  }
+  for (let ci = 0; ci < ctx.c; ci++) {
+    const start = origin.epochs[ci] as Epoch;
+    const goal = ctx.epoch(b, ci);
+    if (start === goal) continue;
+    if (ctx.chainLength(a, start, b, ci) !== Number.POSITIVE_INFINITY) continue;
+    if (ctx.wipeable[ci] === 1 && allow[ci] === 1) continue;
+    out.push(componentBlocker(ctx, a, b, ci, start, goal, hop));
+  }
+  return out;
+}
+
+function componentBlocker(
+  ctx: PlanContext,
+  a: number,
+  b: number,
+  ci: number,
+  start: Epoch,
+  goal: Epoch,
+  hop: string,
+): Blocker {
+  const comp = ctx.components[ci] as { name: string; wipeable: boolean };
+  const from = ctx.releases[a] as Release;
+  const to = ctx.releases[b] as Release;
+  const existsAnywhere =
+    bestChain(start, goal, edgesFrom(componentMigrations(ctx, comp.name)), new Map()) !== null;
+  const what = `${comp.name}: no chain of migrations from epoch ${start} to ${goal} shipped by ${from.version} (before flashing) and ${to.version} (at boot) for ${hop}`;
+  if (existsAnywhere && (!from.runner || !to.runner)) {
+    const none = [from, to].filter((r) => !r.runner).map((r) => r.version);
+    return {
+      code: "runner",
+      component: comp.name,
+      message: `${what}; ${none.join(" and ")} ${none.length > 1 ? "have" : "has"} no runner, so the scripts that exist cannot run there: stop at a release with a runner that ships them (see gaps --suggest)`,
+    };
+  }
+  if (comp.wipeable) {
+    return {
+      code: "wipe",
+      component: comp.name,
+      message: `${what}; allow wiping it with --allow-wipe ${comp.name}, or add a transition release that ships the chain (see gaps --suggest)`,
+    };
+  }
+  return {
+    code: "noChain",
+    component: comp.name,
+    message: existsAnywhere
+      ? `${what}; ${comp.name} must never be wiped: add a transition release that ships the chain (see gaps --suggest)`
+      : `${what}, and no migration ${start} -> ${goal} exists at all; ${comp.name} must never be wiped: write that migration`,
+  };
+}
+
+function componentMigrations(ctx: PlanContext, name: string): Migration[] {
+  return ctx.graph.migrations.filter((m) => m.component === name);
+}
+
+function fmtList(xs: readonly string[] | null): string {
+  return xs === null ? "any key" : xs.length === 0 ? "no key" : xs.map((x) => `"${x}"`).join(", ");
+}

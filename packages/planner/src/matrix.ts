@@ -1,0 +1,133 @@
+import type { Release } from "@stepstone/graph";
+import type { PlanContext } from "./context.js";
+import type { Blocker } from "./hop.js";
+import { hopBlockers } from "./hop.js";
+import {
+  allowMask,
+  type PathTree,
+  type Plan,
+  pathTree,
+  planFromTree,
+  releaseOrigin,
+} from "./plan.js";
+
+export interface MatrixCell {
+  readonly from: Release;
+  readonly to: Release;
+  readonly reachable: boolean;
+  /** The best plan with every wipeable component allowed to be wiped; null if unreachable. */
+  readonly plan: Plan | null;
+}
+
+export interface Matrix {
+  readonly releases: readonly Release[];
+  /** Row-major: for each source, every other release of the set. */
+  readonly cells: readonly MatrixCell[];
+}
+
+export type ReleaseSelection =
+  | { kind: "golden" }
+  | { kind: "all" }
+  | { kind: "range"; range: import("semver").Range };
+
+/** The release set of matrix and gaps; withdrawn releases are never targets, so never in it. */
+export function selectReleases(ctx: PlanContext, sel: ReleaseSelection): number[] {
+  const out: number[] = [];
+  ctx.releases.forEach((r, i) => {
+    if (r.withdrawn) return;
+    if (sel.kind === "golden" && !r.golden) return;
+    if (sel.kind === "range" && !sel.range.test(r.semver)) return;
+    out.push(i);
+  });
+  return out;
+}
+
+/** The best plan for every ordered pair of `set` (no diagonal), wipes allowed. */
+export function matrix(ctx: PlanContext, set: readonly number[]): Matrix {
+  const all = allowMask(ctx, "all");
+  const targets = new Set(set);
+  const cells: MatrixCell[] = [];
+  for (const a of set) {
+    const others = new Set([...targets].filter((b) => b !== a));
+    const tree: PathTree = pathTree(ctx, releaseOrigin(ctx, a), all, others);
+    for (const b of set) {
+      if (b === a) continue;
+      const plan = planFromTree(ctx, tree, b);
+      cells.push({
+        from: ctx.releases[a] as Release,
+        to: ctx.releases[b] as Release,
+        reachable: plan !== null,
+        plan,
+      });
+    }
+  }
+  return { releases: set.map((i) => ctx.releases[i] as Release), cells };
+}
+
+export interface GapReason extends Blocker {}
+
+export interface Gap {
+  readonly from: Release;
+  readonly to: Release;
+  readonly reason: GapReason;
+  /** The best plan, which wipes something; null when unreachable. */
+  readonly plan: Plan | null;
+}
+
+/** Reasons are listed most fundamental first when a pair is unreachable. */
+const PRIORITY: Record<Blocker["code"], number> = {
+  withdrawn: 0,
+  key: 1,
+  upgradeFrom: 2,
+  runner: 3,
+  noChain: 4,
+  wipe: 5,
+};
+
+/** The pairs of a matrix whose best plan wipes something or that are unreachable. */
+export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
+  const all = allowMask(ctx, "all");
+  const none = allowMask(ctx, "none");
+  const out: Gap[] = [];
+  for (const cell of m.cells) {
+    if (cell.plan && cell.plan.wipes === 0) continue;
+    if (cell.plan) {
+      const step = cell.plan.steps.find((s) => s.wipe.length > 0);
+      if (!step) continue;
+      const a = ctx.releases.indexOf(step.from);
+      const b = ctx.releases.indexOf(step.to);
+      const blockers = hopBlockers(ctx, releaseOrigin(ctx, a), b, none).filter(
+        (x) => x.component !== undefined,
+      );
+      const first = blockers.find((x) => x.component === step.wipe[0]) ?? blockers[0];
+      const component = step.wipe[0] as string;
+      out.push({
+        from: cell.from,
+        to: cell.to,
+        plan: cell.plan,
+        reason: {
+          code: "wipe",
+          component,
+          message:
+            first?.message.replace(/; allow wiping.*$/, "") ??
+            `${component} must be wiped on the hop ${step.from.version} -> ${step.to.version}`,
+        },
+      });
+      continue;
+    }
+    const a = ctx.releases.indexOf(cell.from);
+    const b = ctx.releases.indexOf(cell.to);
+    const blockers = hopBlockers(ctx, releaseOrigin(ctx, a), b, all);
+    blockers.sort((x, y) => PRIORITY[x.code] - PRIORITY[y.code]);
+    out.push({
+      from: cell.from,
+      to: cell.to,
+      plan: null,
+      reason: blockers[0] ?? {
+        code: "noChain",
+        message: `no sequence of hops reaches ${cell.to.version} from ${cell.from.version}, even with wipes`,
+      },
+    });
+  }
+  return out;
+}

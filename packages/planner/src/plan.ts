@@ -1,0 +1,388 @@
+import type { Release } from "@stepstone/graph";
+import type { PlanContext } from "./context.js";
+import {
+  type Blocker,
+  type HopCostOut,
+  type HopDetail,
+  hopBlockers,
+  hopCost,
+  hopDetail,
+  type Origin,
+  type WipeMask,
+} from "./hop.js";
+
+export interface PlanStep extends HopDetail {
+  /** Is the release this hop flashes a transition release? */
+  readonly transition: boolean;
+}
+
+export interface Plan {
+  readonly from: Release;
+  readonly to: Release;
+  readonly platform: string | null;
+  readonly hops: number;
+  readonly wipes: number;
+  /** Transition releases used as intermediate stops. */
+  readonly transitions: number;
+  readonly scripts: number;
+  readonly steps: readonly PlanStep[];
+}
+
+export type PlanResult =
+  | { readonly reachable: true; readonly plan: Plan }
+  | {
+      readonly reachable: false;
+      readonly from: Release;
+      readonly to: Release;
+      readonly platform: string | null;
+      readonly blockers: readonly Blocker[];
+    };
+
+/**
+ * Best paths from one origin to every release (a Dijkstra over releases). The cost of a
+ * path is compared as DESIGN.md orders it: wipes, hops, transition releases used as
+ * intermediate stops, scripts; equal costs prefer higher versions, comparing the stops
+ * one by one from the first. That order is preserved by extending two paths with the
+ * same hop, and every hop adds a hop, so a settled release's path is final.
+ */
+export interface PathTree {
+  readonly origin: Origin;
+  /** Node `n` (one past the last release) is the origin itself. */
+  readonly parent: Int32Array;
+  readonly wipes: Int32Array;
+  readonly hops: Int32Array;
+  readonly transitions: Int32Array;
+  readonly scripts: Int32Array;
+}
+
+const UNREACHED = -1;
+
+export function allowMask(ctx: PlanContext, allow: readonly string[] | "all" | "none"): WipeMask {
+  const mask = new Uint8Array(ctx.c);
+  ctx.components.forEach((c, i) => {
+    if (c.wipeable && (allow === "all" || (allow !== "none" && allow.includes(c.name))))
+      mask[i] = 1;
+  });
+  return mask;
+}
+
+export function releaseOrigin(ctx: PlanContext, r: number): Origin {
+  return { release: r, epochs: ctx.releaseEpochs(r) };
+}
+
+export function pathTree(
+  ctx: PlanContext,
+  origin: Origin,
+  allow: WipeMask,
+  stopAt?: ReadonlySet<number>,
+): PathTree {
+  const n = ctx.n;
+  const src = n;
+  const size = n + 1;
+  const parent = new Int32Array(size).fill(UNREACHED);
+  const wipes = new Int32Array(size).fill(-1);
+  const hops = new Int32Array(size);
+  const transitions = new Int32Array(size);
+  const scripts = new Int32Array(size);
+  const settled = new Uint8Array(size);
+  wipes[src] = 0;
+  parent[src] = src;
+  const heap = new CostHeap();
+  heap.push(src, 0, 0, 0, 0);
+  let remaining = stopAt ? stopAt.size : -1;
+  const standard = sameEpochs(ctx, origin);
+  const out: HopCostOut = { wipes: 0, scripts: 0 };
+
+  while (heap.size > 0) {
+    const top = heap.pop();
+    const u = top.node;
+    if (settled[u] === 1) continue;
+    if (top.w !== wipes[u] || top.h !== hops[u] || top.t !== transitions[u] || top.s !== scripts[u])
+      continue;
+    settled[u] = 1;
+    if (stopAt?.has(u) && --remaining === 0) break;
+    // Leaving u: it becomes an intermediate stop, unless it is the origin.
+    const uw = wipes[u] as number;
+    const uh = hops[u] as number;
+    const ut = transitions[u] as number;
+    const us = scripts[u] as number;
+    const tAdd = u !== src && (ctx.releases[u] as Release).transition ? 1 : 0;
+    const relax = (v: number, w: number, s: number) => {
+      if (settled[v] === 1) return;
+      const nw = uw + w;
+      const nh = uh + 1;
+      const nt = ut + tAdd;
+      const ns = us + s;
+      if (wipes[v] !== -1) {
+        const c = cmp4(
+          nw,
+          nh,
+          nt,
+          ns,
+          wipes[v] as number,
+          hops[v] as number,
+          transitions[v] as number,
+          scripts[v] as number,
+        );
+        if (c > 0) return;
+        if (c === 0 && !preferStops(parent, src, u, parent[v] as number)) return;
+      }
+      wipes[v] = nw;
+      hops[v] = nh;
+      transitions[v] = nt;
+      scripts[v] = ns;
+      parent[v] = u;
+      heap.push(v, nw, nh, nt, ns);
+    };
+    if (u === src && !standard) {
+      for (let v = 0; v < n; v++) {
+        if (v !== origin.release && hopCost(ctx, origin, v, allow, out))
+          relax(v, out.wipes, out.scripts);
+      }
+    } else {
+      const from = u === src ? origin.release : u;
+      const adj = adjacency(ctx, from, allow);
+      for (let i = 0; i < adj.length; i += 3) {
+        relax(adj[i] as number, adj[i + 1] as number, adj[i + 2] as number);
+      }
+    }
+  }
+  return { origin, parent, wipes, hops, transitions, scripts };
+}
+
+/** True when the path ending ...u (then v) beats the one ending ...p (then v): higher stops first. */
+function preferStops(parent: Int32Array, src: number, u: number, p: number): boolean {
+  const a = stops(parent, src, u);
+  const b = stops(parent, src, p);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return (a[i] as number) > (b[i] as number);
+  }
+  return false;
+}
+
+function stops(parent: Int32Array, src: number, node: number): number[] {
+  const out: number[] = [];
+  for (let x = node; x !== src; x = parent[x] as number) out.push(x);
+  return out.reverse();
+}
+
+function cmp4(
+  a1: number,
+  a2: number,
+  a3: number,
+  a4: number,
+  b1: number,
+  b2: number,
+  b3: number,
+  b4: number,
+): number {
+  return a1 - b1 || a2 - b2 || a3 - b3 || a4 - b4;
+}
+
+function sameEpochs(ctx: PlanContext, origin: Origin): boolean {
+  const own = ctx.releaseEpochs(origin.release);
+  for (let i = 0; i < ctx.c; i++) if (own[i] !== origin.epochs[i]) return false;
+  return true;
+}
+
+const adjacencyCache = new WeakMap<PlanContext, Map<string, (Int32Array | undefined)[]>>();
+
+/** Legal hops out of release a as packed (target, wipes, scripts) triples; cached per mask. */
+function adjacency(ctx: PlanContext, a: number, allow: WipeMask): Int32Array {
+  let byMask = adjacencyCache.get(ctx);
+  if (!byMask) {
+    byMask = new Map();
+    adjacencyCache.set(ctx, byMask);
+  }
+  const key = allow.join("");
+  let lists = byMask.get(key);
+  if (!lists) {
+    lists = new Array(ctx.n);
+    byMask.set(key, lists);
+  }
+  let adj = lists[a];
+  if (adj === undefined) {
+    const origin = releaseOrigin(ctx, a);
+    const out: HopCostOut = { wipes: 0, scripts: 0 };
+    const buf: number[] = [];
+    for (let b = 0; b < ctx.n; b++) {
+      if (b !== a && hopCost(ctx, origin, b, allow, out)) buf.push(b, out.wipes, out.scripts);
+    }
+    adj = Int32Array.from(buf);
+    lists[a] = adj;
+  }
+  return adj;
+}
+
+/** The plan to release `to` in a tree, or null when it is unreachable. */
+export function planFromTree(ctx: PlanContext, tree: PathTree, to: number): Plan | null {
+  const src = ctx.n;
+  if (to === tree.origin.release && tree.parent[to] === UNREACHED) {
+    return emptyPlan(ctx, tree.origin.release);
+  }
+  if (tree.parent[to] === UNREACHED) return null;
+  const path = stops(tree.parent, src, to);
+  const steps: PlanStep[] = [];
+  let origin = tree.origin;
+  for (const v of path) {
+    const detail = hopDetail(ctx, origin, v);
+    steps.push({ ...detail, transition: (ctx.releases[v] as Release).transition });
+    origin = releaseOrigin(ctx, v);
+  }
+  return {
+    from: ctx.releases[tree.origin.release] as Release,
+    to: ctx.releases[to] as Release,
+    platform: ctx.platform,
+    hops: tree.hops[to] as number,
+    wipes: tree.wipes[to] as number,
+    transitions: tree.transitions[to] as number,
+    scripts: tree.scripts[to] as number,
+    steps,
+  };
+}
+
+function emptyPlan(ctx: PlanContext, r: number): Plan {
+  const rel = ctx.releases[r] as Release;
+  return {
+    from: rel,
+    to: rel,
+    platform: ctx.platform,
+    hops: 0,
+    wipes: 0,
+    transitions: 0,
+    scripts: 0,
+    steps: [],
+  };
+}
+
+export interface PlanRequest {
+  from: number;
+  to: number;
+  /** Components a plan may wipe (names), or "all" wipeable ones. Default none. */
+  allowWipe?: readonly string[] | "all";
+  /** The device's actual data epochs, by component index; default the source release's. */
+  deviceEpochs?: Int32Array;
+}
+
+/** The best plan from one release to another, or the reasons none exists. */
+export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
+  const origin: Origin = {
+    release: req.from,
+    epochs: req.deviceEpochs ?? ctx.releaseEpochs(req.from),
+  };
+  const allow = allowMask(ctx, req.allowWipe ?? "none");
+  const target = ctx.releases[req.to] as Release;
+  if (req.from === req.to && sameEpochs(ctx, origin)) {
+    return { reachable: true, plan: emptyPlan(ctx, req.from) };
+  }
+  if (!target.withdrawn) {
+    const tree = pathTree(ctx, origin, allow, new Set([req.to]));
+    const found = planFromTree(ctx, tree, req.to);
+    if (found) return { reachable: true, plan: found };
+  }
+  return {
+    reachable: false,
+    from: ctx.releases[req.from] as Release,
+    to: target,
+    platform: ctx.platform,
+    blockers: explain(ctx, origin, req.to, allow),
+  };
+}
+
+/**
+ * Why no plan exists: when one exists with more wipes allowed, the wipes it needs (each
+ * with the hop that needs it); otherwise every rule the direct hop breaks.
+ */
+function explain(ctx: PlanContext, origin: Origin, to: number, allow: WipeMask): Blocker[] {
+  const target = ctx.releases[to] as Release;
+  if (target.withdrawn) return hopBlockers(ctx, origin, to, allow);
+  const all = allowMask(ctx, "all");
+  const tree = pathTree(ctx, origin, all, new Set([to]));
+  const withWipes = planFromTree(ctx, tree, to);
+  if (withWipes) {
+    const out: Blocker[] = [];
+    let hopOrigin = origin;
+    for (const step of withWipes.steps) {
+      const v = ctx.releases.indexOf(step.to);
+      for (const b of hopBlockers(ctx, hopOrigin, v, allow)) out.push(b);
+      hopOrigin = releaseOrigin(ctx, v);
+    }
+    return out;
+  }
+  return hopBlockers(ctx, origin, to, allow);
+}
+
+/** A binary min-heap of (node, cost) entries, with stale entries skipped by the caller. */
+class CostHeap {
+  private nodes: number[] = [];
+  private costs: number[] = [];
+  get size(): number {
+    return this.nodes.length;
+  }
+  push(node: number, w: number, h: number, t: number, s: number): void {
+    this.nodes.push(node);
+    this.costs.push(w, h, t, s);
+    let i = this.nodes.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.less(p, i)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+  pop(): { node: number; w: number; h: number; t: number; s: number } {
+    const c = this.costs;
+    const top = {
+      node: this.nodes[0] as number,
+      w: c[0] as number,
+      h: c[1] as number,
+      t: c[2] as number,
+      s: c[3] as number,
+    };
+    const last = this.nodes.length - 1;
+    this.swap(0, last);
+    this.nodes.pop();
+    this.costs.length -= 4;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.nodes.length && this.less(l, m)) m = l;
+      if (r < this.nodes.length && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return top;
+  }
+  private less(i: number, j: number): boolean {
+    const c = this.costs;
+    const a = i * 4;
+    const b = j * 4;
+    return (
+      cmp4(
+        c[a] as number,
+        c[a + 1] as number,
+        c[a + 2] as number,
+        c[a + 3] as number,
+        c[b] as number,
+        c[b + 1] as number,
+        c[b + 2] as number,
+        c[b + 3] as number,
+      ) < 0
+    );
+  }
+  private swap(i: number, j: number): void {
+    const n = this.nodes;
+    const t = n[i] as number;
+    n[i] = n[j] as number;
+    n[j] = t;
+    const c = this.costs;
+    for (let k = 0; k < 4; k++) {
+      const x = c[i * 4 + k] as number;
+      c[i * 4 + k] = c[j * 4 + k] as number;
+      c[j * 4 + k] = x;
+    }
+  }
+}

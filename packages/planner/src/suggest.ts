@@ -1,0 +1,326 @@
+import {
+  type Epoch,
+  type Migration,
+  parseVersion,
+  type Release,
+  type ReleaseGraph,
+  versionKey,
+} from "@stepstone/graph";
+import { bestChain, distancesFrom, distancesTo, edgesFrom, edgesTo } from "./chain.js";
+import { PlanContext } from "./context.js";
+import type { Gap } from "./matrix.js";
+import { plan } from "./plan.js";
+
+/** A release entry as it would be written into release-graph.json. */
+export interface ReleaseEntry {
+  version: string;
+  line: string;
+  transition: true;
+  epochs: Record<string, Epoch>;
+  ships: string[];
+  signedBy?: string;
+  trusts?: string[];
+  notes: string;
+}
+
+export interface Suggestion {
+  readonly release: ReleaseEntry;
+  readonly closes: readonly { from: Release; to: Release }[];
+}
+
+export interface MissingMigration {
+  readonly component: string;
+  readonly from: Epoch;
+  readonly to: Epoch;
+  /** The gaps that need it. */
+  readonly for: readonly { from: Release; to: Release }[];
+}
+
+export interface SuggestResult {
+  readonly suggestions: readonly Suggestion[];
+  readonly missing: readonly MissingMigration[];
+}
+
+interface Pair {
+  a: number;
+  b: number;
+  /** Per component: the epochs a transition image could be at, for this pair. */
+  candidates: Set<Epoch>[];
+}
+
+interface Group {
+  down: boolean;
+  pairs: Pair[];
+  candidates: Set<Epoch>[];
+  /** Keys every source trusts; null: no source restricts keys. */
+  keys: Set<string> | null;
+}
+
+/**
+ * Transition releases that close the gaps. A transition image T closes A -> B when A -> T
+ * and T -> B are both legal without wipes: T is at epochs every A can be converted to
+ * (T's boot scripts) and that T can convert to every B (T's pre-flash scripts), using
+ * migrations that already exist; it is signed with a key every A trusts and trusts every
+ * B's key. One T serves every pair whose constraints intersect, so pairs are grouped
+ * greedily (deterministic order); the result is checked by adding the suggestions to the
+ * graph and planning again: only pairs that are then really closed are claimed.
+ */
+export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResult {
+  const index = new Map(ctx.releases.map((r, i) => [r, i]));
+  const full = ctx.components.map((c) =>
+    ctx.graph.migrations.filter((m) => m.component === c.name),
+  );
+  const fwd = full.map((ms) => edgesFrom(ms));
+  const bwd = full.map((ms) => edgesTo(ms));
+  const missing = new Map<string, MissingMigration & { for: { from: Release; to: Release }[] }>();
+
+  const pairs: Pair[] = [];
+  for (const g of gapList) {
+    const a = index.get(g.from) as number;
+    const b = index.get(g.to) as number;
+    const candidates: Set<Epoch>[] = [];
+    let closable = true;
+    for (let ci = 0; ci < ctx.c; ci++) {
+      const ea = ctx.epoch(a, ci);
+      const eb = ctx.epoch(b, ci);
+      const reach = distancesFrom(ea, fwd[ci] as Map<Epoch, Migration[]>);
+      const coreach = distancesTo(eb, bwd[ci] as Map<Epoch, Migration[]>);
+      const both = new Set([...reach.keys()].filter((e) => coreach.has(e)));
+      if (both.size === 0) {
+        closable = false;
+        const name = (ctx.components[ci] as { name: string }).name;
+        const k = `${name}:${ea}:${eb}`;
+        const entry = missing.get(k) ?? { component: name, from: ea, to: eb, for: [] };
+        entry.for.push({ from: g.from, to: g.to });
+        missing.set(k, entry);
+      }
+      candidates.push(both);
+    }
+    const src = ctx.releases[a] as Release;
+    if (src.trusts !== null && src.trusts.length === 0) closable = false;
+    if (closable) pairs.push({ a, b, candidates });
+  }
+  pairs.sort((x, y) => x.a - y.a || x.b - y.b);
+
+  const groups = groupPairs(ctx, pairs);
+  const taken = new Set(ctx.releases.map((r) => versionKey(r.semver)));
+  let drafts = groups.map((g) => draft(ctx, g, full, taken));
+  let closed = verify(ctx, drafts);
+
+  // Pairs a shared image did not close (an interaction the grouping could not see) get
+  // a second chance with an image of their own.
+  const leftovers = drafts.flatMap((d, i) => d.pairs.filter((p) => !closed[i]?.has(p)));
+  if (leftovers.length > 0) {
+    drafts = drafts.map((d, i) => ({ ...d, pairs: d.pairs.filter((p) => closed[i]?.has(p)) }));
+    drafts = drafts.filter((d) => d.pairs.length > 0).map((d) => redraft(ctx, d, full, taken));
+    for (const p of leftovers) drafts.push(draft(ctx, singleGroup(ctx, p), full, taken));
+    closed = verify(ctx, drafts);
+  }
+
+  const suggestions: Suggestion[] = [];
+  drafts.forEach((d, i) => {
+    const ok = d.pairs.filter((p) => closed[i]?.has(p));
+    if (ok.length === 0) return;
+    suggestions.push({
+      release: d.entry,
+      closes: ok.map((p) => ({
+        from: ctx.releases[p.a] as Release,
+        to: ctx.releases[p.b] as Release,
+      })),
+    });
+  });
+  return { suggestions, missing: [...missing.values()] };
+}
+
+function singleGroup(ctx: PlanContext, p: Pair): Group {
+  const src = ctx.releases[p.a] as Release;
+  return {
+    down: p.b < p.a,
+    pairs: [p],
+    candidates: p.candidates.map((s) => new Set(s)),
+    keys: src.trusts === null ? null : new Set(src.trusts),
+  };
+}
+
+function groupPairs(ctx: PlanContext, pairs: readonly Pair[]): Group[] {
+  const groups: Group[] = [];
+  for (const p of pairs) {
+    const down = p.b < p.a;
+    const src = ctx.releases[p.a] as Release;
+    const fits = groups.find((g) => {
+      if (g.down !== down) return false;
+      if (g.candidates.some((set, ci) => ![...set].some((e) => p.candidates[ci]?.has(e))))
+        return false;
+      if (src.trusts === null || g.keys === null) return true;
+      return src.trusts.some((k) => g.keys?.has(k));
+    });
+    if (!fits) {
+      groups.push(singleGroup(ctx, p));
+      continue;
+    }
+    fits.pairs.push(p);
+    fits.candidates = fits.candidates.map(
+      (set, ci) => new Set([...set].filter((e) => p.candidates[ci]?.has(e))),
+    );
+    if (src.trusts !== null) {
+      fits.keys =
+        fits.keys === null
+          ? new Set(src.trusts)
+          : new Set([...fits.keys].filter((k) => src.trusts?.includes(k)));
+    }
+  }
+  return groups;
+}
+
+interface Draft {
+  group: Group;
+  pairs: Pair[];
+  entry: ReleaseEntry;
+}
+
+function redraft(ctx: PlanContext, d: Draft, full: Migration[][], taken: Set<string>): Draft {
+  taken.delete(
+    versionKey(parseVersion(d.entry.version) as NonNullable<ReturnType<typeof parseVersion>>),
+  );
+  const group: Group = { ...d.group, pairs: d.pairs };
+  return draft(ctx, group, full, taken);
+}
+
+function draft(ctx: PlanContext, g: Group, full: Migration[][], taken: Set<string>): Draft {
+  const targets = g.pairs.map((p) => ctx.releases[p.b] as Release);
+  const sources = g.pairs.map((p) => ctx.releases[p.a] as Release);
+  // The image's data format: the newest epoch that works for every pair. For a downgrade
+  // that is the source's format, so the down-migrations run before flashing, like the
+  // hand-made transition builds this replaces.
+  const epochs: Record<string, Epoch> = {};
+  ctx.components.forEach((c, ci) => {
+    epochs[c.name] = Math.max(...(g.candidates[ci] as Set<Epoch>));
+  });
+  const ids = new Set<string>();
+  for (const p of g.pairs) {
+    ctx.components.forEach((c, ci) => {
+      const e = epochs[c.name] as Epoch;
+      const edges = edgesFrom(full[ci] as Migration[]);
+      for (const [x, y] of [
+        [ctx.epoch(p.a, ci), e],
+        [e, ctx.epoch(p.b, ci)],
+      ] as const) {
+        const chain = bestChain(x, y, edges, new Map());
+        for (const m of chain?.preFlash ?? []) ids.add(m.id);
+      }
+    });
+  }
+  const version = pickVersion(g, sources, targets, taken);
+  taken.add(version);
+  const sv = parseVersion(version) as NonNullable<ReturnType<typeof parseVersion>>;
+  const alreadyShipped = new Set(
+    ctx.graph.migrations.filter((m) => m.shippedIn?.test(sv)).map((m) => m.id),
+  );
+  const ships = [...ids].filter((id) => !alreadyShipped.has(id)).sort();
+
+  const signedBy = pickKey(g.keys, targets, sources);
+  const targetKeys = targets.map((r) => r.signedBy);
+  const needsTrusts = sources.some((r) => r.trusts !== null) || targetKeys.some((k) => k !== null);
+  const trusts =
+    signedBy !== undefined && needsTrusts && targetKeys.every((k) => k !== null)
+      ? [...new Set([signedBy, ...(targetKeys as string[])])].sort()
+      : undefined;
+
+  const pairsText = g.pairs
+    .map(
+      (p) =>
+        `${(ctx.releases[p.a] as Release).version} -> ${(ctx.releases[p.b] as Release).version}`,
+    )
+    .join(", ");
+  const entry: ReleaseEntry = {
+    version,
+    line: `${sv.major}.${sv.minor}`,
+    transition: true,
+    epochs,
+    ships,
+    ...(signedBy !== undefined && { signedBy }),
+    ...(trusts !== undefined && { trusts }),
+    notes: `Suggested by stepstone gaps --suggest: connects ${pairsText}.`,
+  };
+  return { group: g, pairs: g.pairs, entry };
+}
+
+/**
+ * Above every release of a downgrade group (so no upgradeFrom applies on either hop),
+ * or just below the lowest target of an upgrade group (so it reads as the step before
+ * it); `<major>.<minor>.<patch>-transition.<n>`, the first n not taken.
+ */
+function pickVersion(
+  g: Group,
+  sources: readonly Release[],
+  targets: readonly Release[],
+  taken: ReadonlySet<string>,
+): string {
+  const byPrecedence = (x: Release, y: Release) => x.semver.compare(y.semver);
+  let base: string;
+  if (g.down) {
+    const top = ([...sources, ...targets].sort(byPrecedence).pop() as Release).semver;
+    base = `${top.major}.${top.minor}.${top.patch + 1}`;
+  } else {
+    const low = ([...targets].sort(byPrecedence)[0] as Release).semver;
+    // A prerelease target (3.0.0-rc.1) has no room below it on its own patch.
+    base = `${low.major}.${low.minor}.${low.prerelease.length === 0 ? low.patch : low.patch + 1}`;
+  }
+  for (let n = 1; ; n++) {
+    const candidate = `${base}-transition.${n}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}
+
+function pickKey(
+  keys: Set<string> | null,
+  targets: readonly Release[],
+  sources: readonly Release[],
+): string | undefined {
+  const ok = (k: string | null): k is string => k !== null && (keys === null || keys.has(k));
+  for (const r of [...targets, ...sources]) if (ok(r.signedBy)) return r.signedBy;
+  if (keys !== null) return [...keys].sort()[0];
+  return undefined;
+}
+
+/** Which pairs of each draft are closed (reachable, no wipe) once all drafts are released. */
+function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
+  const graph = withReleases(
+    ctx.graph,
+    drafts.map((d) => d.entry),
+  );
+  const next = new PlanContext(graph, ctx.platform);
+  const index = new Map(next.releases.map((r, i) => [r.version, i]));
+  return drafts.map((d) => {
+    const ok = new Set<Pair>();
+    for (const p of d.pairs) {
+      const a = index.get((ctx.releases[p.a] as Release).version) as number;
+      const b = index.get((ctx.releases[p.b] as Release).version) as number;
+      const res = plan(next, { from: a, to: b, allowWipe: "all" });
+      if (res.reachable && res.plan.wipes === 0) ok.add(p);
+    }
+    return ok;
+  });
+}
+
+/** The graph with extra releases (pure: a new graph, sorted). */
+export function withReleases(graph: ReleaseGraph, entries: readonly ReleaseEntry[]): ReleaseGraph {
+  const added: Release[] = entries.map((e) => ({
+    version: e.version,
+    semver: parseVersion(e.version) as NonNullable<ReturnType<typeof parseVersion>>,
+    line: e.line,
+    golden: false,
+    transition: true,
+    withdrawn: false,
+    runner: true,
+    epochs: e.epochs,
+    ships: e.ships,
+    upgradeFrom: null,
+    signedBy: e.signedBy ?? null,
+    trusts: e.trusts ?? null,
+    platforms: {},
+    notes: e.notes,
+  }));
+  const releases = [...graph.releases, ...added].sort((x, y) => x.semver.compare(y.semver));
+  return { ...graph, releases };
+}
