@@ -27,7 +27,10 @@ export interface Diagnostic {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  return d.where === "" ? `${d.file}: ${d.message}` : `${d.file}: ${d.where}: ${d.message}`;
+  if (d.where === "") return `${d.file}: ${d.message}`;
+  // `file:12:5: message`, as compilers write it, so editors jump to the place.
+  if (/^\d+:\d+$/.test(d.where)) return `${d.file}:${d.where}: ${d.message}`;
+  return `${d.file}: ${d.where}: ${d.message}`;
 }
 
 /** Bad input: the user must change a file or an argument. Exit 2. */

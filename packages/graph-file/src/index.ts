@@ -1,5 +1,6 @@
 export { parseJsonStrict } from "./json.js";
 export {
+  displayPath,
   GRAPH_FILE,
   hasSetE,
   type LoadedGraph,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import { type ParsedGraph, parseGraph, type ReleaseGraph } from "@stepstone/graph";
 import { parseJsonStrict } from "./json.js";
@@ -33,6 +33,12 @@ export function resolveGraphPath(explicit: string | undefined, cwd = process.cwd
   }
 }
 
+/** How messages name a file: relative to the current folder when inside it. */
+export function displayPath(file: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, file);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? file : rel;
+}
+
 export interface LoadOptions {
   /** Read every script the graph names: existence, sha256 pins, `set -e`. */
   checkScripts?: boolean;
@@ -41,6 +47,7 @@ export interface LoadOptions {
 /** Reads, parses and validates a graph file; throws one InputError listing every problem. */
 export function loadGraph(path: string, options: LoadOptions = {}): LoadedGraph {
   const file = resolve(path);
+  path = displayPath(file);
   let text: string;
   try {
     if (statSync(file).isDirectory())
