@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { graphText, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
 
@@ -9,15 +11,48 @@ const story = graphText({
     network: { paths: ["etc/systemd/network"], wipeable: false },
   },
   releases: [
-    { version: "1.0.0", golden: true, epochs: { users: 1, network: 1 }, signedBy: "k1", trusts: ["k1"] },
-    { version: "2.0.0", golden: true, epochs: { users: 2, network: 1 }, signedBy: "k1", trusts: ["k1"] },
-    { version: "2.0.1-transition.1", transition: true, epochs: { users: 2, network: 1 }, ships: ["users-2-1"], signedBy: "k1", trusts: ["k1"] },
-    { version: "3.0.0", epochs: { users: 2, network: 2 }, upgradeFrom: ">=2.0.0", signedBy: "k1", trusts: ["k1"], platforms: { qemuarm: { epochs: { users: 1 } } } },
+    {
+      version: "1.0.0",
+      golden: true,
+      epochs: { users: 1, network: 1 },
+      signedBy: "k1",
+      trusts: ["k1"],
+    },
+    {
+      version: "2.0.0",
+      golden: true,
+      epochs: { users: 2, network: 1 },
+      signedBy: "k1",
+      trusts: ["k1"],
+    },
+    {
+      version: "2.0.1-transition.1",
+      transition: true,
+      epochs: { users: 2, network: 1 },
+      ships: ["users-2-1"],
+      signedBy: "k1",
+      trusts: ["k1"],
+    },
+    {
+      version: "3.0.0",
+      epochs: { users: 2, network: 2 },
+      upgradeFrom: ">=2.0.0",
+      signedBy: "k1",
+      trusts: ["k1"],
+      platforms: { qemuarm: { epochs: { users: 1 } } },
+    },
   ],
   migrations: [
     { id: "users-1-2", component: "users", from: 1, to: 2, script: "u12.sh", shippedIn: ">=2.0.0" },
     { id: "users-2-1", component: "users", from: 2, to: 1, script: "u21.sh" },
-    { id: "network-1-2", component: "network", from: 1, to: 2, script: "n12.sh", shippedIn: ">=3.0.0" },
+    {
+      id: "network-1-2",
+      component: "network",
+      from: 1,
+      to: 2,
+      script: "n12.sh",
+      shippedIn: ">=3.0.0",
+    },
   ],
 });
 const scripts = { "u12.sh": "set -e\n", "u21.sh": "set -e\n", "n12.sh": "set -e\n" };
@@ -25,7 +60,9 @@ const graphDir = () => tempDir({ "release-graph.json": story, ...scripts });
 
 describe("stepstone plan", () => {
   it("prints the contract's JSON shape", () => {
-    const r = stepstone(["plan", "--from", "1.0.0", "--to", "3.0.0", "--format", "json"], { cwd: graphDir() });
+    const r = stepstone(["plan", "--from", "1.0.0", "--to", "3.0.0", "--format", "json"], {
+      cwd: graphDir(),
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       from: "1.0.0",
@@ -58,20 +95,28 @@ describe("stepstone plan", () => {
   });
 
   it("runs a down-migration before flashing the older image", () => {
-    const r = stepstone(["plan", "--from", "2.0.0", "--to", "1.0.0", "--format", "json"], { cwd: graphDir() });
+    const r = stepstone(["plan", "--from", "2.0.0", "--to", "1.0.0", "--format", "json"], {
+      cwd: graphDir(),
+    });
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan.steps.map((s: { to: string }) => s.to)).toEqual(["2.0.1-transition.1", "1.0.0"]);
-    expect(plan.steps[1].preFlash).toEqual([{ id: "users-2-1", component: "users", from: 2, to: 1 }]);
+    expect(plan.steps[1].preFlash).toEqual([
+      { id: "users-2-1", component: "users", from: 2, to: 1 },
+    ]);
   });
 
   it("exits 1 and names the blocker when no plan exists", () => {
-    const r = stepstone(["plan", "--from", "3.0.0", "--to", "1.0.0", "--format", "json"], { cwd: graphDir() });
+    const r = stepstone(["plan", "--from", "3.0.0", "--to", "1.0.0", "--format", "json"], {
+      cwd: graphDir(),
+    });
     expect(r.code).toBe(1);
     const json = JSON.parse(r.stdout);
     expect(Object.keys(json)).toEqual(["from", "to", "reachable", "blockers"]);
     expect(json.reachable).toBe(false);
-    expect(json.blockers).toContainEqual(expect.objectContaining({ code: "noChain", component: "network" }));
+    expect(json.blockers).toContainEqual(
+      expect.objectContaining({ code: "noChain", component: "network" }),
+    );
 
     const text = stepstone(["plan", "--from", "3.0.0", "--to", "1.0.0"], { cwd: graphDir() });
     expect(text.code).toBe(1);
@@ -81,27 +126,52 @@ describe("stepstone plan", () => {
   });
 
   it("wipes only what --allow-wipe names, and says so in plain words", () => {
-    const dir = tempDir({ "release-graph.json": story.replace(', ships: ["users-2-1"]', "").replace('"ships": [\n        "users-2-1"\n      ],', ""), ...scripts });
-    const no = stepstone(["plan", "--from", "2.0.0", "--to", "1.0.0", "--format", "json"], { cwd: dir });
+    const dir = tempDir({
+      "release-graph.json": story
+        .replace(', ships: ["users-2-1"]', "")
+        .replace('"ships": [\n        "users-2-1"\n      ],', ""),
+      ...scripts,
+    });
+    const no = stepstone(["plan", "--from", "2.0.0", "--to", "1.0.0", "--format", "json"], {
+      cwd: dir,
+    });
     expect(no.code).toBe(1);
-    expect(JSON.parse(no.stdout).blockers).toEqual([expect.objectContaining({ code: "wipe", component: "users" })]);
-    const yes = stepstone(["plan", "--from", "2.0.0", "--to", "1.0.0", "--allow-wipe", "users", "--format", "json"], { cwd: dir });
+    expect(JSON.parse(no.stdout).blockers).toEqual([
+      expect.objectContaining({ code: "wipe", component: "users" }),
+    ]);
+    const yes = stepstone(
+      ["plan", "--from", "2.0.0", "--to", "1.0.0", "--allow-wipe", "users", "--format", "json"],
+      { cwd: dir },
+    );
     expect(yes.code).toBe(0);
     const plan = JSON.parse(yes.stdout);
     expect(plan.wipes).toBe(1);
-    expect(plan.steps).toEqual([expect.objectContaining({ from: "2.0.0", to: "1.0.0", wipe: ["users"] })]);
-    const text = stepstone(["plan", "--from", "2.0.0", "--to", "1.0.0", "--allow-wipe", "all"], { cwd: dir });
+    expect(plan.steps).toEqual([
+      expect.objectContaining({ from: "2.0.0", to: "1.0.0", wipe: ["users"] }),
+    ]);
+    const text = stepstone(["plan", "--from", "2.0.0", "--to", "1.0.0", "--allow-wipe", "all"], {
+      cwd: dir,
+    });
     expect(text.stdout).toContain("hop 1 erases the users data (etc/passwd)");
   });
 
   it("applies a platform's epochs", () => {
-    const r = stepstone(["plan", "--from", "1.0.0", "--to", "3.0.0", "--platform", "qemuarm", "--format", "json"], { cwd: graphDir() });
+    const r = stepstone(
+      ["plan", "--from", "1.0.0", "--to", "3.0.0", "--platform", "qemuarm", "--format", "json"],
+      { cwd: graphDir() },
+    );
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan.platform).toBe("qemuarm");
     // On qemuarm 3.0.0 keeps users at 1, but it only upgrades from >=2.0.0 (users 2): only
     // the transition release can take the data back to 1 before flashing it.
-    expect(plan.steps.map((s: { to: string; preFlash: { id: string }[]; boot: { id: string }[] }) => [s.to, s.preFlash.map((m) => m.id), s.boot.map((m) => m.id)])).toEqual([
+    expect(
+      plan.steps.map((s: { to: string; preFlash: { id: string }[]; boot: { id: string }[] }) => [
+        s.to,
+        s.preFlash.map((m) => m.id),
+        s.boot.map((m) => m.id),
+      ]),
+    ).toEqual([
       ["2.0.1-transition.1", [], ["users-1-2"]],
       ["3.0.0", ["users-2-1"], ["network-1-2"]],
     ]);
@@ -109,9 +179,19 @@ describe("stepstone plan", () => {
 
   it("plans from a device's actual epochs", () => {
     const dir = graphDir();
-    const status = { release: "2.0.0", platform: null, components: [{ name: "users", epoch: 1 }, { name: "network", epoch: 1 }], failures: [] };
+    const status = {
+      release: "2.0.0",
+      platform: null,
+      components: [
+        { name: "users", epoch: 1 },
+        { name: "network", epoch: 1 },
+      ],
+      failures: [],
+    };
     require("node:fs").writeFileSync(`${dir}/status.json`, JSON.stringify(status));
-    const r = stepstone(["plan", "--device", "status.json", "--to", "3.0.0", "--format", "json"], { cwd: dir });
+    const r = stepstone(["plan", "--device", "status.json", "--to", "3.0.0", "--format", "json"], {
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan.from).toBe("2.0.0");
@@ -121,9 +201,18 @@ describe("stepstone plan", () => {
 
   it.each([
     [["plan", "--from", "9.9.9", "--to", "1.0.0"], "--from 9.9.9: no such release"],
-    [["plan", "--from", "1.0.0", "--to", "2.0.0", "--platform", "riscv"], 'unknown platform "riscv"'],
-    [["plan", "--from", "1.0.0", "--to", "2.0.0", "--allow-wipe", "network"], "network is not wipeable"],
-    [["plan", "--from", "1.0.0", "--to", "2.0.0", "--allow-wipe", "nope"], "--allow-wipe nope: unknown component"],
+    [
+      ["plan", "--from", "1.0.0", "--to", "2.0.0", "--platform", "riscv"],
+      'unknown platform "riscv"',
+    ],
+    [
+      ["plan", "--from", "1.0.0", "--to", "2.0.0", "--allow-wipe", "network"],
+      "network is not wipeable",
+    ],
+    [
+      ["plan", "--from", "1.0.0", "--to", "2.0.0", "--allow-wipe", "nope"],
+      "--allow-wipe nope: unknown component",
+    ],
     [["plan", "--from", "1.0.0"], "required option '--to <version>' not specified"],
     [["plan", "--from", "1.0.0", "--to", "2.0.0", "--format", "yaml"], "--format"],
     [["plan", "--to", "2.0.0"], "plan needs --from"],
@@ -138,8 +227,12 @@ describe("stepstone plan", () => {
   it("colours only on a TTY and honours NO_COLOR", () => {
     const args = ["plan", "--from", "1.0.0", "--to", "3.0.0"];
     expect(stepstone(args, { cwd: graphDir() }).stdout).not.toContain("\u001b[");
-    expect(stepstone(args, { cwd: graphDir(), env: { FORCE_COLOR: "1" } }).stdout).toContain("\u001b[");
-    expect(stepstone(args, { cwd: graphDir(), env: { FORCE_COLOR: "1", NO_COLOR: "1" } }).stdout).not.toContain("\u001b[");
+    expect(stepstone(args, { cwd: graphDir(), env: { FORCE_COLOR: "1" } }).stdout).toContain(
+      "\u001b[",
+    );
+    expect(
+      stepstone(args, { cwd: graphDir(), env: { FORCE_COLOR: "1", NO_COLOR: "1" } }).stdout,
+    ).not.toContain("\u001b[");
   });
 });
 
@@ -150,13 +243,27 @@ describe("matrix and gaps", () => {
     const m = JSON.parse(r.stdout);
     expect(m.releases).toEqual(["1.0.0", "2.0.0", "2.0.1-transition.1", "3.0.0"]);
     expect(m.cells).toHaveLength(12);
-    expect(m.cells).toContainEqual({ from: "3.0.0", to: "1.0.0", reachable: false, hops: null, wipes: null });
-    expect(m.cells).toContainEqual({ from: "2.0.0", to: "1.0.0", reachable: true, hops: 2, wipes: 0 });
+    expect(m.cells).toContainEqual({
+      from: "3.0.0",
+      to: "1.0.0",
+      reachable: false,
+      hops: null,
+      wipes: null,
+    });
+    expect(m.cells).toContainEqual({
+      from: "2.0.0",
+      to: "1.0.0",
+      reachable: true,
+      hops: 2,
+      wipes: 0,
+    });
   });
 
   it("gaps --check fails when a pair cannot be reached without a wipe, and --suggest closes it", () => {
     const dir = graphDir();
-    const r = stepstone(["gaps", "--all", "--check", "--suggest", "--format", "json"], { cwd: dir });
+    const r = stepstone(["gaps", "--all", "--check", "--suggest", "--format", "json"], {
+      cwd: dir,
+    });
     expect(r.code).toBe(1);
     const g = JSON.parse(r.stdout);
     expect(g.gaps).toContainEqual({
@@ -165,13 +272,43 @@ describe("matrix and gaps", () => {
       reason: expect.objectContaining({ code: "noChain", component: "network" }),
     });
     // No script converts network 2 -> 1: name the migration to write.
-    expect(g.missing).toContainEqual(expect.objectContaining({ component: "network", from: 2, to: 1 }));
+    expect(g.missing).toContainEqual(
+      expect.objectContaining({ component: "network", from: 2, to: 1 }),
+    );
   });
 
-  it("the bundled graph's golden releases all connect", () => {
-    const r = stepstone(["gaps", "--check", "--graph", SAMPLE]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("No gaps");
+  it("finds the bundled graph's gap and suggests the transition build that closes it", () => {
+    const r = stepstone(["gaps", "--check", "--suggest", "--format", "json", "--graph", SAMPLE]);
+    expect(r.code).toBe(1);
+    const g = JSON.parse(r.stdout);
+    const pairs = g.gaps.map((x: { from: string; to: string }) => `${x.from}>${x.to}`);
+    expect(pairs).toEqual(["2.13.0>2.8.0", "2.13.0>2.9.2", "2.13.0>2.11.0"]);
+    expect(
+      g.gaps.every(
+        (x: { reason: { code: string; component: string } }) =>
+          x.reason.code === "wipe" && x.reason.component === "ownership",
+      ),
+    ).toBe(true);
+    expect(g.suggestions).toHaveLength(1);
+    const [s] = g.suggestions;
+    expect(s.release).toMatchObject({
+      version: "2.13.1-transition.1",
+      line: "2.13",
+      transition: true,
+      signedBy: "vendor-2025",
+    });
+    expect(s.release.ships).toContain("ownership-3-2");
+    expect(s.closes).toHaveLength(3);
+
+    // Release it: the gaps are gone.
+    const dir = tempDir();
+    const graph = JSON.parse(readFileSync(SAMPLE, "utf8"));
+    graph.releases.push(s.release);
+    writeFileSync(join(dir, "release-graph.json"), JSON.stringify(graph));
+    cpSync(join(REPO, "migrations"), join(dir, "migrations"), { recursive: true });
+    const after = stepstone(["gaps", "--check"], { cwd: dir });
+    expect(after.stdout).toContain("No gaps");
+    expect(after.code).toBe(0);
   });
 });
 
@@ -184,10 +321,17 @@ describe("the CLI as a whole", () => {
   });
 
   it("pnpm stepstone passes stdout and the exit code through untouched", () => {
-    const r = spawnSync("pnpm", ["stepstone", "plan", "--from", "2.11.0", "--to", "2.8.0", "--format", "json"], { cwd: REPO, encoding: "utf8" });
+    const r = spawnSync(
+      "pnpm",
+      ["stepstone", "plan", "--from", "2.11.0", "--to", "2.8.0", "--format", "json"],
+      { cwd: REPO, encoding: "utf8" },
+    );
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).reachable).toBe(true);
-    const bad = spawnSync("pnpm", ["stepstone", "plan", "--from", "0.0.1", "--to", "2.8.0"], { cwd: REPO, encoding: "utf8" });
+    const bad = spawnSync("pnpm", ["stepstone", "plan", "--from", "0.0.1", "--to", "2.8.0"], {
+      cwd: REPO,
+      encoding: "utf8",
+    });
     expect(bad.status).toBe(2);
     expect(bad.stdout).toBe("");
   });

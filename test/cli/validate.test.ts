@@ -9,7 +9,16 @@ const ok = (extra: Record<string, unknown> = {}) =>
       { version: "1.0.0", epochs: { users: 1 } },
       { version: "2.0.0", epochs: { users: 2 } },
     ],
-    migrations: [{ id: "users-1-2", component: "users", from: 1, to: 2, script: "up.sh", shippedIn: ">=2.0.0" }],
+    migrations: [
+      {
+        id: "users-1-2",
+        component: "users",
+        from: 1,
+        to: 2,
+        script: "up.sh",
+        shippedIn: ">=2.0.0",
+      },
+    ],
     ...extra,
   });
 const script = "#!/bin/sh\nset -eu\n:\n";
@@ -24,7 +33,7 @@ describe("stepstone validate", () => {
   it("accepts the bundled graph", () => {
     const r = stepstone(["validate", "--graph", SAMPLE]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok .*release-graph\.json: 3 components, 12 releases/);
+    expect(r.stdout).toMatch(/^ok .*release-graph\.json: 3 components, 13 releases/);
   });
 
   it("finds release-graph.json in a parent folder", () => {
@@ -45,7 +54,10 @@ describe("stepstone validate", () => {
   });
 
   it("rejects duplicate keys that JSON.parse would silently drop", () => {
-    const text = ok().replace('"version": "1.0.0",', '"version": "1.0.0", "golden": true, "golden": false,');
+    const text = ok().replace(
+      '"version": "1.0.0",',
+      '"version": "1.0.0", "golden": true, "golden": false,',
+    );
     const dir = tempDir({ "release-graph.json": text, "up.sh": script });
     const r = stepstone(["validate"], { cwd: dir });
     expectInputError(r);
@@ -75,7 +87,9 @@ describe("stepstone validate", () => {
       'stepstone: release-graph.json: components.users: unknown key "wipable" (did you mean "wipeable"?) (free text goes in "notes")',
       'stepstone: release-graph.json: releases[0]: unknown key "goldne" (did you mean "golden"?) (free text goes in "notes")',
     ]);
-    const fixed = text.replace('"wipable": true', '"wipeable": true').replace('"goldne": true', '"golden": true');
+    const fixed = text
+      .replace('"wipable": true', '"wipeable": true')
+      .replace('"goldne": true', '"golden": true');
     const dir2 = tempDir({ "release-graph.json": fixed });
     const r2 = stepstone(["validate"], { cwd: dir2 });
     expectInputError(r2);
@@ -92,13 +106,24 @@ describe("stepstone validate", () => {
       "migrations[1].to: from and to are both 2",
       'migrations[1].shippedIn: "~~1" is not a semver range',
     ];
-    for (const e of expected) expect(msgs.some((m) => m.includes(`release-graph.json: ${e}`)), e).toBe(true);
+    for (const e of expected)
+      expect(
+        msgs.some((m) => m.includes(`release-graph.json: ${e}`)),
+        e,
+      ).toBe(true);
   });
 
   it("checks the scripts: missing files and sha256 pins are errors, no set -e is a warning", () => {
     const text = ok({
       migrations: [
-        { id: "users-1-2", component: "users", from: 1, to: 2, script: "up.sh", sha256: "0".repeat(64) },
+        {
+          id: "users-1-2",
+          component: "users",
+          from: 1,
+          to: 2,
+          script: "up.sh",
+          sha256: "0".repeat(64),
+        },
         { id: "users-2-1", component: "users", from: 2, to: 1, script: "gone.sh" },
       ],
     });
@@ -111,7 +136,9 @@ describe("stepstone validate", () => {
     const dir2 = tempDir({ "release-graph.json": ok(), "up.sh": "#!/bin/sh\necho hi\n" });
     const r2 = stepstone(["validate"], { cwd: dir2 });
     expect(r2.code).toBe(0);
-    expect(r2.stderr).toContain('warning: release-graph.json: migrations[0].script: up.sh does not use "set -e": add "set -eu"');
+    expect(r2.stderr).toContain(
+      'warning: release-graph.json: migrations[0].script: up.sh does not use "set -e": add "set -eu"',
+    );
   });
 
   it("warns about a wipeable component without paths", () => {
@@ -122,7 +149,10 @@ describe("stepstone validate", () => {
     const json = JSON.parse(r.stdout);
     expect(json.valid).toBe(true);
     expect(json.warnings).toEqual([
-      expect.objectContaining({ path: "components.users", message: expect.stringContaining("wipeable but has no paths") }),
+      expect.objectContaining({
+        path: "components.users",
+        message: expect.stringContaining("wipeable but has no paths"),
+      }),
     ]);
   });
 
@@ -132,7 +162,11 @@ describe("stepstone validate", () => {
     expect(r.code).toBe(2);
     const json = JSON.parse(r.stdout);
     expect(json.valid).toBe(false);
-    expect(json.errors.map((e: { path: string }) => e.path)).toEqual(["schemaVersion", "components", "releases"]);
+    expect(json.errors.map((e: { path: string }) => e.path)).toEqual([
+      "schemaVersion",
+      "components",
+      "releases",
+    ]);
   });
 
   it("names the missing file", () => {

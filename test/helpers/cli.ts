@@ -15,11 +15,18 @@ export interface Run {
 }
 
 /** Runs the built CLI like a user would, without a TTY. */
-export function stepstone(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
+export function stepstone(
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Run {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env };
   delete env.FORCE_COLOR;
   if (opts.env?.FORCE_COLOR !== undefined) env.FORCE_COLOR = opts.env.FORCE_COLOR;
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env,
+    encoding: "utf8",
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -38,5 +45,9 @@ export function tempDir(files: Record<string, string> = {}): string {
 
 /** A release-graph.json text from a partial graph, with defaults for the boring parts. */
 export function graphText(g: Record<string, unknown>): string {
-  return JSON.stringify({ schemaVersion: 1, components: {}, releases: [], migrations: [], ...g }, null, 2);
+  return JSON.stringify(
+    { schemaVersion: 1, components: {}, releases: [], migrations: [], ...g },
+    null,
+    2,
+  );
 }

@@ -96,8 +96,13 @@ export function graphJsonSchema(): Record<string, unknown> {
   >;
   // Name patterns are checked in validate.ts (with friendlier messages); publish them too.
   const props = schema.properties as Record<string, Record<string, unknown>>;
-  (props.components as Record<string, unknown>).propertyNames = { type: "string", pattern: COMPONENT_NAME.source };
-  const migration = (props.migrations as { items: { properties: Record<string, Record<string, unknown>> } }).items;
+  (props.components as Record<string, unknown>).propertyNames = {
+    type: "string",
+    pattern: COMPONENT_NAME.source,
+  };
+  const migration = (
+    props.migrations as { items: { properties: Record<string, Record<string, unknown>> } }
+  ).items;
   (migration.properties.id as Record<string, unknown>).pattern = MIGRATION_ID.source;
   return {
     title: "stepstone release graph",

@@ -169,7 +169,7 @@ function componentBlocker(
   const to = ctx.releases[b] as Release;
   const existsAnywhere =
     bestChain(start, goal, edgesFrom(componentMigrations(ctx, comp.name)), new Map()) !== null;
-  const what = `${comp.name}: no chain of migrations from epoch ${start} to ${goal} shipped by ${from.version} (before flashing) and ${to.version} (at boot) for ${hop}`;
+  const what = `${comp.name} ${start} -> ${goal} on the hop ${hop}: no chain of migrations shipped by ${from.version} (to run before flashing) and ${to.version} (to run at boot)`;
   if (existsAnywhere && (!from.runner || !to.runner)) {
     const none = [from, to].filter((r) => !r.runner).map((r) => r.version);
     return {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The main job on the bundled release-graph.json: what a release engineer runs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stepstone() { node apps/cli/dist/bin.js "$@"; }
+say() { printf '\n\033[1m$ stepstone %s\033[0m%s\n' "$1" "${2:+   # $2}"; }
+[ -t 1 ] && [ -z "${NO_COLOR:-}" ] || say() { printf '\n$ stepstone %s%s\n' "$1" "${2:+   # $2}"; }
+
+say "validate" "the graph and every script it names"
+stepstone validate
+
+say "matrix" "best plan between every pair of golden releases"
+stepstone matrix
+
+say "gaps --suggest --all" "pairs that would need a wipe, and transition builds that close them"
+stepstone gaps --suggest --all
+
+say "plan --from 2.9.2 --to 2.11.0" "upgrade across the move to unprivileged users"
+stepstone plan --from 2.9.2 --to 2.11.0
+
+say "plan --from 2.11.0 --to 2.9.2" "and back down, through the transition release"
+stepstone plan --from 2.11.0 --to 2.9.2
