@@ -1,37 +1,69 @@
 import type { Migration, ReleaseGraph } from "./model.js";
-import { rangeIntervals } from "./ranges.js";
+import { type Interval, rangeIntervals } from "./ranges.js";
 
 /**
- * `shipped[r]`: the migrations release r's image carries (r indexes graph.releases).
+ * Which release ships which migration, answered without listing every pair (a vendor's
+ * history has thousands of releases and tens of thousands of migrations, and each
+ * `shippedIn` range typically covers hundreds of releases).
+ *
  * A release ships a migration when it has a runner and its version satisfies the
- * migration's `shippedIn`, or its `ships` names it. Ordered by id for determinism.
+ * migration's `shippedIn`, or its `ships` names it. Releases are addressed by their
+ * index in `graph.releases` (sorted by precedence), so a range is a few index intervals.
  */
-export function shippedByRelease(graph: ReleaseGraph): readonly (readonly Migration[])[] {
-  const cached = cache.get(graph);
-  if (cached) return cached;
-  const { releases, migrations } = graph;
-  const sets: Set<Migration>[] = releases.map(() => new Set());
-  const sorted = releases.map((r) => r.semver);
-  for (const m of migrations) {
-    if (m.shippedIn === null) continue;
-    for (const [lo, hi] of rangeIntervals(m.shippedIn, sorted)) {
-      for (let i = lo; i < hi; i++) (sets[i] as Set<Migration>).add(m);
+export class ShippingIndex {
+  private readonly graph: ReleaseGraph;
+  private readonly intervals: Map<Migration, readonly Interval[]>;
+  private readonly explicit: (ReadonlySet<Migration> | null)[];
+
+  constructor(graph: ReleaseGraph) {
+    this.graph = graph;
+    const sorted = graph.releases.map((r) => r.semver);
+    this.intervals = new Map();
+    for (const m of graph.migrations) {
+      if (m.shippedIn !== null) this.intervals.set(m, rangeIntervals(m.shippedIn, sorted));
     }
+    const byId = new Map(graph.migrations.map((m) => [m.id, m]));
+    this.explicit = graph.releases.map((r) =>
+      r.ships.length === 0 ? null : new Set(r.ships.flatMap((id) => byId.get(id) ?? [])),
+    );
   }
-  const byId = new Map(migrations.map((m) => [m.id, m]));
-  releases.forEach((r, i) => {
-    for (const id of r.ships) {
-      const m = byId.get(id);
-      if (m) (sets[i] as Set<Migration>).add(m);
-    }
-  });
-  const result = releases.map((r, i) =>
-    r.runner
-      ? [...(sets[i] as Set<Migration>)].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      : [],
-  );
-  cache.set(graph, result);
-  return result;
+
+  /** Does release r (an index into graph.releases) ship m? */
+  ships(r: number, m: Migration): boolean {
+    if (!this.graph.releases[r]?.runner) return false;
+    if (this.explicit[r]?.has(m)) return true;
+    const ivs = this.intervals.get(m);
+    if (ivs === undefined) return false;
+    for (const [lo, hi] of ivs) if (r >= lo && r < hi) return true;
+    return false;
+  }
+
+  /** Every release that ships m, ascending. */
+  releasesShipping(m: Migration): number[] {
+    const out = new Set<number>();
+    for (const [lo, hi] of this.intervals.get(m) ?? []) for (let r = lo; r < hi; r++) out.add(r);
+    this.explicit.forEach((set, r) => {
+      if (set?.has(m)) out.add(r);
+    });
+    return [...out].filter((r) => this.graph.releases[r]?.runner).sort((a, b) => a - b);
+  }
+
+  /** The migrations release r ships, ordered by id. */
+  shippedBy(r: number): Migration[] {
+    return this.graph.migrations.filter((m) => this.ships(r, m)).sort(byId);
+  }
 }
 
-const cache = new WeakMap<ReleaseGraph, readonly (readonly Migration[])[]>();
+const byId = (a: Migration, b: Migration) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+const cache = new WeakMap<ReleaseGraph, ShippingIndex>();
+
+/** The graph's shipping index, built once per graph. */
+export function shippingIndex(graph: ReleaseGraph): ShippingIndex {
+  let index = cache.get(graph);
+  if (!index) {
+    index = new ShippingIndex(graph);
+    cache.set(graph, index);
+  }
+  return index;
+}

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
 import { COMPONENT_NAME, type GraphFile, graphSchema, KNOWN_KEYS, MIGRATION_ID } from "./schema.js";
 import { parseRange, parseVersion, versionKey } from "./semver.js";
-import { shippedByRelease } from "./shipping.js";
+import { shippingIndex } from "./shipping.js";
 
 export interface ParsedGraph {
   graph: ReleaseGraph;
@@ -242,19 +242,30 @@ function warnUnrecoverableDowngrades(
   fileIndex: ReadonlyMap<Release, number>,
   warn: (path: readonly PropertyKey[], message: string) => void,
 ): void {
-  const shipped = shippedByRelease(graph);
-  graph.releases.forEach((r, ri) => {
-    const own = shipped[ri] ?? [];
-    for (const m of own) {
-      if (m.to >= m.from) continue;
-      if (own.some((u) => u.component === m.component && u.from === m.to && u.to === m.from))
-        continue;
-      warn(
-        ["releases", fileIndex.get(r) ?? 0],
-        `${r.version} ships down-migration "${m.id}" (${m.component} ${m.from} -> ${m.to}) without an up-migration ${m.to} -> ${m.from}: if flashing fails after pre-flash, the device reboots into ${r.version} with data it cannot read`,
-      );
+  const index = shippingIndex(graph);
+  const ups = new Map<string, Migration[]>();
+  for (const m of graph.migrations) {
+    const k = `${m.component}\0${m.from}\0${m.to}`;
+    const list = ups.get(k);
+    if (list) list.push(m);
+    else ups.set(k, [m]);
+  }
+  const found: { r: number; m: Migration }[] = [];
+  for (const m of graph.migrations) {
+    if (m.to >= m.from) continue;
+    const back = ups.get(`${m.component}\0${m.to}\0${m.from}`) ?? [];
+    for (const r of index.releasesShipping(m)) {
+      if (!back.some((u) => index.ships(r, u))) found.push({ r, m });
     }
-  });
+  }
+  found.sort((x, y) => x.r - y.r);
+  for (const { r: ri, m } of found) {
+    const r = graph.releases[ri] as Release;
+    warn(
+      ["releases", fileIndex.get(r) ?? 0],
+      `${r.version} ships down-migration "${m.id}" (${m.component} ${m.from} -> ${m.to}) without an up-migration ${m.to} -> ${m.from}: if flashing fails after pre-flash, the device reboots into ${r.version} with data it cannot read`,
+    );
+  }
 }
 
 /**

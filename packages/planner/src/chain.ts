@@ -10,27 +10,44 @@ export interface Chain {
   readonly boot: readonly Migration[];
 }
 
-/** Migrations of one component grouped by the epoch they start from. */
-export type EpochEdges = ReadonlyMap<Epoch, readonly Migration[]>;
+/**
+ * One component's migrations available at an epoch: those leaving it (or, for a
+ * reverse search, those arriving at it).
+ */
+export type EpochEdges = (epoch: Epoch) => readonly Migration[];
 
-export function edgesFrom(migrations: readonly Migration[]): Map<Epoch, Migration[]> {
+export const NO_EDGES: EpochEdges = () => [];
+
+function groupBy(migrations: readonly Migration[], key: (m: Migration) => Epoch): Map<Epoch, Migration[]> {
   const out = new Map<Epoch, Migration[]>();
   for (const m of migrations) {
-    const list = out.get(m.from);
+    const list = out.get(key(m));
     if (list) list.push(m);
-    else out.set(m.from, [m]);
+    else out.set(key(m), [m]);
   }
   return out;
 }
 
-export function edgesTo(migrations: readonly Migration[]): Map<Epoch, Migration[]> {
-  const out = new Map<Epoch, Migration[]>();
-  for (const m of migrations) {
-    const list = out.get(m.to);
-    if (list) list.push(m);
-    else out.set(m.to, [m]);
-  }
-  return out;
+/** Migrations grouped by the epoch they leave. */
+export function groupByFrom(migrations: readonly Migration[]): Map<Epoch, Migration[]> {
+  return groupBy(migrations, (m) => m.from);
+}
+
+/** Migrations grouped by the epoch they reach. */
+export function groupByTo(migrations: readonly Migration[]): Map<Epoch, Migration[]> {
+  return groupBy(migrations, (m) => m.to);
+}
+
+/** Edges leaving each epoch, from a list of migrations. */
+export function edgesFrom(migrations: readonly Migration[]): EpochEdges {
+  const map = groupByFrom(migrations);
+  return (e) => map.get(e) ?? [];
+}
+
+/** Edges arriving at each epoch, from a list of migrations. */
+export function edgesTo(migrations: readonly Migration[]): EpochEdges {
+  const map = groupByTo(migrations);
+  return (e) => map.get(e) ?? [];
 }
 
 /** Fewest scripts from `start` to every epoch reachable through `edges` (BFS). */
@@ -40,7 +57,7 @@ export function distancesFrom(start: Epoch, edges: EpochEdges): Map<Epoch, numbe
   for (let d = 1; frontier.length > 0; d++) {
     const next: Epoch[] = [];
     for (const e of frontier) {
-      for (const m of edges.get(e) ?? []) {
+      for (const m of edges(e)) {
         if (!dist.has(m.to)) {
           dist.set(m.to, d);
           next.push(m.to);
@@ -59,7 +76,7 @@ export function distancesTo(goal: Epoch, reverse: EpochEdges): Map<Epoch, number
   for (let d = 1; frontier.length > 0; d++) {
     const next: Epoch[] = [];
     for (const e of frontier) {
-      for (const m of reverse.get(e) ?? []) {
+      for (const m of reverse(e)) {
         if (!dist.has(m.from)) {
           dist.set(m.from, d);
           next.push(m.from);
@@ -143,11 +160,11 @@ export function bestChain(
     }
     if (phase === 0) {
       offer(epoch, 1, { ...label, split: label.chain.length });
-      for (const m of sourceEdges.get(epoch) ?? []) {
+      for (const m of sourceEdges(epoch)) {
         offer(m.to, 0, extend(label, m, 1));
       }
     } else {
-      for (const m of targetEdges.get(epoch) ?? []) {
+      for (const m of targetEdges(epoch)) {
         offer(m.to, 1, extend(label, m, 0));
       }
     }

@@ -5,16 +5,17 @@ import {
   type Release,
   type ReleaseGraph,
   rangeIntervals,
-  shippedByRelease,
+  type ShippingIndex,
+  shippingIndex,
 } from "@stepstone/graph";
 import type { SemVer } from "semver";
-import { chainLength, distancesFrom, distancesTo, edgesFrom, edgesTo } from "./chain.js";
+import { chainLength, distancesFrom, distancesTo, type EpochEdges, groupByFrom, groupByTo } from "./chain.js";
 
 /**
  * Everything about a graph that hop legality needs, indexed once per (graph, platform)
  * so that planning over thousands of releases never recomputes it per pair:
- * epochs as a flat array, each release's shipped scripts per component, the sources
- * each `upgradeFrom` admits as a bitmap, and per-(release, component) distances.
+ * epochs as a flat array, which release ships which script (as index intervals), the
+ * sources each `upgradeFrom` admits as a bitmap, and per-(release, component) distances.
  *
  * Releases are addressed by their index in `graph.releases` (sorted by precedence, so
  * "B is higher than A" is `b > a`).
@@ -29,10 +30,10 @@ export class PlanContext {
   /** epochs[r * c + ci], platform overrides applied. */
   readonly epochs: Int32Array;
   readonly wipeable: Uint8Array;
-  private readonly shipped: readonly (readonly Migration[])[];
-  private readonly perComponent: (Migration[][] | undefined)[];
-  private readonly forward: (Map<Epoch, Migration[]> | undefined)[];
-  private readonly backward: (Map<Epoch, Migration[]> | undefined)[];
+  readonly shipping: ShippingIndex;
+  /** Per component, all its migrations by the epoch they leave / reach. */
+  private readonly leaving: Map<Epoch, Migration[]>[];
+  private readonly arriving: Map<Epoch, Migration[]>[];
   private readonly fwdDist: (Map<Epoch, number> | undefined)[];
   private readonly bwdDist: (Map<Epoch, number> | undefined)[];
   private readonly upgradeSources: (Uint8Array | null | undefined)[];
@@ -54,11 +55,11 @@ export class PlanContext {
       });
     });
     this.wipeable = Uint8Array.from(graph.components, (comp) => (comp.wipeable ? 1 : 0));
-    this.shipped = shippedByRelease(graph);
-    this.perComponent = new Array(this.n);
+    this.shipping = shippingIndex(graph);
+    const byComponent = graph.components.map((comp) => graph.migrations.filter((m) => m.component === comp.name));
+    this.leaving = byComponent.map(groupByFrom);
+    this.arriving = byComponent.map(groupByTo);
     const cells = this.n * this.c;
-    this.forward = new Array(cells);
-    this.backward = new Array(cells);
     this.fwdDist = new Array(cells);
     this.bwdDist = new Array(cells);
     this.upgradeSources = new Array(this.n);
@@ -78,40 +79,28 @@ export class PlanContext {
     return this.epochs[r * this.c + ci] as Epoch;
   }
 
-  /** The migrations release r ships for component ci (none without a runner). */
-  shippedFor(r: number, ci: number): readonly Migration[] {
-    let lists = this.perComponent[r];
-    if (lists === undefined) {
-      lists = this.components.map(() => []);
-      const index = new Map(this.components.map((comp, i) => [comp.name, i]));
-      for (const m of this.shipped[r] ?? []) lists[index.get(m.component) as number]?.push(m);
-      this.perComponent[r] = lists;
-    }
-    return lists[ci] as Migration[];
+  /** Component ci's migrations that release r ships, by the epoch they leave. */
+  forwardEdges(r: number, ci: number): EpochEdges {
+    const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
+    return (e) => (leaving.get(e) ?? []).filter((m) => this.shipping.ships(r, m));
   }
 
-  shippedAll(r: number): readonly Migration[] {
-    return this.shipped[r] ?? [];
+  /** Component ci's migrations that release r ships, by the epoch they reach. */
+  private backwardEdges(r: number, ci: number): EpochEdges {
+    const arriving = this.arriving[ci] as Map<Epoch, Migration[]>;
+    return (e) => (arriving.get(e) ?? []).filter((m) => this.shipping.ships(r, m));
   }
 
-  forwardEdges(r: number, ci: number): Map<Epoch, Migration[]> {
-    const k = r * this.c + ci;
-    let e = this.forward[k];
-    if (e === undefined) {
-      e = edgesFrom(this.shippedFor(r, ci));
-      this.forward[k] = e;
-    }
-    return e;
+  /** All of component ci's migrations, shipped or not. */
+  allEdges(ci: number): EpochEdges {
+    const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
+    return (e) => leaving.get(e) ?? [];
   }
 
-  private backwardEdges(r: number, ci: number): Map<Epoch, Migration[]> {
-    const k = r * this.c + ci;
-    let e = this.backward[k];
-    if (e === undefined) {
-      e = edgesTo(this.shippedFor(r, ci));
-      this.backward[k] = e;
-    }
-    return e;
+  /** All of component ci's migrations, by the epoch they reach. */
+  allEdgesTo(ci: number): EpochEdges {
+    const arriving = this.arriving[ci] as Map<Epoch, Migration[]>;
+    return (e) => arriving.get(e) ?? [];
   }
 
   /** Epochs reachable from `start` with r's scripts, with the fewest scripts to each. */

@@ -1,5 +1,5 @@
 import type { Epoch, Migration, Release } from "@stepstone/graph";
-import { bestChain, edgesFrom } from "./chain.js";
+import { bestChain, NO_EDGES } from "./chain.js";
 import type { PlanContext } from "./context.js";
 
 /** Where a hop starts: a release, and the data epochs on the device (per component index). */
@@ -45,6 +45,7 @@ export function hopCost(
   b: number,
   allow: WipeMask,
   out: HopCostOut,
+  hint?: FailHint,
 ): boolean {
   const a = origin.release;
   const target = ctx.releases[b] as Release;
@@ -54,17 +55,30 @@ export function hopCost(
   let wipes = 0;
   let scripts = 0;
   const base = b * ctx.c;
-  for (let ci = 0; ci < ctx.c; ci++) {
+  // Most hops out of a release are illegal, usually for the same component as the last
+  // one that was: check that component first (move-to-front), so a refusal costs one
+  // chain lookup instead of one per component.
+  const first = hint?.component ?? 0;
+  for (let k = 0; k < ctx.c; k++) {
+    const ci = k === 0 ? first : k <= first ? k - 1 : k;
     const start = origin.epochs[ci] as Epoch;
     if (start === ctx.epochs[base + ci]) continue;
     const len = ctx.chainLength(a, start, b, ci);
     if (len !== Number.POSITIVE_INFINITY) scripts += len;
     else if (ctx.wipeable[ci] === 1 && allow[ci] === 1) wipes++;
-    else return false;
+    else {
+      if (hint) hint.component = ci;
+      return false;
+    }
   }
   out.wipes = wipes;
   out.scripts = scripts;
   return true;
+}
+
+/** The component that made the last hop from the same origin illegal. */
+export interface FailHint {
+  component: number;
 }
 
 /** The scripts and wipes of a legal hop, with the same chain choice as the runner. */
@@ -167,8 +181,7 @@ function componentBlocker(
   const comp = ctx.components[ci] as { name: string; wipeable: boolean };
   const from = ctx.releases[a] as Release;
   const to = ctx.releases[b] as Release;
-  const existsAnywhere =
-    bestChain(start, goal, edgesFrom(componentMigrations(ctx, comp.name)), new Map()) !== null;
+  const existsAnywhere = bestChain(start, goal, ctx.allEdges(ci), NO_EDGES) !== null;
   const what = `${comp.name} ${start} -> ${goal} on the hop ${hop}: no chain of migrations shipped by ${from.version} (to run before flashing) and ${to.version} (to run at boot)`;
   if (existsAnywhere && (!from.runner || !to.runner)) {
     const none = [from, to].filter((r) => !r.runner).map((r) => r.version);
@@ -192,10 +205,6 @@ function componentBlocker(
       ? `${what}; ${comp.name} must never be wiped: add a transition release that ships the chain (see gaps --suggest)`
       : `${what}, and no migration ${start} -> ${goal} exists at all; ${comp.name} must never be wiped: write that migration`,
   };
-}
-
-function componentMigrations(ctx: PlanContext, name: string): Migration[] {
-  return ctx.graph.migrations.filter((m) => m.component === name);
 }
 
 function fmtList(xs: readonly string[] | null): string {

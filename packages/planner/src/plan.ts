@@ -204,9 +204,10 @@ function adjacency(ctx: PlanContext, a: number, allow: WipeMask): Int32Array {
   if (adj === undefined) {
     const origin = releaseOrigin(ctx, a);
     const out: HopCostOut = { wipes: 0, scripts: 0 };
+    const hint = { component: 0 };
     const buf: number[] = [];
     for (let b = 0; b < ctx.n; b++) {
-      if (b !== a && hopCost(ctx, origin, b, allow, out)) buf.push(b, out.wipes, out.scripts);
+      if (b !== a && hopCost(ctx, origin, b, allow, out, hint)) buf.push(b, out.wipes, out.scripts);
     }
     adj = Int32Array.from(buf);
     lists[a] = adj;

@@ -6,7 +6,7 @@ import {
   type ReleaseGraph,
   versionKey,
 } from "@stepstone/graph";
-import { bestChain, distancesFrom, distancesTo, edgesFrom, edgesTo } from "./chain.js";
+import { bestChain, distancesFrom, distancesTo, NO_EDGES } from "./chain.js";
 import { PlanContext } from "./context.js";
 import type { Gap } from "./matrix.js";
 import { plan } from "./plan.js";
@@ -67,11 +67,6 @@ interface Group {
  */
 export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResult {
   const index = new Map(ctx.releases.map((r, i) => [r, i]));
-  const full = ctx.components.map((c) =>
-    ctx.graph.migrations.filter((m) => m.component === c.name),
-  );
-  const fwd = full.map((ms) => edgesFrom(ms));
-  const bwd = full.map((ms) => edgesTo(ms));
   const missing = new Map<string, MissingMigration & { for: { from: Release; to: Release }[] }>();
 
   const pairs: Pair[] = [];
@@ -83,8 +78,8 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
     for (let ci = 0; ci < ctx.c; ci++) {
       const ea = ctx.epoch(a, ci);
       const eb = ctx.epoch(b, ci);
-      const reach = distancesFrom(ea, fwd[ci] as Map<Epoch, Migration[]>);
-      const coreach = distancesTo(eb, bwd[ci] as Map<Epoch, Migration[]>);
+      const reach = distancesFrom(ea, ctx.allEdges(ci));
+      const coreach = distancesTo(eb, ctx.allEdgesTo(ci));
       const both = new Set([...reach.keys()].filter((e) => coreach.has(e)));
       if (both.size === 0) {
         closable = false;
@@ -104,7 +99,7 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
 
   const groups = groupPairs(ctx, pairs);
   const taken = new Set(ctx.releases.map((r) => versionKey(r.semver)));
-  let drafts = groups.map((g) => draft(ctx, g, full, taken));
+  let drafts = groups.map((g) => draft(ctx, g, taken));
   let closed = verify(ctx, drafts);
 
   // Pairs a shared image did not close (an interaction the grouping could not see) get
@@ -112,8 +107,8 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
   const leftovers = drafts.flatMap((d, i) => d.pairs.filter((p) => !closed[i]?.has(p)));
   if (leftovers.length > 0) {
     drafts = drafts.map((d, i) => ({ ...d, pairs: d.pairs.filter((p) => closed[i]?.has(p)) }));
-    drafts = drafts.filter((d) => d.pairs.length > 0).map((d) => redraft(ctx, d, full, taken));
-    for (const p of leftovers) drafts.push(draft(ctx, singleGroup(ctx, p), full, taken));
+    drafts = drafts.filter((d) => d.pairs.length > 0).map((d) => redraft(ctx, d, taken));
+    for (const p of leftovers) drafts.push(draft(ctx, singleGroup(ctx, p), taken));
     closed = verify(ctx, drafts);
   }
 
@@ -178,15 +173,15 @@ interface Draft {
   entry: ReleaseEntry;
 }
 
-function redraft(ctx: PlanContext, d: Draft, full: Migration[][], taken: Set<string>): Draft {
+function redraft(ctx: PlanContext, d: Draft, taken: Set<string>): Draft {
   taken.delete(
     versionKey(parseVersion(d.entry.version) as NonNullable<ReturnType<typeof parseVersion>>),
   );
   const group: Group = { ...d.group, pairs: d.pairs };
-  return draft(ctx, group, full, taken);
+  return draft(ctx, group, taken);
 }
 
-function draft(ctx: PlanContext, g: Group, full: Migration[][], taken: Set<string>): Draft {
+function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
   const targets = g.pairs.map((p) => ctx.releases[p.b] as Release);
   const sources = g.pairs.map((p) => ctx.releases[p.a] as Release);
   // The image's data format: the newest epoch that works for every pair. For a downgrade
@@ -200,12 +195,12 @@ function draft(ctx: PlanContext, g: Group, full: Migration[][], taken: Set<strin
   for (const p of g.pairs) {
     ctx.components.forEach((c, ci) => {
       const e = epochs[c.name] as Epoch;
-      const edges = edgesFrom(full[ci] as Migration[]);
+      const edges = ctx.allEdges(ci);
       for (const [x, y] of [
         [ctx.epoch(p.a, ci), e],
         [e, ctx.epoch(p.b, ci)],
       ] as const) {
-        const chain = bestChain(x, y, edges, new Map());
+        const chain = bestChain(x, y, edges, NO_EDGES);
         for (const m of chain?.preFlash ?? []) ids.add(m.id);
       }
     });
