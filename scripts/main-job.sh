@@ -2,7 +2,7 @@
 # The main job on the bundled release-graph.json: what a release engineer runs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stepstone() { node apps/cli/dist/bin.js "$@"; }
+stepstone() { node apps/cli/dist/bundle/bin.js "$@"; }
 say() { printf '\n\033[1m$ stepstone %s\033[0m%s\n' "$1" "${2:+   # $2}"; }
 [ -t 1 ] && [ -z "${NO_COLOR:-}" ] || say() { printf '\n$ stepstone %s%s\n' "$1" "${2:+   # $2}"; }
 

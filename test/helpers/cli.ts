@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { afterEach } from "vitest";
 
 export const REPO = resolve(import.meta.dirname, "../..");
-export const BIN = join(REPO, "apps/cli/dist/bin.js");
+export const BIN = join(REPO, "apps/cli/dist/bundle/bin.js");
 export const SAMPLE = join(REPO, "release-graph.json");
 
 export interface Run {

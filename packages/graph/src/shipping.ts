@@ -38,6 +38,16 @@ export class ShippingIndex {
     return false;
   }
 
+  /** The index intervals of releases whose version satisfies m's shippedIn. */
+  intervalsOf(m: Migration): readonly Interval[] {
+    return this.intervals.get(m) ?? [];
+  }
+
+  /** The migrations release r names in `ships` (null when none). */
+  explicitOf(r: number): ReadonlySet<Migration> | null {
+    return this.explicit[r] ?? null;
+  }
+
   /** Every release that ships m, ascending. */
   releasesShipping(m: Migration): number[] {
     const out = new Set<number>();

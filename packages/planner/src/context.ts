@@ -9,13 +9,27 @@ import {
   shippingIndex,
 } from "@stepstone/graph";
 import type { SemVer } from "semver";
-import { chainLength, distancesFrom, distancesTo, type EpochEdges, groupByFrom, groupByTo } from "./chain.js";
+import { type Bits, bitsFor, orInto, setBit } from "./bits.js";
+
+function grow(a: Int32Array, min: number): Int32Array {
+  const b = new Int32Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}
+import { type EpochEdges, groupByFrom, groupByTo } from "./chain.js";
 
 /**
- * Everything about a graph that hop legality needs, indexed once per (graph, platform)
- * so that planning over thousands of releases never recomputes it per pair:
- * epochs as a flat array, which release ships which script (as index intervals), the
- * sources each `upgradeFrom` admits as a bitmap, and per-(release, component) distances.
+ * Everything about a graph that hop legality needs, indexed once per (graph, platform),
+ * so planning over thousands of releases never recomputes it per pair:
+ *
+ * - epochs as a flat array (platform overrides applied);
+ * - which release ships which script (index intervals, see ShippingIndex);
+ * - per (release, component), the epochs from which that release's own scripts reach its
+ *   epoch, with the fewest scripts from each ("arrivals");
+ * - per (component, epoch), the bitset of releases whose arrivals contain that epoch: a
+ *   device whose data can be brought (by its own image, before flashing) to one of those
+ *   epochs can flash any release in the set without wiping the component. The releases a
+ *   hop can reach are then a few bitset ANDs, and only those are costed exactly.
  *
  * Releases are addressed by their index in `graph.releases` (sorted by precedence, so
  * "B is higher than A" is `b > a`).
@@ -34,11 +48,18 @@ export class PlanContext {
   /** Per component, all its migrations by the epoch they leave / reach. */
   private readonly leaving: Map<Epoch, Migration[]>[];
   private readonly arriving: Map<Epoch, Migration[]>[];
-  private readonly fwdDist: (Map<Epoch, number> | undefined)[];
-  private readonly bwdDist: (Map<Epoch, number> | undefined)[];
+  /** Arrivals of cell k = (r, ci), flattened: epochs and distances in [start[k], end[k]). */
+  private arrivalStart: Int32Array | null = null;
+  private arrivalEnd: Int32Array = new Int32Array(0);
+  private arrivalEpoch: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private arrivalDist: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  /** Per component: epoch -> releases that can convert data from that epoch at boot. */
+  private reachers: Map<Epoch, Bits>[] | null = null;
+  private readonly departures: (readonly number[] | undefined)[];
   private readonly upgradeSources: (Uint8Array | null | undefined)[];
   private readonly trusts: (ReadonlySet<string> | null)[];
   private readonly versions: readonly SemVer[];
+  private readonly baseBits: (Bits | undefined)[];
 
   constructor(graph: ReleaseGraph, platform: string | null) {
     this.graph = graph;
@@ -56,15 +77,16 @@ export class PlanContext {
     });
     this.wipeable = Uint8Array.from(graph.components, (comp) => (comp.wipeable ? 1 : 0));
     this.shipping = shippingIndex(graph);
-    const byComponent = graph.components.map((comp) => graph.migrations.filter((m) => m.component === comp.name));
+    const byComponent = graph.components.map((comp) =>
+      graph.migrations.filter((m) => m.component === comp.name),
+    );
     this.leaving = byComponent.map(groupByFrom);
     this.arriving = byComponent.map(groupByTo);
-    const cells = this.n * this.c;
-    this.fwdDist = new Array(cells);
-    this.bwdDist = new Array(cells);
+    this.departures = new Array(this.n * this.c);
     this.upgradeSources = new Array(this.n);
     this.trusts = graph.releases.map((r) => (r.trusts === null ? null : new Set(r.trusts)));
     this.versions = graph.releases.map((r) => r.semver);
+    this.baseBits = new Array(this.n);
   }
 
   componentIndex(name: string): number {
@@ -85,13 +107,7 @@ export class PlanContext {
     return (e) => (leaving.get(e) ?? []).filter((m) => this.shipping.ships(r, m));
   }
 
-  /** Component ci's migrations that release r ships, by the epoch they reach. */
-  private backwardEdges(r: number, ci: number): EpochEdges {
-    const arriving = this.arriving[ci] as Map<Epoch, Migration[]>;
-    return (e) => (arriving.get(e) ?? []).filter((m) => this.shipping.ships(r, m));
-  }
-
-  /** All of component ci's migrations, shipped or not. */
+  /** All of component ci's migrations, shipped or not, by the epoch they leave. */
   allEdges(ci: number): EpochEdges {
     const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
     return (e) => leaving.get(e) ?? [];
@@ -103,33 +119,196 @@ export class PlanContext {
     return (e) => arriving.get(e) ?? [];
   }
 
-  /** Epochs reachable from `start` with r's scripts, with the fewest scripts to each. */
-  private distFrom(r: number, ci: number, start: Epoch): Map<Epoch, number> {
+  /**
+   * Epochs reachable from `start` with r's scripts, as a flat [epoch, dist, epoch, dist...]
+   * list (start first, at 0). Cached for r's own epoch.
+   */
+  departuresFrom(r: number, ci: number, start: Epoch): readonly number[] {
     const k = r * this.c + ci;
-    if (start !== this.epochs[k]) return distancesFrom(start, this.forwardEdges(r, ci));
-    let d = this.fwdDist[k];
-    if (d === undefined) {
-      d = distancesFrom(start, this.forwardEdges(r, ci));
-      this.fwdDist[k] = d;
+    const own = start === this.epochs[k];
+    if (own) {
+      const cached = this.departures[k];
+      if (cached) return cached;
     }
-    return d;
+    const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
+    const out = [start, 0];
+    const seen = new Set<Epoch>([start]);
+    for (let i = 0; i < out.length; i += 2) {
+      const e = out[i] as Epoch;
+      const d = out[i + 1] as number;
+      for (const m of leaving.get(e) ?? []) {
+        if (!seen.has(m.to) && this.shipping.ships(r, m)) {
+          seen.add(m.to);
+          out.push(m.to, d + 1);
+        }
+      }
+    }
+    if (own) this.departures[k] = out;
+    return out;
   }
 
-  /** Epochs from which r's scripts reach r's own epoch, with the fewest scripts. */
-  private distTo(r: number, ci: number): Map<Epoch, number> {
-    const k = r * this.c + ci;
-    let d = this.bwdDist[k];
-    if (d === undefined) {
-      d = distancesTo(this.epochs[k] as Epoch, this.backwardEdges(r, ci));
-      this.bwdDist[k] = d;
+  /**
+   * Builds every release's arrivals and the per-epoch bitsets (once, on first use): a
+   * reverse search per (release, component) over the migrations that reach each epoch,
+   * keeping those the release ships. This is the one pass over the whole graph a plan
+   * pays for, so it works on plain arrays.
+   */
+  private buildArrivals(): void {
+    const { n, c } = this;
+    const start = new Int32Array(n * c);
+    const end = new Int32Array(n * c);
+    let epochs: Int32Array = new Int32Array(n * c * 4);
+    let dists: Int32Array = new Int32Array(n * c * 4);
+    let len = 0;
+    const runner = Uint8Array.from(this.releases, (r) => (r.runner ? 1 : 0));
+    const explicit = this.releases.map((_, r) => this.shipping.explicitOf(r));
+    const reachers = this.components.map(() => new Map<Epoch, Bits>());
+    for (let ci = 0; ci < c; ci++) {
+      // Epochs of this component as dense indices, and the migrations reaching each.
+      const ids = new Map<Epoch, number>();
+      const idOf = (e: Epoch) => {
+        let id = ids.get(e);
+        if (id === undefined) {
+          id = ids.size;
+          ids.set(e, id);
+        }
+        return id;
+      };
+      for (let r = 0; r < n; r++) idOf(this.epochs[r * c + ci] as Epoch);
+      const arriving = this.arriving[ci] as Map<Epoch, Migration[]>;
+      for (const [to, list] of arriving) {
+        idOf(to);
+        for (const m of list) idOf(m.from);
+      }
+      const k = ids.size;
+      const values = new Int32Array(k);
+      for (const [e, id] of ids) values[id] = e;
+      // Per epoch id: incoming edges as (from id, lo, hi, migration) with the common
+      // single-interval shippedIn inlined.
+      const inFrom: number[][] = Array.from({ length: k }, () => []);
+      const inLo: number[][] = Array.from({ length: k }, () => []);
+      const inHi: number[][] = Array.from({ length: k }, () => []);
+      const inMig: Migration[][] = Array.from({ length: k }, () => []);
+      for (const [to, list] of arriving) {
+        const t = ids.get(to) as number;
+        for (const m of list) {
+          const ivs = this.shipping.intervalsOf(m);
+          (inFrom[t] as number[]).push(ids.get(m.from) as number);
+          (inLo[t] as number[]).push(ivs.length === 1 ? (ivs[0] as readonly [number, number])[0] : -1);
+          (inHi[t] as number[]).push(ivs.length === 1 ? (ivs[0] as readonly [number, number])[1] : -1);
+          (inMig[t] as Migration[]).push(m);
+        }
+      }
+      const bits: (Bits | undefined)[] = new Array(k);
+      const stamp = new Int32Array(k).fill(-1);
+      for (let r = 0; r < n; r++) {
+        const cell = r * c + ci;
+        start[cell] = len;
+        if (len + k > epochs.length) {
+          epochs = grow(epochs, len + k);
+          dists = grow(dists, len + k);
+        }
+        const goal = ids.get(this.epochs[cell] as Epoch) as number;
+        // The queue lives in epochs/dists themselves (as ids until the end).
+        epochs[len] = goal;
+        dists[len] = 0;
+        stamp[goal] = r;
+        let tail = len + 1;
+        for (let i = len; i < tail; i++) {
+          const e = epochs[i] as number;
+          let b = bits[e];
+          if (!b) {
+            b = bitsFor(n);
+            bits[e] = b;
+          }
+          b[r >>> 5] = (b[r >>> 5] as number) | (1 << (r & 31));
+          if (runner[r] === 0) continue;
+          const from = inFrom[e] as number[];
+          const lo = inLo[e] as number[];
+          const hi = inHi[e] as number[];
+          for (let j = 0; j < from.length; j++) {
+            const f = from[j] as number;
+            if (stamp[f] === r) continue;
+            const l = lo[j] as number;
+            const shipped =
+              l >= 0
+                ? (r >= l && r < (hi[j] as number)) || explicit[r]?.has((inMig[e] as Migration[])[j] as Migration) === true
+                : this.shipping.ships(r, (inMig[e] as Migration[])[j] as Migration);
+            if (!shipped) continue;
+            stamp[f] = r;
+            epochs[tail] = f;
+            dists[tail] = (dists[i] as number) + 1;
+            tail++;
+          }
+        }
+        for (let i = len; i < tail; i++) epochs[i] = values[epochs[i] as number] as number;
+        len = tail;
+        end[cell] = len;
+      }
+      const byEpoch = reachers[ci] as Map<Epoch, Bits>;
+      bits.forEach((b, id) => {
+        if (b) byEpoch.set(values[id] as number, b);
+      });
     }
-    return d;
+    this.arrivalStart = start;
+    this.arrivalEnd = end;
+    this.arrivalEpoch = epochs.subarray(0, len);
+    this.arrivalDist = dists.subarray(0, len);
+    this.reachers = reachers;
   }
 
   /** Fewest scripts converting ci from `start` (data on a) to b's epoch; Infinity if none. */
   chainLength(a: number, start: Epoch, b: number, ci: number): number {
     if (start === this.epochs[b * this.c + ci]) return 0;
-    return chainLength(this.distFrom(a, ci, start), this.distTo(b, ci));
+    return this.chainLengthVia(this.departuresFrom(a, ci, start), b, ci);
+  }
+
+  /** Like chainLength, with the source side's departures already known. */
+  chainLengthVia(departures: readonly number[], b: number, ci: number): number {
+    if (this.arrivalStart === null) this.buildArrivals();
+    const k = b * this.c + ci;
+    const lo = (this.arrivalStart as Int32Array)[k] as number;
+    const hi = this.arrivalEnd[k] as number;
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < departures.length; i += 2) {
+      const e = departures[i] as number;
+      for (let j = lo; j < hi; j++) {
+        if (this.arrivalEpoch[j] === e) {
+          const total = (departures[i + 1] as number) + (this.arrivalDist[j] as number);
+          if (total < best) best = total;
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The releases that can take component ci from data that `departures` can reach,
+   * without wiping it: the union of the per-epoch bitsets.
+   */
+  reachableFor(departures: readonly number[], ci: number, out: Bits): void {
+    if (this.reachers === null) this.buildArrivals();
+    out.fill(0);
+    const bits = (this.reachers as Map<Epoch, Bits>[])[ci] as Map<Epoch, Bits>;
+    for (let i = 0; i < departures.length; i += 2) {
+      const b = bits.get(departures[i] as Epoch);
+      if (b) orInto(out, b);
+    }
+  }
+
+  /** Rules 1-3 for hops out of a: the releases that are not withdrawn, are trusted by a and admit a. */
+  baseTargets(a: number): Bits {
+    let bits = this.baseBits[a];
+    if (!bits) {
+      bits = bitsFor(this.n);
+      for (let b = 0; b < this.n; b++) {
+        if (b === a || (this.releases[b] as Release).withdrawn) continue;
+        if (this.trusted(a, b) && this.upgradeAllowed(a, b)) setBit(bits, b);
+      }
+      this.baseBits[a] = bits;
+    }
+    return bits;
   }
 
   /** Rule 2: does a accept b's signature? */

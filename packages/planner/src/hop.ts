@@ -45,7 +45,6 @@ export function hopCost(
   b: number,
   allow: WipeMask,
   out: HopCostOut,
-  hint?: FailHint,
 ): boolean {
   const a = origin.release;
   const target = ctx.releases[b] as Release;
@@ -55,30 +54,17 @@ export function hopCost(
   let wipes = 0;
   let scripts = 0;
   const base = b * ctx.c;
-  // Most hops out of a release are illegal, usually for the same component as the last
-  // one that was: check that component first (move-to-front), so a refusal costs one
-  // chain lookup instead of one per component.
-  const first = hint?.component ?? 0;
-  for (let k = 0; k < ctx.c; k++) {
-    const ci = k === 0 ? first : k <= first ? k - 1 : k;
+  for (let ci = 0; ci < ctx.c; ci++) {
     const start = origin.epochs[ci] as Epoch;
     if (start === ctx.epochs[base + ci]) continue;
     const len = ctx.chainLength(a, start, b, ci);
     if (len !== Number.POSITIVE_INFINITY) scripts += len;
     else if (ctx.wipeable[ci] === 1 && allow[ci] === 1) wipes++;
-    else {
-      if (hint) hint.component = ci;
-      return false;
-    }
+    else return false;
   }
   out.wipes = wipes;
   out.scripts = scripts;
   return true;
-}
-
-/** The component that made the last hop from the same origin illegal. */
-export interface FailHint {
-  component: number;
 }
 
 /** The scripts and wipes of a legal hop, with the same chain choice as the runner. */

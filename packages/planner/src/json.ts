@@ -48,8 +48,8 @@ export function matrixJson(m: Matrix) {
       from: c.from.version,
       to: c.to.version,
       reachable: c.reachable,
-      hops: c.plan?.hops ?? null,
-      wipes: c.plan?.wipes ?? null,
+      hops: c.hops,
+      wipes: c.wipes,
     })),
   };
 }

@@ -15,7 +15,10 @@ export interface MatrixCell {
   readonly from: Release;
   readonly to: Release;
   readonly reachable: boolean;
-  /** The best plan with every wipeable component allowed to be wiped; null if unreachable. */
+  /** Of the best plan with every wipeable component allowed to be wiped (null if unreachable). */
+  readonly hops: number | null;
+  readonly wipes: number | null;
+  /** That plan with its scripts (built on first use: a large matrix needs only the counts). */
   readonly plan: Plan | null;
 }
 
@@ -52,12 +55,18 @@ export function matrix(ctx: PlanContext, set: readonly number[]): Matrix {
     const tree: PathTree = pathTree(ctx, releaseOrigin(ctx, a), all, others);
     for (const b of set) {
       if (b === a) continue;
-      const plan = planFromTree(ctx, tree, b);
+      const reachable = tree.parent[b] !== -1;
+      let plan: Plan | null | undefined;
       cells.push({
         from: ctx.releases[a] as Release,
         to: ctx.releases[b] as Release,
-        reachable: plan !== null,
-        plan,
+        reachable,
+        hops: reachable ? (tree.hops[b] as number) : null,
+        wipes: reachable ? (tree.wipes[b] as number) : null,
+        get plan() {
+          plan ??= planFromTree(ctx, tree, b);
+          return plan;
+        },
       });
     }
   }
@@ -90,7 +99,7 @@ export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
   const none = allowMask(ctx, "none");
   const out: Gap[] = [];
   for (const cell of m.cells) {
-    if (cell.plan && cell.plan.wipes === 0) continue;
+    if (cell.reachable && cell.wipes === 0) continue;
     if (cell.plan) {
       const step = cell.plan.steps.find((s) => s.wipe.length > 0);
       if (!step) continue;

@@ -1,11 +1,10 @@
 import type { Release } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
+import { costedWipes, type OutEdges, outEdges } from "./edges.js";
 import {
   type Blocker,
-  type HopCostOut,
   type HopDetail,
   hopBlockers,
-  hopCost,
   hopDetail,
   type Origin,
   type WipeMask,
@@ -56,6 +55,12 @@ export interface PathTree {
 }
 
 const UNREACHED = -1;
+/**
+ * Heap entries are releases (kind NODE) or deferred batches of hops that wipe `kind`
+ * components. At equal cost a batch comes first: its hops may reach a release at that
+ * same cost with higher stops, which must be seen before the release is settled.
+ */
+const NODE = 1 << 30;
 
 export function allowMask(ctx: PlanContext, allow: readonly string[] | "all" | "none"): WipeMask {
   const mask = new Uint8Array(ctx.c);
@@ -88,63 +93,56 @@ export function pathTree(
   wipes[src] = 0;
   parent[src] = src;
   const heap = new CostHeap();
-  heap.push(src, 0, 0, 0, 0);
+  heap.push(src, 0, 0, 0, 0, NODE);
   let remaining = stopAt ? stopAt.size : -1;
   const standard = sameEpochs(ctx, origin);
-  const out: HopCostOut = { wipes: 0, scripts: 0 };
+  const originEdges = standard ? null : outEdges(ctx, origin, allow);
+  const edgesOf = (u: number) => (u === src ? (originEdges ?? cachedEdges(ctx, origin.release, allow)) : cachedEdges(ctx, u, allow));
+  const originOf = (u: number) => (u === src ? origin : releaseOrigin(ctx, u));
+
+  const relax = (u: number, v: number, w: number, s: number) => {
+    if (settled[v] === 1) return;
+    const tAdd = u !== src && (ctx.releases[u] as Release).transition ? 1 : 0;
+    const nw = (wipes[u] as number) + w;
+    const nh = (hops[u] as number) + 1;
+    const nt = (transitions[u] as number) + tAdd;
+    const ns = (scripts[u] as number) + s;
+    if (wipes[v] !== -1) {
+      const c = cmp4(nw, nh, nt, ns, wipes[v] as number, hops[v] as number, transitions[v] as number, scripts[v] as number);
+      if (c > 0) return;
+      if (c === 0 && !preferStops(parent, src, u, parent[v] as number)) return;
+    }
+    wipes[v] = nw;
+    hops[v] = nh;
+    transitions[v] = nt;
+    scripts[v] = ns;
+    parent[v] = u;
+    heap.push(v, nw, nh, nt, ns, NODE);
+  };
 
   while (heap.size > 0) {
     const top = heap.pop();
+    if (top.kind !== NODE) {
+      // A deferred batch: the hops out of `node` that wipe `kind` components.
+      const u = top.node;
+      const k = top.kind;
+      const pairs = costedWipes(ctx, originOf(u), edgesOf(u), k);
+      for (let i = 0; i < pairs.length; i += 2) relax(u, pairs[i] as number, k, pairs[i + 1] as number);
+      continue;
+    }
     const u = top.node;
     if (settled[u] === 1) continue;
-    if (top.w !== wipes[u] || top.h !== hops[u] || top.t !== transitions[u] || top.s !== scripts[u])
-      continue;
+    if (top.w !== wipes[u] || top.h !== hops[u] || top.t !== transitions[u] || top.s !== scripts[u]) continue;
     settled[u] = 1;
     if (stopAt?.has(u) && --remaining === 0) break;
-    // Leaving u: it becomes an intermediate stop, unless it is the origin.
-    const uw = wipes[u] as number;
-    const uh = hops[u] as number;
-    const ut = transitions[u] as number;
-    const us = scripts[u] as number;
+    const edges = edgesOf(u);
+    for (let i = 0; i < edges.zero.length; i += 2) relax(u, edges.zero[i] as number, 0, edges.zero[i + 1] as number);
+    // Hops that wipe k components cost at least (w + k, h + 1, t, s): defer them until
+    // the search gets there, which it never does when every target is reached first.
     const tAdd = u !== src && (ctx.releases[u] as Release).transition ? 1 : 0;
-    const relax = (v: number, w: number, s: number) => {
-      if (settled[v] === 1) return;
-      const nw = uw + w;
-      const nh = uh + 1;
-      const nt = ut + tAdd;
-      const ns = us + s;
-      if (wipes[v] !== -1) {
-        const c = cmp4(
-          nw,
-          nh,
-          nt,
-          ns,
-          wipes[v] as number,
-          hops[v] as number,
-          transitions[v] as number,
-          scripts[v] as number,
-        );
-        if (c > 0) return;
-        if (c === 0 && !preferStops(parent, src, u, parent[v] as number)) return;
-      }
-      wipes[v] = nw;
-      hops[v] = nh;
-      transitions[v] = nt;
-      scripts[v] = ns;
-      parent[v] = u;
-      heap.push(v, nw, nh, nt, ns);
-    };
-    if (u === src && !standard) {
-      for (let v = 0; v < n; v++) {
-        if (v !== origin.release && hopCost(ctx, origin, v, allow, out))
-          relax(v, out.wipes, out.scripts);
-      }
-    } else {
-      const from = u === src ? origin.release : u;
-      const adj = adjacency(ctx, from, allow);
-      for (let i = 0; i < adj.length; i += 3) {
-        relax(adj[i] as number, adj[i + 1] as number, adj[i + 2] as number);
-      }
+    for (let k = 1; k < edges.byWipes.length; k++) {
+      if ((edges.byWipes[k] as number[]).length === 0) continue;
+      heap.push(u, (wipes[u] as number) + k, (hops[u] as number) + 1, (transitions[u] as number) + tAdd, scripts[u] as number, k);
     }
   }
   return { origin, parent, wipes, hops, transitions, scripts };
@@ -185,14 +183,14 @@ function sameEpochs(ctx: PlanContext, origin: Origin): boolean {
   return true;
 }
 
-const adjacencyCache = new WeakMap<PlanContext, Map<string, (Int32Array | undefined)[]>>();
+const edgeCache = new WeakMap<PlanContext, Map<string, (OutEdges | undefined)[]>>();
 
-/** Legal hops out of release a as packed (target, wipes, scripts) triples; cached per mask. */
-function adjacency(ctx: PlanContext, a: number, allow: WipeMask): Int32Array {
-  let byMask = adjacencyCache.get(ctx);
+/** The hops out of release a (with its own epochs), cached per wipe mask. */
+function cachedEdges(ctx: PlanContext, a: number, allow: WipeMask): OutEdges {
+  let byMask = edgeCache.get(ctx);
   if (!byMask) {
     byMask = new Map();
-    adjacencyCache.set(ctx, byMask);
+    edgeCache.set(ctx, byMask);
   }
   const key = allow.join("");
   let lists = byMask.get(key);
@@ -200,25 +198,20 @@ function adjacency(ctx: PlanContext, a: number, allow: WipeMask): Int32Array {
     lists = new Array(ctx.n);
     byMask.set(key, lists);
   }
-  let adj = lists[a];
-  if (adj === undefined) {
-    const origin = releaseOrigin(ctx, a);
-    const out: HopCostOut = { wipes: 0, scripts: 0 };
-    const hint = { component: 0 };
-    const buf: number[] = [];
-    for (let b = 0; b < ctx.n; b++) {
-      if (b !== a && hopCost(ctx, origin, b, allow, out, hint)) buf.push(b, out.wipes, out.scripts);
-    }
-    adj = Int32Array.from(buf);
-    lists[a] = adj;
+  let edges = lists[a];
+  if (!edges) {
+    edges = outEdges(ctx, releaseOrigin(ctx, a), allow);
+    lists[a] = edges;
   }
-  return adj;
+  return edges;
 }
 
 /** The plan to release `to` in a tree, or null when it is unreachable. */
 export function planFromTree(ctx: PlanContext, tree: PathTree, to: number): Plan | null {
   const src = ctx.n;
-  if (to === tree.origin.release && tree.parent[to] === UNREACHED) {
+  // Staying put is a plan only when the data is already at the release's epochs: a device
+  // whose data lags its own image (a failed boot migration) needs real hops, or has no plan.
+  if (to === tree.origin.release && tree.parent[to] === UNREACHED && sameEpochs(ctx, tree.origin)) {
     return emptyPlan(ctx, tree.origin.release);
   }
   if (tree.parent[to] === UNREACHED) return null;
@@ -316,13 +309,14 @@ function explain(ctx: PlanContext, origin: Origin, to: number, allow: WipeMask):
 /** A binary min-heap of (node, cost) entries, with stale entries skipped by the caller. */
 class CostHeap {
   private nodes: number[] = [];
+  /** Per entry: w, h, t, s, kind. */
   private costs: number[] = [];
   get size(): number {
     return this.nodes.length;
   }
-  push(node: number, w: number, h: number, t: number, s: number): void {
+  push(node: number, w: number, h: number, t: number, s: number, kind: number): void {
     this.nodes.push(node);
-    this.costs.push(w, h, t, s);
+    this.costs.push(w, h, t, s, kind);
     let i = this.nodes.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -331,7 +325,7 @@ class CostHeap {
       i = p;
     }
   }
-  pop(): { node: number; w: number; h: number; t: number; s: number } {
+  pop(): { node: number; w: number; h: number; t: number; s: number; kind: number } {
     const c = this.costs;
     const top = {
       node: this.nodes[0] as number,
@@ -339,11 +333,12 @@ class CostHeap {
       h: c[1] as number,
       t: c[2] as number,
       s: c[3] as number,
+      kind: c[4] as number,
     };
     const last = this.nodes.length - 1;
     this.swap(0, last);
     this.nodes.pop();
-    this.costs.length -= 4;
+    this.costs.length -= 5;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
@@ -359,20 +354,13 @@ class CostHeap {
   }
   private less(i: number, j: number): boolean {
     const c = this.costs;
-    const a = i * 4;
-    const b = j * 4;
-    return (
-      cmp4(
-        c[a] as number,
-        c[a + 1] as number,
-        c[a + 2] as number,
-        c[a + 3] as number,
-        c[b] as number,
-        c[b + 1] as number,
-        c[b + 2] as number,
-        c[b + 3] as number,
-      ) < 0
-    );
+    const a = i * 5;
+    const b = j * 5;
+    for (let k = 0; k < 5; k++) {
+      const d = (c[a + k] as number) - (c[b + k] as number);
+      if (d !== 0) return d < 0;
+    }
+    return false;
   }
   private swap(i: number, j: number): void {
     const n = this.nodes;
@@ -380,10 +368,10 @@ class CostHeap {
     n[i] = n[j] as number;
     n[j] = t;
     const c = this.costs;
-    for (let k = 0; k < 4; k++) {
-      const x = c[i * 4 + k] as number;
-      c[i * 4 + k] = c[j * 4 + k] as number;
-      c[j * 4 + k] = x;
+    for (let k = 0; k < 5; k++) {
+      const x = c[i * 5 + k] as number;
+      c[i * 5 + k] = c[j * 5 + k] as number;
+      c[j * 5 + k] = x;
     }
   }
 }

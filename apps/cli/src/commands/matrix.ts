@@ -59,9 +59,9 @@ export async function matrixCommand(opts: SetOptions): Promise<number> {
     ...m.releases.map((b) => {
       if (a === b) return color.dim("·");
       const c = cell.get(`${a.version}\0${b.version}`);
-      if (!c?.plan) return color.red("✗");
-      const text = c.plan.wipes === 0 ? String(c.plan.hops) : `${c.plan.hops}+${c.plan.wipes}w`;
-      return c.plan.wipes === 0 ? color.green(text) : color.yellow(text);
+      if (!c?.reachable) return color.red("✗");
+      const text = c.wipes === 0 ? String(c.hops) : `${c.hops}+${c.wipes}w`;
+      return c.wipes === 0 ? color.green(text) : color.yellow(text);
     }),
   ]);
   const platform = ctx.platform === null ? "" : ` on ${ctx.platform}`;

@@ -1,0 +1,35 @@
+/** Fixed-size bitsets over release indices: one bit per release, 32 per word. */
+
+export type Bits = Uint32Array;
+
+export function bitsFor(n: number): Bits {
+  return new Uint32Array((n + 31) >>> 5);
+}
+
+export function setBit(b: Bits, i: number): void {
+  b[i >>> 5] = (b[i >>> 5] as number) | (1 << (i & 31));
+}
+
+export function hasBit(b: Bits, i: number): boolean {
+  return ((b[i >>> 5] as number) & (1 << (i & 31))) !== 0;
+}
+
+export function andInto(target: Bits, other: Bits): void {
+  for (let w = 0; w < target.length; w++) target[w] = (target[w] as number) & (other[w] as number);
+}
+
+export function orInto(target: Bits, other: Bits): void {
+  for (let w = 0; w < target.length; w++) target[w] = (target[w] as number) | (other[w] as number);
+}
+
+/** Calls fn for every set bit, ascending. */
+export function forEachBit(b: Bits, fn: (i: number) => void): void {
+  for (let w = 0; w < b.length; w++) {
+    let word = b[w] as number;
+    while (word !== 0) {
+      const low = word & -word;
+      fn((w << 5) + (31 - Math.clz32(low)));
+      word ^= low;
+    }
+  }
+}

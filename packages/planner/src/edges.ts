@@ -1,0 +1,75 @@
+import { andInto, type Bits, bitsFor, forEachBit, hasBit } from "./bits.js";
+import type { PlanContext } from "./context.js";
+import type { Origin, WipeMask } from "./hop.js";
+
+/**
+ * The legal hops out of one origin, found with bitset operations and costed exactly only
+ * for the releases that pass: `zero` are hops that wipe nothing, as (target, scripts)
+ * pairs; `byWipes[k]` lists the targets of hops that wipe exactly k components, costed
+ * only when a search needs them (a plan usually settles every target without wipes, so
+ * those never are).
+ */
+export interface OutEdges {
+  readonly zero: Int32Array;
+  readonly byWipes: readonly (readonly number[])[];
+  /** byWipes[k] costed: (target, scripts) pairs. */
+  readonly costed: (Int32Array | undefined)[];
+  readonly departures: readonly (readonly number[])[];
+}
+
+export function outEdges(ctx: PlanContext, origin: Origin, allow: WipeMask): OutEdges {
+  const a = origin.release;
+  const base = ctx.baseTargets(a);
+  const departures = Array.from({ length: ctx.c }, (_, ci) =>
+    ctx.departuresFrom(a, ci, origin.epochs[ci] as number),
+  );
+  const zero = Uint32Array.from(base);
+  const must = Uint32Array.from(base);
+  const perComponent: Bits[] = [];
+  const scratch = bitsFor(ctx.n);
+  for (let ci = 0; ci < ctx.c; ci++) {
+    ctx.reachableFor(departures[ci] as number[], ci, scratch);
+    andInto(zero, scratch);
+    if (ctx.wipeable[ci] === 1 && allow[ci] === 1) perComponent.push(Uint32Array.from(scratch));
+    else andInto(must, scratch);
+  }
+  const pairs: number[] = [];
+  forEachBit(zero, (v) => {
+    pairs.push(v, scriptsOf(ctx, origin, departures, v));
+  });
+  const byWipes: number[][] = [[]];
+  if (perComponent.length > 0) {
+    forEachBit(must, (v) => {
+      if (hasBit(zero, v)) return;
+      let k = 0;
+      for (const bits of perComponent) if (!hasBit(bits, v)) k++;
+      while (byWipes.length <= k) byWipes.push([]);
+      (byWipes[k] as number[]).push(v);
+    });
+  }
+  return { zero: Int32Array.from(pairs), byWipes, costed: [], departures };
+}
+
+/** byWipes[k] of `edges`, costed (once). */
+export function costedWipes(ctx: PlanContext, origin: Origin, edges: OutEdges, k: number): Int32Array {
+  let c = edges.costed[k];
+  if (!c) {
+    const pairs: number[] = [];
+    for (const v of edges.byWipes[k] ?? []) pairs.push(v, scriptsOf(ctx, origin, edges.departures, v));
+    c = Int32Array.from(pairs);
+    edges.costed[k] = c;
+  }
+  return c;
+}
+
+/** Scripts of the hop origin -> v (components without a chain are wiped: they cost none). */
+function scriptsOf(ctx: PlanContext, origin: Origin, departures: readonly (readonly number[])[], v: number): number {
+  let scripts = 0;
+  const base = v * ctx.c;
+  for (let ci = 0; ci < ctx.c; ci++) {
+    if (origin.epochs[ci] === ctx.epochs[base + ci]) continue;
+    const len = ctx.chainLengthVia(departures[ci] as number[], v, ci);
+    if (len !== Number.POSITIVE_INFINITY) scripts += len;
+  }
+  return scripts;
+}
