@@ -14,9 +14,48 @@ export function parseJsonStrict(text: string, file: string): unknown {
   } catch {
     throw InputError.fromDiagnostics(syntaxErrors(text, file));
   }
-  const dups = duplicateKeys(text, file);
-  if (dups.length > 0) throw InputError.fromDiagnostics(dups);
+  // Duplicates make the text hold more keys than the parsed value: count both (cheap),
+  // and only on a difference locate them with the (slower) full scan.
+  if (keysInText(text) !== keysInValue(value)) {
+    const dups = duplicateKeys(text, file);
+    if (dups.length > 0) throw InputError.fromDiagnostics(dups);
+  }
   return value;
+}
+
+/** Object keys in valid JSON text: strings followed by a colon. */
+function keysInText(text: string): number {
+  let count = 0;
+  let i = text.indexOf('"');
+  while (i !== -1) {
+    let end = text.indexOf('"', i + 1);
+    // Skip escaped quotes: an odd run of backslashes before the quote.
+    for (;;) {
+      let slashes = 0;
+      while (text.charCodeAt(end - 1 - slashes) === 92) slashes++;
+      if (slashes % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
+    }
+    let j = end + 1;
+    while (j < text.length && " \t\r\n".includes(text[j] as string)) j++;
+    if (text[j] === ":") count++;
+    i = text.indexOf('"', j);
+  }
+  return count;
+}
+
+function keysInValue(value: unknown): number {
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const v of value) n += keysInValue(v);
+    return n;
+  }
+  if (value !== null && typeof value === "object") {
+    let n = 0;
+    for (const k in value) n += 1 + keysInValue((value as Record<string, unknown>)[k]);
+    return n;
+  }
+  return 0;
 }
 
 function syntaxErrors(text: string, file: string): Diagnostic[] {

@@ -1,4 +1,5 @@
-import type { Range, SemVer } from "semver";
+import type { SemVer } from "semver";
+import type { VersionRange } from "./semver.js";
 
 /** A component's data format version. Integers >= 0. */
 export type Epoch = number;
@@ -41,7 +42,7 @@ export interface Release {
   /** Ids of extra migrations this image carries. */
   readonly ships: readonly string[];
   /** Range a lower source must satisfy. */
-  readonly upgradeFrom: Range | null;
+  readonly upgradeFrom: VersionRange | null;
   readonly signedBy: string | null;
   /** Keys whose images this release accepts; null accepts any image. */
   readonly trusts: readonly string[] | null;
@@ -58,7 +59,7 @@ export interface Migration {
   /** Path relative to the graph file's folder. */
   readonly script: string;
   /** Releases whose image carries it; null: only those naming it in `ships`. */
-  readonly shippedIn: Range | null;
+  readonly shippedIn: VersionRange | null;
   readonly after: readonly string[];
   readonly sha256?: string;
   readonly description?: string;

@@ -1,4 +1,5 @@
-import { type Range, SemVer } from "semver";
+import type { SemVer } from "semver";
+import type { VersionRange } from "./semver.js";
 
 /** Half-open index interval [lo, hi) over releases sorted by precedence. */
 export type Interval = readonly [number, number];
@@ -11,14 +12,12 @@ export type Interval = readonly [number, number];
  * an interval. This is what lets the planner index `upgradeFrom` and `shippedIn` for
  * thousands of releases instead of testing every pair.
  */
-export function rangeIntervals(range: Range, sorted: readonly SemVer[]): Interval[] {
+export function rangeIntervals(range: VersionRange, sorted: readonly SemVer[]): Interval[] {
   const out: [number, number][] = [];
   for (const set of range.set) {
     let lo = 0;
     let hi = sorted.length;
     for (const c of set) {
-      // `*` parses to a comparator whose semver is the ANY symbol: it matches everything.
-      if (!(c.semver instanceof SemVer)) continue;
       const v = c.semver;
       const firstGte = lowerBound(sorted, v, false);
       const firstGt = lowerBound(sorted, v, true);

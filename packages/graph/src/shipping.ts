@@ -14,6 +14,8 @@ export class ShippingIndex {
   private readonly graph: ReleaseGraph;
   private readonly intervals: Map<Migration, readonly Interval[]>;
   private readonly explicit: (ReadonlySet<Migration> | null)[];
+  /** The releases whose `ships` names each migration. */
+  private readonly namedBy: Map<Migration, number[]>;
 
   constructor(graph: ReleaseGraph) {
     this.graph = graph;
@@ -26,6 +28,14 @@ export class ShippingIndex {
     this.explicit = graph.releases.map((r) =>
       r.ships.length === 0 ? null : new Set(r.ships.flatMap((id) => byId.get(id) ?? [])),
     );
+    this.namedBy = new Map();
+    this.explicit.forEach((set, r) => {
+      for (const m of set ?? []) {
+        const list = this.namedBy.get(m);
+        if (list) list.push(r);
+        else this.namedBy.set(m, [r]);
+      }
+    });
   }
 
   /** Does release r (an index into graph.releases) ship m? */
@@ -52,9 +62,7 @@ export class ShippingIndex {
   releasesShipping(m: Migration): number[] {
     const out = new Set<number>();
     for (const [lo, hi] of this.intervals.get(m) ?? []) for (let r = lo; r < hi; r++) out.add(r);
-    this.explicit.forEach((set, r) => {
-      if (set?.has(m)) out.add(r);
-    });
+    for (const r of this.namedBy.get(m) ?? []) out.add(r);
     return [...out].filter((r) => this.graph.releases[r]?.runner).sort((a, b) => a - b);
   }
 

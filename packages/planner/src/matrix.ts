@@ -1,4 +1,4 @@
-import type { Release } from "@stepstone/graph";
+import type { Release, VersionRange } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
 import type { Blocker } from "./hop.js";
 import { hopBlockers } from "./hop.js";
@@ -31,7 +31,7 @@ export interface Matrix {
 export type ReleaseSelection =
   | { kind: "golden" }
   | { kind: "all" }
-  | { kind: "range"; range: import("semver").Range };
+  | { kind: "range"; range: VersionRange };
 
 /** The release set of matrix and gaps; withdrawn releases are never targets, so never in it. */
 export function selectReleases(ctx: PlanContext, sel: ReleaseSelection): number[] {
