@@ -34,10 +34,11 @@ export function generate({ releases = 1000, components = 40, migrations = 15000,
   }
   // Each component's format changes at random releases: as many changes as the
   // migration budget allows (one up and one down migration per change).
-  const changesPer = Math.floor(migrations / components / 2);
+  const totalChanges = Math.floor(migrations / 2);
   const epochAt = comps.map(() => new Int32Array(versions.length).fill(1));
   const changes = comps.map(() => []);
   comps.forEach((_, ci) => {
+    const changesPer = Math.floor(totalChanges / components) + (ci < totalChanges % components ? 1 : 0);
     const at = new Set();
     while (at.size < changesPer) at.add(1 + Math.floor(rand() * (versions.length - 1)));
     const sorted = [...at].sort((a, b) => a - b);

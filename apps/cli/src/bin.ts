@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { main } from "./main.js";
 
+// `stepstone plan ... | head`: a reader that stops early is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

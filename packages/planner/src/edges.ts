@@ -62,8 +62,26 @@ export function costedWipes(ctx: PlanContext, origin: Origin, edges: OutEdges, k
   return c;
 }
 
+/** The departures of every component of an origin (what its own image can convert to). */
+export function departuresOf(ctx: PlanContext, origin: Origin): number[][] {
+  return Array.from({ length: ctx.c }, (_, ci) =>
+    ctx.departuresFrom(origin.release, ci, origin.epochs[ci] as number) as number[],
+  );
+}
+
+/** The releases a hop from `origin` can reach without wiping anything, as a bitset. */
+export function zeroTargets(ctx: PlanContext, origin: Origin, departures: readonly (readonly number[])[]): Bits {
+  const zero = Uint32Array.from(ctx.baseTargets(origin.release));
+  const scratch = bitsFor(ctx.n);
+  for (let ci = 0; ci < ctx.c; ci++) {
+    ctx.reachableFor(departures[ci] as number[], ci, scratch);
+    andInto(zero, scratch);
+  }
+  return zero;
+}
+
 /** Scripts of the hop origin -> v (components without a chain are wiped: they cost none). */
-function scriptsOf(ctx: PlanContext, origin: Origin, departures: readonly (readonly number[])[], v: number): number {
+export function scriptsOf(ctx: PlanContext, origin: Origin, departures: readonly (readonly number[])[], v: number): number {
   let scripts = 0;
   const base = v * ctx.c;
   for (let ci = 0; ci < ctx.c; ci++) {

@@ -1,6 +1,7 @@
 import type { Release } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
 import { costedWipes, type OutEdges, outEdges } from "./edges.js";
+import { planWithoutWipes } from "./shortest.js";
 import {
   type Blocker,
   type HopDetail,
@@ -270,9 +271,14 @@ export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
     return { reachable: true, plan: emptyPlan(ctx, req.from) };
   }
   if (!target.withdrawn) {
-    const tree = pathTree(ctx, origin, allow, new Set([req.to]));
-    const found = planFromTree(ctx, tree, req.to);
-    if (found) return { reachable: true, plan: found };
+    // Wipes are the first cost: when a plan needs none, the cheaper search finds it.
+    const direct = planWithoutWipes(ctx, origin, req.to);
+    if (direct) return { reachable: true, plan: direct };
+    if (allow.some((x) => x === 1)) {
+      const tree = pathTree(ctx, origin, allow, new Set([req.to]));
+      const found = planFromTree(ctx, tree, req.to);
+      if (found) return { reachable: true, plan: found };
+    }
   }
   return {
     reachable: false,

@@ -1,0 +1,130 @@
+import type { Release } from "@stepstone/graph";
+import { andInto, type Bits, bitsFor, forEachBit, hasBit, orInto, setBit } from "./bits.js";
+import type { PlanContext } from "./context.js";
+import { departuresOf, scriptsOf, zeroTargets } from "./edges.js";
+import { hopDetail, type Origin } from "./hop.js";
+import type { Plan, PlanStep } from "./plan.js";
+
+/**
+ * The best plan that wipes nothing, found without costing every hop: when no wipe is
+ * needed the cost order starts with hops, so a breadth-first search over bitsets finds
+ * the fewest hops, a backward pass keeps only the releases on some shortest path, and
+ * only the hops between those are costed (transition stops, scripts, then higher stops
+ * first). Returns null when no plan without wipes exists (the caller then runs the
+ * general search).
+ */
+export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): Plan | null {
+  const n = ctx.n;
+  const zeroOf = new Map<number, Bits>();
+  const depsOf = new Map<number, number[][]>();
+  // Node n is the origin itself (its data may differ from its release's).
+  const originOf = (u: number): Origin =>
+    u === n ? origin : { release: u, epochs: ctx.releaseEpochs(u) };
+  const deps = (u: number) => {
+    let d = depsOf.get(u);
+    if (!d) {
+      d = departuresOf(ctx, originOf(u));
+      depsOf.set(u, d);
+    }
+    return d;
+  };
+  const zero = (u: number) => {
+    let z = zeroOf.get(u);
+    if (!z) {
+      z = zeroTargets(ctx, originOf(u), deps(u));
+      zeroOf.set(u, z);
+    }
+    return z;
+  };
+
+  // Forward: layers of releases by fewest hops, until the target's layer.
+  const visited = bitsFor(n);
+  const layers: number[][] = [[n]];
+  for (;;) {
+    const next = bitsFor(n);
+    for (const u of layers[layers.length - 1] as number[]) orInto(next, zero(u));
+    for (let w = 0; w < next.length; w++) next[w] = (next[w] as number) & ~(visited[w] as number);
+    const layer: number[] = [];
+    forEachBit(next, (v) => layer.push(v));
+    if (layer.length === 0) return null;
+    orInto(visited, next);
+    layers.push(layer);
+    if (hasBit(next, to)) break;
+  }
+  const hops = layers.length - 1;
+
+  // Backward: keep the releases of each layer that lead to the target in the remaining hops.
+  const onPath: Bits[] = new Array(hops + 1);
+  const last = bitsFor(n);
+  setBit(last, to);
+  onPath[hops] = last;
+  for (let k = hops - 1; k >= 0; k--) {
+    const keep = bitsFor(n);
+    const target = onPath[k + 1] as Bits;
+    for (const u of layers[k] as number[]) {
+      const z = Uint32Array.from(zero(u));
+      andInto(z, target);
+      if (u !== n && z.some((w) => w !== 0)) setBit(keep, u);
+    }
+    onPath[k] = keep;
+  }
+
+  // Forward again over that DAG: the best label per release, layer by layer.
+  interface Label {
+    transitions: number;
+    scripts: number;
+    parent: number;
+    stops: number[];
+  }
+  let labels = new Map<number, Label>([[n, { transitions: 0, scripts: 0, parent: -1, stops: [] }]]);
+  for (let k = 0; k < hops; k++) {
+    const next = new Map<number, Label>();
+    const target = onPath[k + 1] as Bits;
+    for (const [u, lu] of labels) {
+      const z = Uint32Array.from(zero(u));
+      andInto(z, target);
+      const tAdd = u !== n && (ctx.releases[u] as Release).transition ? 1 : 0;
+      forEachBit(z, (v) => {
+        const cand: Label = {
+          transitions: lu.transitions + tAdd,
+          scripts: lu.scripts + scriptsOf(ctx, originOf(u), deps(u), v),
+          parent: u,
+          stops: u === n ? [] : [...lu.stops, u],
+        };
+        const cur = next.get(v);
+        if (!cur || better(cand, cur)) next.set(v, cand);
+      });
+    }
+    labels = next;
+  }
+  const end = labels.get(to);
+  if (!end) return null;
+
+  const path = [...end.stops, to];
+  const steps: PlanStep[] = [];
+  let from = origin;
+  for (const v of path) {
+    steps.push({ ...hopDetail(ctx, from, v), transition: (ctx.releases[v] as Release).transition });
+    from = originOf(v);
+  }
+  return {
+    from: ctx.releases[origin.release] as Release,
+    to: ctx.releases[to] as Release,
+    platform: ctx.platform,
+    hops,
+    wipes: 0,
+    transitions: end.transitions,
+    scripts: end.scripts,
+    steps,
+  };
+
+  function better(a: Label, b: Label): boolean {
+    if (a.transitions !== b.transitions) return a.transitions < b.transitions;
+    if (a.scripts !== b.scripts) return a.scripts < b.scripts;
+    // Equal cost: higher stops first, compared from the first.
+    for (let i = 0; i < a.stops.length; i++) {
+      if (a.stops[i] !== b.stops[i]) return (a.stops[i] as number) > (b.stops[i] as number);
+    }
+    return false;
+  }
+}
