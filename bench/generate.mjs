@@ -18,7 +18,13 @@ function prng(seed) {
   };
 }
 
-export function generate({ releases = 1000, components = 40, migrations = 15000, golden = 100, seed = 1 } = {}) {
+export function generate({
+  releases = 1000,
+  components = 40,
+  migrations = 15000,
+  golden = 100,
+  seed = 1,
+} = {}) {
   const rand = prng(seed);
   const perLine = 20;
   const lines = Math.ceil(releases / perLine);
@@ -29,7 +35,11 @@ export function generate({ releases = 1000, components = 40, migrations = 15000,
     const minor = l % 10;
     for (let p = 0; p < perLine && versions.length < releases; p++) {
       // The last release of a line is its transition build.
-      versions.push({ v: `${major}.${minor}.${p === perLine - 1 ? `${p}-transition.1` : p}`, line: l, last: p === perLine - 1 });
+      versions.push({
+        v: `${major}.${minor}.${p === perLine - 1 ? `${p}-transition.1` : p}`,
+        line: l,
+        last: p === perLine - 1,
+      });
     }
   }
   // Each component's format changes at random releases: as many changes as the
@@ -38,7 +48,8 @@ export function generate({ releases = 1000, components = 40, migrations = 15000,
   const epochAt = comps.map(() => new Int32Array(versions.length).fill(1));
   const changes = comps.map(() => []);
   comps.forEach((_, ci) => {
-    const changesPer = Math.floor(totalChanges / components) + (ci < totalChanges % components ? 1 : 0);
+    const changesPer =
+      Math.floor(totalChanges / components) + (ci < totalChanges % components ? 1 : 0);
     const at = new Set();
     while (at.size < changesPer) at.add(1 + Math.floor(rand() * (versions.length - 1)));
     const sorted = [...at].sort((a, b) => a - b);
@@ -73,7 +84,13 @@ export function generate({ releases = 1000, components = 40, migrations = 15000,
         script: `migrations/${c}/${ch.from}-${ch.to}.sh`,
         shippedIn: retire ? `>=${intro} <${retire}` : `>=${intro}`,
       });
-      migs.push({ id: `${c}-${ch.to}-${ch.from}`, component: c, from: ch.to, to: ch.from, script: `migrations/${c}/${ch.to}-${ch.from}.sh` });
+      migs.push({
+        id: `${c}-${ch.to}-${ch.from}`,
+        component: c,
+        from: ch.to,
+        to: ch.from,
+        script: `migrations/${c}/${ch.to}-${ch.from}.sh`,
+      });
       // The transition build of the change's line carries the way back.
       const line = versions[ch.r].line;
       const list = transitionShips.get(line) ?? [];
@@ -89,7 +106,7 @@ export function generate({ releases = 1000, components = 40, migrations = 15000,
     const stop = stopLine > 0 && rv.line > stopLine ? versions[stopLine * perLine]?.v : undefined;
     const key = keyOf(r);
     // The last 10 releases before a rotation already trust the next key.
-    const bridge = (r % 250) >= 240;
+    const bridge = r % 250 >= 240;
     const rel = {
       version: rv.v,
       ...(r % Math.floor(versions.length / golden) === 0 && !rv.last && { golden: true }),
@@ -97,13 +114,22 @@ export function generate({ releases = 1000, components = 40, migrations = 15000,
       epochs,
       ...(stop && { upgradeFrom: `>=${stop}` }),
       signedBy: key,
-      trusts: bridge || rv.last ? [key, `k${Math.floor(r / 250) + 1}`, ...(r >= 250 ? [`k${Math.floor(r / 250) - 1}`] : [])].sort() : [key],
+      trusts:
+        bridge || rv.last
+          ? [
+              key,
+              `k${Math.floor(r / 250) + 1}`,
+              ...(r >= 250 ? [`k${Math.floor(r / 250) - 1}`] : []),
+            ].sort()
+          : [key],
     };
     return rel;
   });
   const graph = {
     schemaVersion: 1,
-    components: Object.fromEntries(comps.map((c, i) => [c, { paths: [`var/lib/${c}`], wipeable: i % 4 !== 0 }])),
+    components: Object.fromEntries(
+      comps.map((c, i) => [c, { paths: [`var/lib/${c}`], wipeable: i % 4 !== 0 }]),
+    ),
     releases: rels,
     migrations: migs,
   };

@@ -22,7 +22,8 @@ function time(args, cwd) {
   const t = performance.now();
   const r = spawnSync(process.execPath, args, { cwd, encoding: "utf8", maxBuffer: 1 << 28 });
   const ms = performance.now() - t;
-  if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0 && r.status !== 1)
+    throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return ms;
 }
 
@@ -56,21 +57,40 @@ try {
     },
     dir,
   );
-  const scale = { releases: graph.releases.length, components: Object.keys(graph.components).length, migrations: graph.migrations.length, golden: graph.releases.filter((r) => r.golden).length };
+  const scale = {
+    releases: graph.releases.length,
+    components: Object.keys(graph.components).length,
+    migrations: graph.migrations.length,
+    golden: graph.releases.filter((r) => r.golden).length,
+  };
   for (const name of ["validate", "plan", "matrix"]) {
-    results.push({ bench: `planner.${name}`, ms: +t[name].toFixed(1), floorMs: +t.floor.toFixed(1), ratio: +(t[name] / t.floor).toFixed(2), ...scale });
+    results.push({
+      bench: `planner.${name}`,
+      ms: +t[name].toFixed(1),
+      floorMs: +t.floor.toFixed(1),
+      ratio: +(t[name] / t.floor).toFixed(2),
+      ...scale,
+    });
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
 // Benchmarks of other packages register here as scripts printing JSON lines.
-for (const extra of ["packages/runner/bench/runner-bench.mjs", "packages/bundle/bench/bundle-bench.mjs"]) {
+for (const extra of [
+  "packages/runner/bench/runner-bench.mjs",
+  "packages/bundle/bench/bundle-bench.mjs",
+]) {
   const path = join(root, extra);
   if (!existsSync(path)) continue;
-  const r = spawnSync(process.execPath, [path], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [path], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) throw new Error(`${extra} failed (exit ${r.status})`);
-  for (const line of r.stdout.split("\n")) if (line.trim().startsWith("{")) results.push(JSON.parse(line));
+  for (const line of r.stdout.split("\n"))
+    if (line.trim().startsWith("{")) results.push(JSON.parse(line));
 }
 
 const goals = { "planner.plan": "<= 3x floor", "planner.matrix": "seconds" };

@@ -12,8 +12,8 @@ stepstone validate
 say "matrix" "best plan between every pair of golden releases"
 stepstone matrix
 
-say "gaps --suggest --all" "pairs that would need a wipe, and transition builds that close them"
-stepstone gaps --suggest --all
+say "gaps --suggest" "golden pairs that would need a wipe, and the transition build that closes them"
+stepstone gaps --suggest
 
 say "plan --from 2.9.2 --to 2.11.0" "upgrade across the move to unprivileged users"
 stepstone plan --from 2.9.2 --to 2.11.0

@@ -15,7 +15,9 @@ await build({
   sourcemap: true,
   legalComments: "none",
   // CommonJS dependencies (semver, commander) call require() for Node's built-ins.
-  banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
+  },
   // jsonc-parser's "main" is a UMD build that requires its own files at run time.
   mainFields: ["module", "main"],
   logLevel: "warning",

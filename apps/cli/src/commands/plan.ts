@@ -123,12 +123,7 @@ function printPlan(ctx: PlanContext, res: PlanResult, opts: PlanOptions): void {
     out(
       `${color.red("No plan")} from ${label(res.from)} to ${label(res.to)}${platform}${opts.allowWipe ? ` (wipes allowed: ${opts.allowWipe})` : " without wipes"}:`,
     );
-    for (const b of res.blockers) {
-      const what = b.component ?? b.key ?? b.code;
-      out(
-        `  ${color.red("✗")} [${b.code}] ${color.bold(what)}: ${b.message.replace(new RegExp(`^${what}: `), "")}`,
-      );
-    }
+    for (const b of res.blockers) out(`  ${color.red("✗")} [${b.code}] ${b.message}`);
     const hints: string[] = [];
     const wipeable = res.blockers.filter((b) => b.code === "wipe").map((b) => b.component);
     if (wipeable.length > 0) {
