@@ -66,7 +66,8 @@ export function generate({
   });
   // Transition releases sit at the end of their line but keep the line's data format.
   versions.forEach((rv, r) => {
-    if (rv.last && r > 0) comps.forEach((_, ci) => (epochAt[ci][r] = epochAt[ci][r - 1]));
+    if (rv.last && r > 0)
+      for (let ci = 0; ci < comps.length; ci++) epochAt[ci][r] = epochAt[ci][r - 1];
   });
   const stopEvery = 5; // every 5th line's .0 is a required stop
   const migs = [];
@@ -101,7 +102,7 @@ export function generate({
   const keyOf = (r) => `k${Math.floor(r / 250)}`;
   const rels = versions.map((rv, r) => {
     const epochs = {};
-    comps.forEach((c, ci) => (epochs[c] = epochAt[ci][r]));
+    for (const [ci, c] of comps.entries()) epochs[c] = epochAt[ci][r];
     const stopLine = Math.floor(rv.line / stopEvery) * stopEvery;
     const stop = stopLine > 0 && rv.line > stopLine ? versions[stopLine * perLine]?.v : undefined;
     const key = keyOf(r);

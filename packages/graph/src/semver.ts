@@ -105,4 +105,3 @@ export function compareVersions(a: SemVer, b: SemVer): number {
 export function versionKey(v: SemVer): string {
   return v.version;
 }
-

@@ -136,6 +136,7 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
         );
     }
   }
+  afterCycles(migrations, byId, (i, msg) => err(["migrations", i, "after"], msg));
 
   // Releases.
   const releases: { release: Release; index: number }[] = [];
@@ -303,6 +304,36 @@ function componentOrder(
   };
   for (const n of names) if (!visit(n, [])) return [...names];
   return out;
+}
+
+/**
+ * A cycle of `after` links among one component's migrations leaves no order to run them
+ * in. (Cycles across components are reported by componentOrder, which must order the
+ * components; without this check a same-component cycle passed validation silently.)
+ */
+function afterCycles(
+  migrations: readonly Migration[],
+  byId: ReadonlyMap<string, number>,
+  fail: (index: number, message: string) => void,
+): void {
+  const state = new Map<number, "visiting" | "done">();
+  const visit = (i: number, trail: number[]): void => {
+    if (state.get(i) === "done") return;
+    if (state.get(i) === "visiting") {
+      const cycle = [...trail.slice(trail.indexOf(i)), i].map((k) => migrations[k]?.id);
+      fail(i, `the "after" links form a cycle: ${cycle.join(" -> ")}`);
+      return;
+    }
+    state.set(i, "visiting");
+    const m = migrations[i] as Migration;
+    for (const dep of m.after) {
+      const j = byId.get(dep);
+      if (j !== undefined && j !== i && migrations[j]?.component === m.component)
+        visit(j, [...trail, i]);
+    }
+    state.set(i, "done");
+  };
+  for (let i = 0; i < migrations.length; i++) visit(i, []);
 }
 
 function isInsideRelative(p: string): boolean {

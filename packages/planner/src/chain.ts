@@ -18,7 +18,10 @@ export type EpochEdges = (epoch: Epoch) => readonly Migration[];
 
 export const NO_EDGES: EpochEdges = () => [];
 
-function groupBy(migrations: readonly Migration[], key: (m: Migration) => Epoch): Map<Epoch, Migration[]> {
+function groupBy(
+  migrations: readonly Migration[],
+  key: (m: Migration) => Epoch,
+): Map<Epoch, Migration[]> {
   const out = new Map<Epoch, Migration[]>();
   for (const m of migrations) {
     const list = out.get(key(m));

@@ -16,6 +16,7 @@ function grow(a: Int32Array, min: number): Int32Array {
   b.set(a);
   return b;
 }
+
 import { type EpochEdges, groupByFrom, groupByTo } from "./chain.js";
 
 /**
@@ -194,8 +195,12 @@ export class PlanContext {
         for (const m of list) {
           const ivs = this.shipping.intervalsOf(m);
           (inFrom[t] as number[]).push(ids.get(m.from) as number);
-          (inLo[t] as number[]).push(ivs.length === 1 ? (ivs[0] as readonly [number, number])[0] : -1);
-          (inHi[t] as number[]).push(ivs.length === 1 ? (ivs[0] as readonly [number, number])[1] : -1);
+          (inLo[t] as number[]).push(
+            ivs.length === 1 ? (ivs[0] as readonly [number, number])[0] : -1,
+          );
+          (inHi[t] as number[]).push(
+            ivs.length === 1 ? (ivs[0] as readonly [number, number])[1] : -1,
+          );
           (inMig[t] as Migration[]).push(m);
         }
       }
@@ -232,7 +237,8 @@ export class PlanContext {
             const l = lo[j] as number;
             const shipped =
               l >= 0
-                ? (r >= l && r < (hi[j] as number)) || explicit[r]?.has((inMig[e] as Migration[])[j] as Migration) === true
+                ? (r >= l && r < (hi[j] as number)) ||
+                  explicit[r]?.has((inMig[e] as Migration[])[j] as Migration) === true
                 : this.shipping.ships(r, (inMig[e] as Migration[])[j] as Migration);
             if (!shipped) continue;
             stamp[f] = r;

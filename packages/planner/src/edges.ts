@@ -51,11 +51,17 @@ export function outEdges(ctx: PlanContext, origin: Origin, allow: WipeMask): Out
 }
 
 /** byWipes[k] of `edges`, costed (once). */
-export function costedWipes(ctx: PlanContext, origin: Origin, edges: OutEdges, k: number): Int32Array {
+export function costedWipes(
+  ctx: PlanContext,
+  origin: Origin,
+  edges: OutEdges,
+  k: number,
+): Int32Array {
   let c = edges.costed[k];
   if (!c) {
     const pairs: number[] = [];
-    for (const v of edges.byWipes[k] ?? []) pairs.push(v, scriptsOf(ctx, origin, edges.departures, v));
+    for (const v of edges.byWipes[k] ?? [])
+      pairs.push(v, scriptsOf(ctx, origin, edges.departures, v));
     c = Int32Array.from(pairs);
     edges.costed[k] = c;
   }
@@ -64,13 +70,18 @@ export function costedWipes(ctx: PlanContext, origin: Origin, edges: OutEdges, k
 
 /** The departures of every component of an origin (what its own image can convert to). */
 export function departuresOf(ctx: PlanContext, origin: Origin): number[][] {
-  return Array.from({ length: ctx.c }, (_, ci) =>
-    ctx.departuresFrom(origin.release, ci, origin.epochs[ci] as number) as number[],
+  return Array.from(
+    { length: ctx.c },
+    (_, ci) => ctx.departuresFrom(origin.release, ci, origin.epochs[ci] as number) as number[],
   );
 }
 
 /** The releases a hop from `origin` can reach without wiping anything, as a bitset. */
-export function zeroTargets(ctx: PlanContext, origin: Origin, departures: readonly (readonly number[])[]): Bits {
+export function zeroTargets(
+  ctx: PlanContext,
+  origin: Origin,
+  departures: readonly (readonly number[])[],
+): Bits {
   const zero = Uint32Array.from(ctx.baseTargets(origin.release));
   const scratch = bitsFor(ctx.n);
   for (let ci = 0; ci < ctx.c; ci++) {
@@ -81,7 +92,12 @@ export function zeroTargets(ctx: PlanContext, origin: Origin, departures: readon
 }
 
 /** Scripts of the hop origin -> v (components without a chain are wiped: they cost none). */
-export function scriptsOf(ctx: PlanContext, origin: Origin, departures: readonly (readonly number[])[], v: number): number {
+export function scriptsOf(
+  ctx: PlanContext,
+  origin: Origin,
+  departures: readonly (readonly number[])[],
+  v: number,
+): number {
   let scripts = 0;
   const base = v * ctx.c;
   for (let ci = 0; ci < ctx.c; ci++) {

@@ -1,7 +1,6 @@
 import type { Release } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
 import { costedWipes, type OutEdges, outEdges } from "./edges.js";
-import { planWithoutWipes } from "./shortest.js";
 import {
   type Blocker,
   type HopDetail,
@@ -10,6 +9,7 @@ import {
   type Origin,
   type WipeMask,
 } from "./hop.js";
+import { planWithoutWipes } from "./shortest.js";
 
 export interface PlanStep extends HopDetail {
   /** Is the release this hop flashes a transition release? */
@@ -98,7 +98,10 @@ export function pathTree(
   let remaining = stopAt ? stopAt.size : -1;
   const standard = sameEpochs(ctx, origin);
   const originEdges = standard ? null : outEdges(ctx, origin, allow);
-  const edgesOf = (u: number) => (u === src ? (originEdges ?? cachedEdges(ctx, origin.release, allow)) : cachedEdges(ctx, u, allow));
+  const edgesOf = (u: number) =>
+    u === src
+      ? (originEdges ?? cachedEdges(ctx, origin.release, allow))
+      : cachedEdges(ctx, u, allow);
   const originOf = (u: number) => (u === src ? origin : releaseOrigin(ctx, u));
 
   const relax = (u: number, v: number, w: number, s: number) => {
@@ -109,7 +112,16 @@ export function pathTree(
     const nt = (transitions[u] as number) + tAdd;
     const ns = (scripts[u] as number) + s;
     if (wipes[v] !== -1) {
-      const c = cmp4(nw, nh, nt, ns, wipes[v] as number, hops[v] as number, transitions[v] as number, scripts[v] as number);
+      const c = cmp4(
+        nw,
+        nh,
+        nt,
+        ns,
+        wipes[v] as number,
+        hops[v] as number,
+        transitions[v] as number,
+        scripts[v] as number,
+      );
       if (c > 0) return;
       if (c === 0 && !preferStops(parent, src, u, parent[v] as number)) return;
     }
@@ -128,22 +140,32 @@ export function pathTree(
       const u = top.node;
       const k = top.kind;
       const pairs = costedWipes(ctx, originOf(u), edgesOf(u), k);
-      for (let i = 0; i < pairs.length; i += 2) relax(u, pairs[i] as number, k, pairs[i + 1] as number);
+      for (let i = 0; i < pairs.length; i += 2)
+        relax(u, pairs[i] as number, k, pairs[i + 1] as number);
       continue;
     }
     const u = top.node;
     if (settled[u] === 1) continue;
-    if (top.w !== wipes[u] || top.h !== hops[u] || top.t !== transitions[u] || top.s !== scripts[u]) continue;
+    if (top.w !== wipes[u] || top.h !== hops[u] || top.t !== transitions[u] || top.s !== scripts[u])
+      continue;
     settled[u] = 1;
     if (stopAt?.has(u) && --remaining === 0) break;
     const edges = edgesOf(u);
-    for (let i = 0; i < edges.zero.length; i += 2) relax(u, edges.zero[i] as number, 0, edges.zero[i + 1] as number);
+    for (let i = 0; i < edges.zero.length; i += 2)
+      relax(u, edges.zero[i] as number, 0, edges.zero[i + 1] as number);
     // Hops that wipe k components cost at least (w + k, h + 1, t, s): defer them until
     // the search gets there, which it never does when every target is reached first.
     const tAdd = u !== src && (ctx.releases[u] as Release).transition ? 1 : 0;
     for (let k = 1; k < edges.byWipes.length; k++) {
       if ((edges.byWipes[k] as number[]).length === 0) continue;
-      heap.push(u, (wipes[u] as number) + k, (hops[u] as number) + 1, (transitions[u] as number) + tAdd, scripts[u] as number, k);
+      heap.push(
+        u,
+        (wipes[u] as number) + k,
+        (hops[u] as number) + 1,
+        (transitions[u] as number) + tAdd,
+        scripts[u] as number,
+        k,
+      );
     }
   }
   return { origin, parent, wipes, hops, transitions, scripts };

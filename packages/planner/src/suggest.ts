@@ -1,6 +1,5 @@
 import {
   type Epoch,
-  type Migration,
   parseVersion,
   type Release,
   type ReleaseGraph,
