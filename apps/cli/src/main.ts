@@ -13,9 +13,11 @@ const platformOption = () =>
 let exitCode: number = ExitCode.ok;
 
 /** Commander ignores an action's result; keep the exit code the command returned. */
-function run<T>(action: (options: T) => Promise<number>): (options: T) => Promise<void> {
-  return async (options) => {
-    exitCode = await action(options);
+function run<A extends unknown[]>(
+  action: (...args: A) => Promise<number>,
+): (...args: A) => Promise<void> {
+  return async (...args) => {
+    exitCode = await action(...args);
   };
 }
 
@@ -97,6 +99,44 @@ export function program(): Command {
       "\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/matrix.js")).gapsCommand(o)));
+
+  cli
+    .command("bundle")
+    .description(
+      "write a release's migration bundle: the reproducible, signed usr/share/migration.d tarball",
+    )
+    .requiredOption("--release <version>", "the release whose image carries the bundle")
+    .requiredOption(
+      "--out <dir>",
+      "the folder to write migration-<version>[-<platform>].tar.gz into",
+    )
+    .option("--sign <key.pem>", "ed25519 private key: adds manifest.tsv.sig")
+    .addOption(platformOption())
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  stepstone bundle --release 2.10.0 --out out/\n  SOURCE_DATE_EPOCH=1700000000 stepstone bundle --release 2.10.1-transition.1 --out out/ --sign vendor.pem\n\nThe same inputs give the same bytes (sorted entries, uid/gid 0, mtime from SOURCE_DATE_EPOCH or 1980-01-01).\nExit: 0, 2 bad input (unknown release, a script outside the graph's folder or not matching its sha256 pin).",
+    )
+    .action(run(async (o) => (await import("./commands/bundle.js")).bundleCommand(o)));
+
+  cli
+    .command("verify")
+    .description(
+      "check a bundle as a device would: paths, every script's sha256, the manifest, the signature",
+    )
+    .argument("<bundle>", "a migration-*.tar.gz")
+    .option("--key <pub.pem>", "ed25519 public key: the signature must verify with it")
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n  stepstone verify out/migration-2.10.0.tar.gz --key vendor.pub.pem\n\nExit: 0 intact, 2 unreadable, 3 any mismatch.",
+    )
+    .action(
+      run(async (bundle: string, o) =>
+        (await import("./commands/bundle.js")).verifyCommand(bundle, o),
+      ),
+    );
 
   return cli;
 }
