@@ -111,6 +111,16 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
     closed = verify(ctx, drafts);
   }
 
+  // A claim must hold with exactly the releases suggested: a draft that closes none of its
+  // own pairs is left out, and the pairs it helped close (through a path over it) must be
+  // checked again without it, until nothing more is left out.
+  for (;;) {
+    const kept = drafts.filter((d, i) => d.pairs.some((p) => closed[i]?.has(p)));
+    if (kept.length === drafts.length) break;
+    drafts = kept;
+    closed = verify(ctx, drafts);
+  }
+
   const suggestions: Suggestion[] = [];
   drafts.forEach((d, i) => {
     const ok = d.pairs.filter((p) => closed[i]?.has(p));

@@ -1,0 +1,180 @@
+import { type ParsedGraph, parseGraph, type ReleaseGraph } from "@stepstone/graph";
+import {
+  gaps,
+  gapsJson,
+  matrix,
+  matrixJson,
+  PlanContext,
+  plan,
+  planJson,
+  type ReleaseSelection,
+  selectReleases,
+  suggest,
+} from "../src/index.js";
+
+/**
+ * Shared by the planner's tests: a graph is written as the JSON a user writes, minus the
+ * boilerplate (`schemaVersion`, and each migration's `script`, which planning ignores).
+ */
+
+export const FILE = "release-graph.json";
+
+type Json = Record<string, unknown>;
+
+export interface GraphJson {
+  components?: Record<string, Json>;
+  releases: Json[];
+  migrations?: Json[];
+}
+
+/** The complete file: `schemaVersion` added, each migration given a script path. */
+export function graphJson(g: GraphJson): Json {
+  return {
+    schemaVersion: 1,
+    components: g.components ?? {},
+    releases: g.releases,
+    migrations: (g.migrations ?? []).map((m) => ({ script: `migrations/${m.id}.sh`, ...m })),
+  };
+}
+
+/**
+ * The file with release entries appended (`gaps --suggest` prints them for this), parsed
+ * the way stepstone reads the file: suggested entries must be valid entries.
+ */
+export function withEntries(g: GraphJson, entries: readonly object[]): ReleaseGraph {
+  return graph({ ...g, releases: [...g.releases, ...(entries as Json[])] });
+}
+
+export function parse(g: GraphJson): ParsedGraph {
+  return parseGraph(graphJson(g), FILE);
+}
+
+export function graph(g: GraphJson): ReleaseGraph {
+  return parse(g).graph;
+}
+
+/** Tests pass either the JSON or a graph already parsed (e.g. with releases added). */
+export function context(g: GraphJson | ReleaseGraph, platform: string | null = null): PlanContext {
+  return new PlanContext("platforms" in g ? g : graph(g), platform);
+}
+
+/** Index of a release in the context (sorted by precedence). */
+export function at(ctx: PlanContext, version: string): number {
+  const i = ctx.releases.findIndex((r) => r.version === version);
+  if (i < 0) throw new Error(`no release ${version} in the test graph`);
+  return i;
+}
+
+export interface PlanOptions {
+  allowWipe?: readonly string[] | "all";
+  platform?: string;
+  /** The device's actual epochs by component name (`plan --device`); others: the release's. */
+  device?: Record<string, number>;
+}
+
+/** `stepstone plan --format json`, as the CLI prints it. */
+export function planOf(
+  g: GraphJson | ReleaseGraph,
+  from: string,
+  to: string,
+  opts: PlanOptions = {},
+) {
+  const ctx = context(g, opts.platform ?? null);
+  const a = at(ctx, from);
+  let deviceEpochs: Int32Array | undefined;
+  if (opts.device) {
+    deviceEpochs = Int32Array.from(ctx.releaseEpochs(a));
+    for (const [name, e] of Object.entries(opts.device)) deviceEpochs[ctx.componentIndex(name)] = e;
+  }
+  return planJson(
+    plan(ctx, {
+      from: a,
+      to: at(ctx, to),
+      ...(opts.allowWipe !== undefined && { allowWipe: opts.allowWipe }),
+      ...(deviceEpochs !== undefined && { deviceEpochs }),
+    }),
+  );
+}
+
+/** A hop as a test states it: the release flashed, the script ids each side runs, the wipes. */
+export interface Hop {
+  to: string;
+  preFlash: string[];
+  boot: string[];
+  wipe: string[];
+}
+
+/** The steps of the best plan in short form, or null when there is none. */
+export function hopsOf(
+  g: GraphJson | ReleaseGraph,
+  from: string,
+  to: string,
+  opts: PlanOptions = {},
+): Hop[] | null {
+  const p = planOf(g, from, to, opts);
+  if (!p.reachable) return null;
+  return p.steps.map((s) => ({
+    to: s.to,
+    preFlash: s.preFlash.map((m) => m.id),
+    boot: s.boot.map((m) => m.id),
+    wipe: s.wipe,
+  }));
+}
+
+/** The releases a plan flashes, in order (intermediate stops, then the target). */
+export function routeOf(
+  g: GraphJson | ReleaseGraph,
+  from: string,
+  to: string,
+  opts: PlanOptions = {},
+): string[] | null {
+  return hopsOf(g, from, to, opts)?.map((h) => h.to) ?? null;
+}
+
+/** A hop with nothing to run and nothing to wipe. */
+export function plain(to: string): Hop {
+  return { to, preFlash: [], boot: [], wipe: [] };
+}
+
+/** Why there is no plan: the blockers without their sentences. */
+export function blockersOf(
+  g: GraphJson | ReleaseGraph,
+  from: string,
+  to: string,
+  opts: PlanOptions = {},
+) {
+  const p = planOf(g, from, to, opts);
+  if (p.reachable)
+    throw new Error(`expected no plan from ${from} to ${to}, got ${routeOf(g, from, to, opts)}`);
+  for (const b of p.blockers) {
+    if (b.message.length === 0) throw new Error("a blocker without a message");
+  }
+  return p.blockers.map(({ message: _, ...rest }) => rest);
+}
+
+/** `matrix --format json` and `gaps --suggest --format json` for a release set. */
+export function report(
+  g: GraphJson | ReleaseGraph,
+  sel: ReleaseSelection = { kind: "golden" },
+  platform: string | null = null,
+) {
+  const ctx = context(g, platform);
+  const m = matrix(ctx, selectReleases(ctx, sel));
+  const gapList = gaps(ctx, m);
+  const suggested = suggest(ctx, gapList);
+  return { ctx, matrix: matrixJson(m), gaps: gapsJson(gapList, suggested), suggested };
+}
+
+/** The problems parseGraph reports, one line each, asserting they come as one exit-2 error. */
+export function errorsOf(g: Json): string[] {
+  try {
+    parseGraph(g, FILE);
+  } catch (e) {
+    const err = e as Error & { exitCode?: number; diagnostics?: unknown[] };
+    if (err.name !== "InputError" || err.exitCode !== 2) throw e;
+    const lines = err.message.split("\n");
+    if (err.diagnostics?.length !== lines.length) throw new Error("one diagnostic per line");
+    return lines;
+  }
+  throw new Error("expected parseGraph to fail");
+}

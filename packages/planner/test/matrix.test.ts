@@ -1,0 +1,331 @@
+import { parseRange } from "@stepstone/graph";
+import { describe, expect, it } from "vitest";
+import { selectReleases, withReleases } from "../src/index.js";
+import { context, type GraphJson, graph, planOf, report, routeOf, withEntries } from "./helpers.js";
+
+/** DESIGN.md "Planning": matrix, gaps and suggest over a release set. */
+
+const sample: GraphJson = {
+  components: { users: { paths: ["etc/passwd"] }, network: { wipeable: false } },
+  releases: [
+    { version: "2.8.0", golden: true, runner: false, epochs: { users: 1, network: 1 } },
+    { version: "2.9.0", golden: true, epochs: { users: 1, network: 1 } },
+    { version: "2.9.5", epochs: { users: 1, network: 1 } },
+    { version: "2.10.0", golden: true, epochs: { users: 2, network: 1 }, upgradeFrom: ">=2.9.0" },
+    { version: "2.11.0", golden: true, withdrawn: true, epochs: { users: 2, network: 1 } },
+  ],
+  migrations: [{ id: "users-1-2", component: "users", from: 1, to: 2, shippedIn: ">=2.10.0" }],
+};
+
+describe("matrix", () => {
+  it("by default: the golden, non-withdrawn releases; every ordered pair but the diagonal; wipes allowed", () => {
+    expect(report(sample).matrix).toEqual({
+      releases: ["2.8.0", "2.9.0", "2.10.0"],
+      cells: [
+        { from: "2.8.0", to: "2.9.0", reachable: true, hops: 1, wipes: 0 },
+        { from: "2.8.0", to: "2.10.0", reachable: true, hops: 2, wipes: 0 },
+        { from: "2.9.0", to: "2.8.0", reachable: true, hops: 1, wipes: 0 },
+        { from: "2.9.0", to: "2.10.0", reachable: true, hops: 1, wipes: 0 },
+        { from: "2.10.0", to: "2.8.0", reachable: true, hops: 1, wipes: 1 },
+        { from: "2.10.0", to: "2.9.0", reachable: true, hops: 1, wipes: 1 },
+      ],
+    });
+  });
+
+  it("a cell is the plan's cost: the 2-hop cell goes through the newest stop, golden or not", () => {
+    expect(routeOf(sample, "2.8.0", "2.10.0")).toEqual(["2.9.5", "2.10.0"]);
+  });
+
+  it("--all takes every release but the withdrawn; --releases RANGE those in the range", () => {
+    const ctx = context(sample);
+    const versions = (set: number[]) => set.map((i) => ctx.releases[i]?.version);
+    expect(versions(selectReleases(ctx, { kind: "all" }))).toEqual([
+      "2.8.0",
+      "2.9.0",
+      "2.9.5",
+      "2.10.0",
+    ]);
+    const range = parseRange(">=2.9.0") as NonNullable<ReturnType<typeof parseRange>>;
+    expect(versions(selectReleases(ctx, { kind: "range", range }))).toEqual([
+      "2.9.0",
+      "2.9.5",
+      "2.10.0",
+    ]);
+  });
+
+  it("reachable: false when there is no plan even with wipes, with null hops and wipes", () => {
+    const g: GraphJson = {
+      ...sample,
+      releases: [
+        ...sample.releases,
+        { version: "3.0.0", golden: true, epochs: { users: 2, network: 2 } },
+      ],
+    };
+    const cells = report(g).matrix.cells.filter((c) => c.to === "3.0.0" || c.from === "3.0.0");
+    expect(cells).toContainEqual({
+      from: "2.10.0",
+      to: "3.0.0",
+      reachable: false,
+      hops: null,
+      wipes: null,
+    });
+    expect(cells).toContainEqual({
+      from: "3.0.0",
+      to: "2.9.0",
+      reachable: false,
+      hops: null,
+      wipes: null,
+    });
+  });
+
+  it("applies the platform", () => {
+    const g: GraphJson = {
+      ...sample,
+      releases: sample.releases.map((r) =>
+        r.version === "2.9.0" ? { ...r, platforms: { qemuarm: { epochs: { users: 2 } } } } : r,
+      ),
+    };
+    const cell = (platform: string | null) =>
+      report(g, { kind: "golden" }, platform).matrix.cells.find(
+        (c) => c.from === "2.10.0" && c.to === "2.9.0",
+      );
+    expect(cell(null)).toMatchObject({ hops: 1, wipes: 1 });
+    expect(cell("qemuarm")).toMatchObject({ hops: 1, wipes: 0 });
+  });
+});
+
+describe("gaps", () => {
+  it("are the pairs whose best plan wipes, with the component it wipes", () => {
+    expect(report(sample).gaps.gaps).toEqual([
+      {
+        from: "2.10.0",
+        to: "2.8.0",
+        reason: { code: "wipe", component: "users", message: expect.any(String) },
+      },
+      {
+        from: "2.10.0",
+        to: "2.9.0",
+        reason: { code: "wipe", component: "users", message: expect.any(String) },
+      },
+    ]);
+  });
+
+  const pair = (
+    a: Record<string, unknown>,
+    b: Record<string, unknown>,
+    rest: Partial<GraphJson> = {},
+  ) => ({
+    components: { network: { wipeable: false } },
+    releases: [
+      { version: "1.0.0", golden: true, epochs: { network: 1 }, ...a },
+      { version: "2.0.0", golden: true, epochs: { network: 1 }, ...b },
+    ],
+    ...rest,
+  });
+
+  it.each([
+    ["noChain", pair({}, { epochs: { network: 2 } }), { code: "noChain", component: "network" }],
+    ["key", pair({ trusts: ["k1"] }, { signedBy: "k2" }), { code: "key", key: "k2" }],
+    ["upgradeFrom", pair({}, { upgradeFrom: ">=1.5.0" }), { code: "upgradeFrom" }],
+    [
+      "runner",
+      pair(
+        { runner: false },
+        { epochs: { network: 2 } },
+        {
+          migrations: [
+            { id: "network-1-2", component: "network", from: 1, to: 2, shippedIn: "1.0.0" },
+          ],
+        },
+      ),
+      { code: "runner", component: "network" },
+    ],
+  ])("unreachable pairs carry the reason: %s", (_, g, reason) => {
+    const found = report(g).gaps.gaps.find((x) => x.from === "1.0.0" && x.to === "2.0.0");
+    expect(found?.reason).toEqual({ ...reason, message: expect.any(String) });
+  });
+
+  it("none when every pair connects without a wipe", () => {
+    const g: GraphJson = {
+      releases: [
+        { version: "1.0.0", golden: true, epochs: {} },
+        { version: "2.0.0", golden: true, epochs: {} },
+      ],
+    };
+    expect(report(g).gaps).toEqual({ gaps: [], suggestions: [], missing: [] });
+  });
+});
+
+describe("suggest", () => {
+  it("names the missing migration when no existing script could close a gap", () => {
+    const { gaps: out } = report(sample);
+    expect(out.suggestions).toEqual([]);
+    expect(out.missing).toEqual([
+      {
+        component: "users",
+        from: 2,
+        to: 1,
+        for: [
+          { from: "2.10.0", to: "2.8.0" },
+          { from: "2.10.0", to: "2.9.0" },
+        ],
+      },
+    ]);
+  });
+
+  const withDown: GraphJson = {
+    ...sample,
+    migrations: [
+      ...(sample.migrations ?? []),
+      { id: "users-2-1", component: "users", from: 2, to: 1 },
+    ],
+  };
+
+  it("one transition release, shipping the script, closes every gap it can (fewer builds)", () => {
+    const { gaps: out } = report(withDown);
+    expect(out.missing).toEqual([]);
+    expect(out.suggestions).toEqual([
+      {
+        release: {
+          version: "2.10.1-transition.1",
+          line: "2.10",
+          transition: true,
+          epochs: { users: 2, network: 1 },
+          ships: ["users-2-1"],
+          notes: expect.any(String),
+        },
+        closes: [
+          { from: "2.10.0", to: "2.8.0" },
+          { from: "2.10.0", to: "2.9.0" },
+        ],
+      },
+    ]);
+  });
+
+  it("appended to the file, the suggested release closes those gaps", () => {
+    const { suggested } = report(withDown);
+    const entries = suggested.suggestions.map((s) => s.release);
+    const next = withEntries(withDown, entries);
+    expect(report(next).gaps.gaps).toEqual([]);
+    expect(planOf(next, "2.10.0", "2.8.0").steps).toMatchObject([
+      { to: "2.10.1-transition.1", transition: true, preFlash: [], boot: [] },
+      { to: "2.8.0", preFlash: [{ id: "users-2-1" }], boot: [] },
+    ]);
+    // The same, added in memory.
+    expect(report(withReleases(graph(withDown), entries)).gaps.gaps).toEqual([]);
+  });
+
+  it("bridges a key rotation with releases signed by a key the sources trust, trusting both", () => {
+    const g: GraphJson = {
+      releases: [
+        { version: "1.0.0", golden: true, epochs: {}, signedBy: "k1", trusts: ["k1"] },
+        { version: "1.1.0", golden: true, epochs: {}, signedBy: "k1", trusts: ["k1"] },
+        { version: "2.0.0", golden: true, epochs: {}, signedBy: "k2", trusts: ["k2"] },
+      ],
+    };
+    const { gaps: out } = report(g);
+    expect(out.gaps.map((x) => [x.from, x.to, x.reason.code, x.reason.key])).toEqual([
+      ["1.0.0", "2.0.0", "key", "k2"],
+      ["1.1.0", "2.0.0", "key", "k2"],
+      ["2.0.0", "1.0.0", "key", "k1"],
+      ["2.0.0", "1.1.0", "key", "k1"],
+    ]);
+    expect(out.suggestions).toEqual([
+      {
+        release: {
+          version: "2.0.0-transition.1",
+          line: "2.0",
+          transition: true,
+          epochs: {},
+          ships: [],
+          signedBy: "k1",
+          trusts: ["k1", "k2"],
+          notes: expect.any(String),
+        },
+        closes: [
+          { from: "1.0.0", to: "2.0.0" },
+          { from: "1.1.0", to: "2.0.0" },
+        ],
+      },
+      {
+        release: {
+          version: "2.0.1-transition.1",
+          line: "2.0",
+          transition: true,
+          epochs: {},
+          ships: [],
+          signedBy: "k2",
+          trusts: ["k1", "k2"],
+          notes: expect.any(String),
+        },
+        closes: [
+          { from: "2.0.0", to: "1.0.0" },
+          { from: "2.0.0", to: "1.1.0" },
+        ],
+      },
+    ]);
+    const entries = out.suggestions.map((s) => s.release);
+    const next = withEntries(g, entries);
+    expect(report(next).gaps.gaps).toEqual([]);
+  });
+
+  it("is deterministic: the same answer twice, and whatever the order of the file", () => {
+    const shuffled: GraphJson = {
+      ...withDown,
+      releases: [...withDown.releases].reverse(),
+      migrations: [...(withDown.migrations ?? [])].reverse(),
+    };
+    const once = report(withDown).gaps;
+    expect(report(withDown).gaps).toEqual(once);
+    expect(report(shuffled).gaps).toEqual(once);
+  });
+
+  it("claims hold with the suggested releases alone, not with drafts it left out", () => {
+    // Drafted images below 1.0.0 and 1.1.0 cannot satisfy their upgradeFrom; the one
+    // drafted for 0.9.0 -> 1.1.0 (1.1.0-transition.1) is left out, though flashing it and
+    // then 1.0.0 (a downgrade) would connect 0.9.0 -> 1.0.0.
+    const g: GraphJson = {
+      components: { net: { paths: ["etc/net"] } },
+      releases: [
+        { version: "0.9.0", golden: true, epochs: { net: 1 } },
+        { version: "1.0.0", golden: true, epochs: { net: 1 }, upgradeFrom: ">=2.0.0" },
+        { version: "1.1.0", golden: true, epochs: { net: 1 }, upgradeFrom: ">=1.1.0" },
+        { version: "2.0.0", golden: true, epochs: { net: 2 } },
+      ],
+    };
+    const { suggested } = report(g);
+    const next = context(
+      withReleases(
+        graph(g),
+        suggested.suggestions.map((s) => s.release),
+      ),
+    );
+    for (const s of suggested.suggestions) {
+      for (const c of s.closes) {
+        const res = planOf(next.graph, c.from.version, c.to.version);
+        expect(
+          res.reachable,
+          `${c.from.version} -> ${c.to.version} with ${s.release.version}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it("over every release (--all) too, it claims only gaps, and closes each one it claims", () => {
+    const { gaps: out, suggested } = report(withDown, { kind: "all" });
+    const pairs = (xs: { from: string; to: string }[]) =>
+      xs.map((x) => `${x.from} -> ${x.to}`).sort();
+    const claimed = out.suggestions.flatMap((s) => s.closes);
+    expect(pairs(claimed)).toEqual(pairs(out.gaps));
+    const next = withEntries(
+      withDown,
+      suggested.suggestions.map((s) => s.release),
+    );
+    // The new transition release joins the --all set; the old pairs are all closed.
+    const old = new Set(withDown.releases.map((r) => r.version));
+    const left = report(next, { kind: "all" }).gaps.gaps.filter(
+      (x) => old.has(x.from) && old.has(x.to),
+    );
+    expect(left).toEqual([]);
+  });
+});
