@@ -1,7 +1,16 @@
 import { type Diagnostic, InputError } from "@stepstone/errors";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
-import { COMPONENT_NAME, type GraphFile, graphSchema, KNOWN_KEYS, MIGRATION_ID } from "./schema.js";
+import {
+  COMPONENT_NAME,
+  componentSchema,
+  graphSchema,
+  KNOWN_KEYS,
+  MIGRATION_ID,
+  migrationSchema,
+  platformSchema,
+  releaseSchema,
+} from "./schema.js";
 import { parseRange, parseVersion, versionKey } from "./semver.js";
 import { shippingIndex } from "./shipping.js";
 
@@ -37,18 +46,30 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
     warnings.push({ file, where: jsonPath(path), message });
 
   const shape = graphSchema.safeParse(input);
-  if (!shape.success) {
+  let doc: Salvaged;
+  if (shape.success) doc = shape.data;
+  else {
     for (const issue of shape.error.issues) err(issue.path, describeIssue(issue, input));
-    throw InputError.fromDiagnostics(errors);
+    // Keep checking what did parse, so one run lists every problem of the file.
+    const rest = salvage(input);
+    if (rest === null) throw InputError.fromDiagnostics(errors);
+    doc = rest;
   }
-  const doc: GraphFile = shape.data;
+  // Names and ids present in the file, parsed or not: a broken entry must not make every
+  // reference to it an "unknown" error too.
+  const knownIds = new Set(
+    (Array.isArray((input as { migrations?: unknown }).migrations)
+      ? ((input as { migrations: unknown[] }).migrations as { id?: unknown }[])
+      : []
+    ).flatMap((m) => (typeof m?.id === "string" ? [m.id] : [])),
+  );
 
   // Components.
   const componentNames = Object.keys(doc.components);
   const components = new Map<string, Component>();
   for (const name of componentNames) {
     const c = doc.components[name];
-    if (c === undefined) continue;
+    if (c === undefined || c === null) continue;
     if (!COMPONENT_NAME.test(name)) {
       err(["components", name], `component name must match ${COMPONENT_NAME.source}`);
     }
@@ -79,18 +100,19 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
     });
   }
 
-  // Migrations.
+  // Migrations. `migrations[k]` came from migrations[fileIndex[k]] of the file.
   const migrations: Migration[] = [];
+  const fileIndex: number[] = [];
   const byId = new Map<string, number>();
-  const rawMigrations = doc.migrations ?? [];
-  for (const [i, m] of rawMigrations.entries()) {
+  for (const [i, m] of (doc.migrations ?? []).entries()) {
+    if (m === undefined || m === null) continue;
     const at = ["migrations", i];
     if (!MIGRATION_ID.test(m.id)) err([...at, "id"], `"${m.id}" must match ${MIGRATION_ID.source}`);
     const first = byId.get(m.id);
     if (first !== undefined)
-      err([...at, "id"], `duplicate id "${m.id}" (first at migrations[${first}])`);
-    else byId.set(m.id, i);
-    if (!components.has(m.component)) {
+      err([...at, "id"], `duplicate id "${m.id}" (first at migrations[${fileIndex[first]}])`);
+    else byId.set(m.id, migrations.length);
+    if (!componentNames.includes(m.component)) {
       err(
         [...at, "component"],
         `unknown component "${m.component}"${suggest(m.component, componentNames)}`,
@@ -113,6 +135,7 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
           `"${m.shippedIn}" is not a semver range (e.g. ">=2.10.0 <2.12.0")`,
         );
     }
+    fileIndex.push(i);
     migrations.push({
       id: m.id,
       component: m.component,
@@ -126,23 +149,27 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
       ...(m.notes !== undefined && { notes: m.notes }),
     });
   }
-  for (const [i, m] of migrations.entries()) {
+  for (const [k, m] of migrations.entries()) {
+    const i = fileIndex[k] as number;
     for (const [j, dep] of m.after.entries()) {
       if (dep === m.id) err(["migrations", i, "after", j], "a migration cannot run after itself");
-      else if (!byId.has(dep))
+      else if (!knownIds.has(dep))
         err(
           ["migrations", i, "after", j],
-          `unknown migration "${dep}"${suggest(dep, [...byId.keys()])}`,
+          `unknown migration "${dep}"${suggest(dep, [...knownIds])}`,
         );
     }
   }
-  afterCycles(migrations, byId, (i, msg) => err(["migrations", i, "after"], msg));
+  afterCycles(migrations, byId, (k, msg) =>
+    err(["migrations", fileIndex[k] as number, "after"], msg),
+  );
 
   // Releases.
   const releases: { release: Release; index: number }[] = [];
   const seenVersions = new Map<string, number>();
   const platforms = new Set<string>();
   for (const [i, r] of doc.releases.entries()) {
+    if (r === undefined || r === null) continue;
     const at = ["releases", i];
     const sv = parseVersion(r.version);
     if (sv === null) {
@@ -165,14 +192,14 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
         err([...at, "epochs"], `missing the epoch of component "${name}"`);
     }
     for (const name of Object.keys(r.epochs)) {
-      if (!components.has(name))
+      if (!componentNames.includes(name))
         err([...at, "epochs", name], `unknown component "${name}"${suggest(name, componentNames)}`);
     }
     const overrides: Record<string, PlatformOverride> = {};
     for (const [p, o] of Object.entries(r.platforms ?? {})) {
       platforms.add(p);
       for (const name of Object.keys(o.epochs)) {
-        if (!components.has(name)) {
+        if (!componentNames.includes(name)) {
           err(
             [...at, "platforms", p, "epochs", name],
             `unknown component "${name}"${suggest(name, componentNames)}`,
@@ -189,8 +216,8 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
     }
     const runner = r.runner ?? true;
     for (const [j, id] of (r.ships ?? []).entries()) {
-      if (!byId.has(id))
-        err([...at, "ships", j], `unknown migration "${id}"${suggest(id, [...byId.keys()])}`);
+      if (!knownIds.has(id))
+        err([...at, "ships", j], `unknown migration "${id}"${suggest(id, [...knownIds])}`);
     }
     if (!runner && (r.ships ?? []).length > 0) {
       warn(
@@ -267,6 +294,46 @@ function warnUnrecoverableDowngrades(
       `${r.version} ships down-migration "${m.id}" (${m.component} ${m.from} -> ${m.to}) without an up-migration ${m.to} -> ${m.from}: if flashing fails after pre-flash, the device reboots into ${r.version} with data it cannot read`,
     );
   }
+}
+
+/** The file's shape with holes where an entry is broken (indices kept for messages). */
+type Salvaged = {
+  components: Record<string, z.infer<typeof componentSchema> | null>;
+  releases: (z.infer<typeof releaseSchema> | null)[];
+  migrations?: (z.infer<typeof migrationSchema> | null)[];
+};
+
+/**
+ * After structural errors: every entry that parses once unknown keys are ignored (the
+ * unknown keys themselves are already reported), null for the others; null when the
+ * file's top level is not even a graph.
+ */
+function salvage(input: unknown): Salvaged | null {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return null;
+  const o = input as Record<string, unknown>;
+  const lenient = <T extends z.ZodObject>(schema: T, v: unknown): z.infer<T> | null => {
+    const r = z.object(schema.shape).safeParse(v);
+    return r.success ? (r.data as z.infer<T>) : null;
+  };
+  const comps = o.components;
+  const components: Salvaged["components"] = {};
+  if (comps !== null && typeof comps === "object" && !Array.isArray(comps)) {
+    for (const [k, v] of Object.entries(comps)) components[k] = lenient(componentSchema, v);
+  }
+  const list = (v: unknown) => (Array.isArray(v) ? v : []);
+  return {
+    components,
+    releases: list(o.releases).map((r) => {
+      const rel = lenient(releaseSchema, r);
+      if (rel?.platforms) {
+        for (const [p, over] of Object.entries(rel.platforms)) {
+          if (!lenient(platformSchema, over)) delete rel.platforms[p];
+        }
+      }
+      return rel;
+    }),
+    migrations: list(o.migrations).map((m) => lenient(migrationSchema, m)),
+  };
 }
 
 /**
