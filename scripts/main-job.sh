@@ -20,3 +20,19 @@ stepstone plan --from 2.9.2 --to 2.11.0
 
 say "plan --from 2.11.0 --to 2.9.2" "and back down, through the transition release"
 stepstone plan --from 2.11.0 --to 2.9.2
+
+# What the images carry: the bundles of the golden and transition releases (those with
+# the runner), and the runner with its units, as trees to copy into an image.
+out=out
+rm -rf "$out"
+releases=$(node -e '
+  const g = JSON.parse(require("fs").readFileSync("release-graph.json", "utf8"));
+  for (const r of g.releases) if ((r.golden || r.transition) && r.runner !== false && !r.withdrawn) console.log(r.version);')
+for v in $releases; do
+  say "bundle --release $v --out $out/bundles" "the migration.d tarball its image carries"
+  stepstone bundle --release "$v" --out "$out/bundles"
+done
+say "runner --out $out/rootfs --graph release-graph.json" "the on-device runner and its systemd units"
+stepstone runner --out "$out/rootfs" --graph release-graph.json
+
+printf '\nBundles are in %s/bundles, the runner and units in %s/rootfs.\n' "$(pwd)/$out" "$(pwd)/$out"

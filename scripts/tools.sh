@@ -15,6 +15,9 @@ declare -A TOOLS=(
   [strace]=strace
   [unshare]=util-linux
   [sha256sum]=coreutils
+  [chromium]=chromium
+  [python3]=python3
+  [git]=git
 )
 
 missing=()

@@ -20,5 +20,7 @@ await build({
   },
   // jsonc-parser's "main" is a UMD build that requires its own files at run time.
   mainFields: ["module", "main"],
+  // The runner package reads its sh source beside its own files at run time.
+  external: ["@stepstone/runner"],
   logLevel: "warning",
 });

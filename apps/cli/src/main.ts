@@ -138,6 +138,28 @@ export function program(): Command {
       ),
     );
 
+  cli
+    .command("runner")
+    .description(
+      "emit the on-device runner (POSIX sh) and its systemd units as a rootfs-relative tree",
+    )
+    .requiredOption(
+      "--out <dir>",
+      "where to write usr/libexec/migration/runner and usr/lib/systemd/system/",
+    )
+    .option("--graph <file>", "add drop-ins so each component's services wait for its migrations")
+    .option(
+      "--upper <dir>",
+      "the persistent layer wipes delete from (e.g. the overlay's upper dir); default /",
+    )
+    .option("--state-dir <dir>", "where the runner keeps its state; default /var/lib/migration")
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n  stepstone runner --out image-root/ --graph release-graph.json --upper /var/persist/overlay\n\nExit: 0, 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/runner.js")).runnerCommand(o)));
+
   return cli;
 }
 

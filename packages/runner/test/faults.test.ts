@@ -1,0 +1,466 @@
+/**
+ * Faults: the runner killed (SIGKILL of its whole process tree) at random instants, sync
+ * failing (strace fault injection), a read-only state dir, a full disk (tiny tmpfs in a
+ * mount namespace), and torn records as a power cut can leave them. After each fault the
+ * invariant holds (no script recorded without its effect; the epoch recovery computes is
+ * consistent with the data), and the next run completes.
+ *
+ * SIGKILL tests crash atomicity, not durability (the page cache survives): torn records
+ * are therefore also written by hand below. RUNNER_CRASH_TRIALS sets the trials per shell
+ * (default 150).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  type BundleSpec,
+  chain,
+  effects,
+  epochOf,
+  listState,
+  makeRoot,
+  putData,
+  type RunResult,
+  readState,
+  runIds,
+  runRunner,
+  runs,
+  SHELLS,
+  type Shell,
+  shellArgv,
+  status,
+  type TestRoot,
+  tempDir,
+  tool,
+  writeState,
+} from "./helpers.js";
+
+const TRIALS = Number(process.env.RUNNER_CRASH_TRIALS ?? 150);
+const RENAME_TRIALS = Math.max(10, Math.round(TRIALS / 4));
+
+const A_IDS = chain("a", 1, 6).map((s) => s.id);
+const B_IDS = chain("b", 1, 3).map((s) => s.id);
+
+/** a: 5 scripts, b: 2 scripts, c: a failing script under the wipe policy, two paths. */
+const CRASH_BUNDLE: BundleSpec = {
+  release: "9.0.0",
+  components: [
+    { name: "a", epoch: 6 },
+    { name: "b", epoch: 3 },
+    { name: "c", epoch: 2, onFailure: "wipe", paths: ["cdata1", "cdata2"] },
+  ],
+  scripts: [
+    ...chain("a", 1, 6),
+    ...chain("b", 1, 3),
+    { id: "c-1-2", component: "c", from: 1, to: 2, body: "exit 1" },
+  ],
+};
+
+/** One trial root: its own state and data; the image (usr/) shared by a symlink. */
+function trialRoot(template: TestRoot): TestRoot {
+  const root = tempDir("stepstone-crash-");
+  symlinkSync(join(template.root, "usr"), join(root, "usr"));
+  mkdirSync(join(root, "run"));
+  writeFileSync(join(root, "cdata1"), "c1\n");
+  writeFileSync(join(root, "cdata2"), "c2\n");
+  return {
+    root,
+    runner: template.runner,
+    bundleDir: template.bundleDir,
+    stateDir: join(root, "var/lib/migration"),
+    upperDir: root,
+  };
+}
+
+function runAsync(t: TestRoot, shell: Shell, killAfterMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const argv = [...shellArgv(shell), t.runner, "--root", t.root, "boot"];
+    // detached: the runner leads a new process group, so one kill reaches every script.
+    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: "ignore" });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-(child.pid as number), "SIGKILL");
+      } catch {
+        // Already gone: the run completed before the cut.
+      }
+    }, killAfterMs);
+    child.on("error", reject);
+    child.on("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Checks the invariant after a cut; true when the cut left work half done. */
+function checkInvariant(t: TestRoot, shell: Shell, label: string): boolean {
+  const st = status(t, shell);
+  for (const [name, ids] of [
+    ["a", A_IDS],
+    ["b", B_IDS],
+  ] as const) {
+    const epoch = st.components.find((c) => c.name === name)?.epoch;
+    expect(epoch, `${label}: ${name} epoch`).not.toBeNull();
+    const committed = (epoch as number) - 1;
+    const done = effects(t, name);
+    // Effects are the chain's prefix; all committed scripts' effects are there, and at most
+    // one more script (the interrupted one) has left effects.
+    expect(done, `${label}: ${name} effects in order`).toEqual(ids.slice(0, done.length));
+    expect(done.length, `${label}: ${name} committed ${committed}`).toBeGreaterThanOrEqual(
+      committed,
+    );
+    expect(done.length, `${label}: ${name} committed ${committed}`).toBeLessThanOrEqual(
+      committed + 1,
+    );
+    for (const id of listState(t, "applied").filter((x) => x.startsWith(`${name}-`))) {
+      expect(done, `${label}: applied/${id} without its effect`).toContain(id);
+    }
+  }
+  // A partly wiped component must have its wipe marker (the next run finishes the wipe).
+  const c1 = existsSync(join(t.root, "cdata1"));
+  const c2 = existsSync(join(t.root, "cdata2"));
+  if (c1 !== c2) expect(listState(t, "wiping"), `${label}: partial wipe`).toEqual(["c"]);
+  const done = effects(t, "a").length + effects(t, "b").length;
+  return done > 0 && (done < A_IDS.length + B_IDS.length || c1 || c2);
+}
+
+function checkComplete(t: TestRoot, shell: Shell, label: string): void {
+  const st = status(t, shell);
+  expect(
+    st.components.map((c) => [c.name, c.epoch, c.pending.length]),
+    label,
+  ).toEqual([
+    ["a", 6, 0],
+    ["b", 3, 0],
+    ["c", 2, 0],
+  ]);
+  expect(st.failures, label).toEqual([]);
+  expect(effects(t, "a"), label).toEqual(A_IDS);
+  expect(effects(t, "b"), label).toEqual(B_IDS);
+  expect(existsSync(join(t.root, "cdata1")) || existsSync(join(t.root, "cdata2")), label).toBe(
+    false,
+  );
+  expect(listState(t, "wiping"), label).toEqual([]);
+  expect(existsSync(join(t.root, "run/migration.lock")), `${label}: lock left`).toBe(false);
+}
+
+async function crashTrials(shell: Shell, mode: "companion" | "rename", trials: number) {
+  const template = await makeRoot({ bundle: CRASH_BUNDLE, recordMode: mode });
+  // How long an uninterrupted run takes: cuts are spread over it.
+  const probe = trialRoot(template);
+  const t0 = performance.now();
+  expect(runRunner(probe, shell, ["boot"]).status).toBe(0);
+  const full = performance.now() - t0;
+  checkComplete(probe, shell, "uninterrupted");
+
+  let next = 0;
+  let midway = 0;
+  const lane = async () => {
+    while (next < trials) {
+      const i = next++;
+      const t = trialRoot(template);
+      // Half the cuts anywhere (start-up, lock, verification included), half in the later
+      // part of the run, where the scripts and their commits are.
+      const cut = i % 2 === 0 ? Math.random() * full * 1.2 : (0.4 + 0.6 * Math.random()) * full;
+      await runAsync(t, shell, cut);
+      const label = `${shell} ${mode} trial ${i} (cut at ${cut.toFixed(1)} ms of ${full.toFixed(1)})`;
+      if (checkInvariant(t, shell, label)) midway++;
+      const r = runRunner(t, shell, ["boot"]);
+      expect(r.status, `${label}: completing run: ${r.stderr}`).toBe(0);
+      checkComplete(t, shell, label);
+      if (!process.env.KEEP_TEST_ROOTS) rmSync(t.root, { recursive: true, force: true });
+    }
+  };
+  await Promise.all([lane(), lane(), lane()]);
+  // The cuts must really land inside runs, not only before or after them.
+  expect(midway, `${midway} of ${trials} cuts left work half done`).toBeGreaterThanOrEqual(
+    Math.ceil(trials / 20),
+  );
+  return midway;
+}
+
+describe.each(SHELLS)("faults under %s", (shell) => {
+  it(`survives ${TRIALS} SIGKILLs of the whole runner tree at random instants`, async () => {
+    const midway = await crashTrials(shell, "companion", TRIALS);
+    console.info(`${shell}: ${midway} of ${TRIALS} cuts landed mid-run`);
+  }, 120_000);
+
+  it(`survives ${RENAME_TRIALS} SIGKILLs with the rename record mode too`, async () => {
+    await crashTrials(shell, "rename", RENAME_TRIALS);
+  }, 120_000);
+
+  it("records nothing when the records' fsync fails (what `sync FILE` calls), and completes later", async () => {
+    const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    // strace injects only into traced calls: trace exactly the ones to fail.
+    const strace = (calls: string) => [
+      tool("strace"),
+      "-f",
+      "-qq",
+      "-o",
+      "/dev/null",
+      "-e",
+      `trace=${calls}`,
+      "-e",
+      `inject=${calls}:error=EIO`,
+    ];
+    const r = runRunner(t, shell, ["boot"], {}, strace("fsync"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/storage error: sync of the records of a-1-2 failed: not recorded/);
+    expect(runIds(t)).toEqual(["a-1-2"]);
+    expect(listState(t, "applied")).toEqual([]);
+    expect(readState(t, "epoch/a")).toBeUndefined();
+    expect(epochOf(t, shell, "a")).toBe(1);
+
+    // Every sync-family call failing: still nothing recorded.
+    const all = runRunner(t, shell, ["boot"], {}, strace("sync,fsync,fdatasync,syncfs"));
+    expect(all.status).toBe(1);
+    expect(listState(t, "applied")).toEqual([]);
+
+    const ok = runRunner(t, shell, ["boot"]);
+    expect(ok.status).toBe(0);
+    expect(effects(t, "a")).toEqual(A_IDS);
+    expect(runIds(t).filter((x) => x === "a-1-2")).toHaveLength(3);
+  });
+
+  it("fails the fsync of a later record too (another component's, after others committed)", async () => {
+    const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    // -P: only calls on that path are traced, so only its fsync fails.
+    const r = runRunner(t, shell, ["boot"], {}, [
+      tool("strace"),
+      "-f",
+      "-qq",
+      "-o",
+      "/dev/null",
+      "-P",
+      join(t.stateDir, "epoch/b"),
+      "-e",
+      "trace=fsync",
+      "-e",
+      "inject=fsync:error=EIO",
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/sync of the records of b-1-2 failed/);
+    expect(listState(t, "applied")).toEqual(A_IDS);
+    expect(readState(t, "epoch/a")).toBe("6\n");
+    expect(readState(t, "epoch/b")).toBeUndefined();
+    expect(epochOf(t, shell, "b")).toBe(1);
+  });
+
+  it("stops with a clear message and no record on a read-only state dir", async () => {
+    const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    for (const d of ["epoch", "epoch.prev", "applied", "failed"]) {
+      mkdirSync(join(t.stateDir, d), { recursive: true });
+    }
+    const ro = [
+      tool("unshare"),
+      "-m",
+      "sh",
+      "-c",
+      'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"',
+      "sh",
+      t.stateDir,
+    ];
+    const r = runRunner(t, shell, ["boot"], {}, ro);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Read-only file system/);
+    expect(r.stderr).toMatch(/cannot write .*journal .*: nothing run/);
+    expect(runs(t)).toEqual([]);
+    expect(listState(t, "applied")).toEqual([]);
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+  });
+
+  /**
+   * The state dir on a tiny tmpfs filled to the last byte, in a private mount namespace.
+   * `before` prepares the state; the runner runs, the filler is removed, it runs again.
+   */
+  function fullDisk(
+    t: TestRoot,
+    before: string,
+  ): { first: RunResult; second: RunResult; snap: string } {
+    const out = tempDir();
+    const script = `
+set -u
+st=$1; out=$2; shift 2
+mount -t tmpfs -o size=64k,nr_inodes=64 none "$st" || exit 90
+mkdir -p "$st/epoch" "$st/epoch.prev" "$st/applied" "$st/failed"
+${before}
+dd if=/dev/zero of="$st/fill" bs=1024 2>/dev/null
+"$@" >"$out/o1" 2>"$out/e1"; echo $? >"$out/rc1"
+{ ls "$st/applied"; echo "--"; cat "$st/epoch/a" 2>/dev/null; echo "--"; } >"$out/snap"
+rm -f "$st/fill"
+"$@" >"$out/o2" 2>"$out/e2"; echo $? >"$out/rc2"
+cp -r "$st/." "$out/state"
+`;
+    const argv = [
+      tool("unshare"),
+      "-m",
+      "sh",
+      "-c",
+      script,
+      "sh",
+      t.stateDir,
+      out,
+      ...shellArgv(shell),
+      t.runner,
+      "--root",
+      t.root,
+      "boot",
+    ];
+    mkdirSync(t.stateDir, { recursive: true });
+    const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const read = (f: string) => readFileSync(join(out, f), "utf8");
+    return {
+      first: { status: Number(read("rc1")), stdout: read("o1"), stderr: read("e1") },
+      second: { status: Number(read("rc2")), stdout: read("o2"), stderr: read("e2") },
+      snap: read("snap"),
+    };
+  }
+
+  it("stops before running anything when the full disk cannot take the companion record", async () => {
+    const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    const { first, second, snap } = fullDisk(t, "");
+    expect(first.status).toBe(1);
+    // dash says "I/O error", busybox "No space left on device": the runner's line is the same.
+    expect(first.stderr).toMatch(/cannot write .*epoch\.prev\/a .*nothing run/);
+    expect(snap).toBe("--\n--\n");
+    expect(second.status).toBe(0);
+    // The first run ran nothing: each script ran exactly once, in the second run.
+    expect(runIds(t)).toEqual([...A_IDS, ...B_IDS]);
+  });
+
+  it("records nothing when the full disk refuses the record after the script ran, and completes later", async () => {
+    const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    const { first, second, snap } = fullDisk(
+      t,
+      'printf "1\\n" >"$st/epoch/a"; printf "1\\n" >"$st/epoch.prev/a"',
+    );
+    expect(first.status).toBe(1);
+    expect(first.stderr).toMatch(/cannot write .*applied\/a-1-2 .*not recorded; it runs again/);
+    expect(snap).toBe("--\n1\n--\n");
+    expect(second.status).toBe(0);
+    expect(runIds(t).slice(0, 2)).toEqual(["a-1-2", "a-1-2"]);
+    expect(effects(t, "a")).toEqual(A_IDS);
+  });
+});
+
+describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
+  const bundle: BundleSpec = {
+    release: "1.0.0",
+    components: [{ name: "a", epoch: 6 }],
+    scripts: chain("a", 1, 6),
+  };
+  let t: TestRoot;
+  beforeAll(async () => {
+    t = await makeRoot({ bundle });
+  });
+
+  it.each([
+    ["an empty record", "", "3\n", 3],
+    ["a record without its newline", "4", "3\n", 3],
+    ["a record of zero bytes", "\0\0\0", "3\n", 3],
+    ["an empty first record (companion: none)", "", "none\n", 1],
+    ["a valid record (it wins over the companion)", "5\n", "3\n", 5],
+  ])("recovers from %s", (_what, main, prev, epoch) => {
+    rmSync(t.stateDir, { recursive: true, force: true });
+    rmSync(join(t.root, "runs"), { force: true });
+    writeState(t, "epoch/a", main);
+    writeState(t, "epoch.prev/a", prev);
+    expect(epochOf(t, shell, "a")).toBe(epoch);
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    expect(runIds(t)).toEqual(A_IDS.slice(epoch - 1));
+    expect(readState(t, "epoch/a")).toBe("6\n");
+  });
+
+  it("treats a torn record without a companion as corrupt: a failure under the policy", () => {
+    rmSync(t.stateDir, { recursive: true, force: true });
+    rmSync(join(t.root, "runs"), { force: true });
+    writeState(t, "epoch/a", "garbage\n");
+    expect(status(t, shell).components[0]?.epoch).toBeNull();
+    const r = runRunner(t, shell, ["boot"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/a: its epoch record .* is corrupt; policy halt/);
+    expect(runs(t)).toEqual([]);
+    expect(readState(t, "failed/@a")).toMatch(/reason=its epoch record .* is corrupt/);
+  });
+
+  it("removes leftover temp files at start", () => {
+    rmSync(t.stateDir, { recursive: true, force: true });
+    writeState(t, "epoch/a", "6\n");
+    writeState(t, "epoch/a.tmp", "7");
+    writeState(t, "applied/a-5-6.tmp", "id=");
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    expect(listState(t, "epoch")).toEqual(["a"]);
+    expect(listState(t, "applied")).toEqual([]);
+  });
+});
+
+describe.each(SHELLS)("interrupted wipes under %s", (shell) => {
+  const bundle: BundleSpec = {
+    release: "1.0.0",
+    components: [{ name: "c", epoch: 2, onFailure: "wipe", paths: ["cdata1", "cdata2"] }],
+    scripts: chain("c", 1, 2),
+  };
+
+  it("finishes an interrupted wipe before anything else", async () => {
+    const t = await makeRoot({ bundle });
+    putData(t, "cdata2");
+    writeState(t, "epoch/c", "1\n");
+    writeState(t, "wiping/c", "component=c\npaths=cdata1 cdata2\nend\n");
+    expect(epochOf(t, shell, "c")).toBe(2);
+    const r = runRunner(t, shell, ["boot"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/c: finishing an interrupted wipe/);
+    expect(existsSync(join(t.root, "cdata2"))).toBe(false);
+    expect(runs(t)).toEqual([]);
+    expect(readState(t, "epoch/c")).toBe("2\n");
+    expect(listState(t, "wiping")).toEqual([]);
+  });
+
+  it("discards a torn wipe marker: nothing had been deleted", async () => {
+    const t = await makeRoot({ bundle });
+    putData(t, "cdata1");
+    writeState(t, "epoch/c", "1\n");
+    writeState(t, "wiping/c", "component=c\npaths=cda");
+    const r = runRunner(t, shell, ["boot"]);
+    expect(r.status).toBe(0);
+    expect(existsSync(join(t.root, "cdata1"))).toBe(true);
+    expect(runIds(t)).toEqual(["c-1-2"]);
+  });
+
+  it("refuses a marker naming a path outside the persistent layer", async () => {
+    const t = await makeRoot({ bundle });
+    writeState(t, "wiping/c", "component=c\npaths=../../etc\nend\n");
+    const r = runRunner(t, shell, ["boot"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/refusing to wipe the suspicious path/);
+  });
+});
+
+describe("sync(2) reports nothing", () => {
+  it("neither coreutils nor busybox `sync` can see an injected sync(2) error, hence the fsync barrier", () => {
+    for (const argv of [[tool("sync")], [tool("busybox"), "sync"]]) {
+      const r = spawnSync(
+        tool("strace"),
+        ["-qq", "-o", "/dev/null", "-e", "trace=sync", "-e", "inject=sync:error=EIO", ...argv],
+        { encoding: "utf8" },
+      );
+      expect(r.status, argv.join(" ")).toBe(0);
+    }
+    // `sync FILE` fsyncs it and does report.
+    const f = join(tempDir(), "f");
+    writeFileSync(f, "x");
+    for (const argv of [
+      [tool("sync"), f],
+      [tool("busybox"), "sync", f],
+    ]) {
+      const r = spawnSync(
+        tool("strace"),
+        ["-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:error=EIO", ...argv],
+        { encoding: "utf8" },
+      );
+      expect(r.status, argv.join(" ")).toBe(1);
+    }
+  });
+});
