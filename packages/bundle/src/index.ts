@@ -16,6 +16,7 @@ export {
   readTarGz,
   type TarEntry,
   type TarFile,
+  tarBytes,
   writeTarGz,
 } from "./tarball.js";
 export { type VerifyResult, verifyBundle } from "./verify.js";

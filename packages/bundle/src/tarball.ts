@@ -1,7 +1,6 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { create, list, type ReadEntry } from "tar";
+import { writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { Header, list, type ReadEntry } from "tar";
 
 export interface TarFile {
   /** Root-file-system-relative path, e.g. usr/share/migration.d/manifest.tsv. */
@@ -27,38 +26,48 @@ export function bundleMtime(env: NodeJS.ProcessEnv = process.env): number {
 
 /**
  * A reproducible .tar.gz: entries sorted by path, only files (no entries for parent
- * folders, so extracting into / never resets /usr's mode), uid/gid 0, one fixed mtime,
- * and zlib's gzip header (no file name, no time). Same files in, same bytes out.
+ * folders, so extracting into / never resets /usr's mode), uid/gid 0 and empty owner
+ * names, one fixed mtime, and zlib's gzip header (no file name, no time). Same files in,
+ * same bytes out. Built in memory: headers encoded by node-tar's ustar Header, no
+ * staging copy of thousands of scripts on disk.
  */
 export async function writeTarGz(
   file: string,
   files: readonly TarFile[],
   mtime: number,
 ): Promise<void> {
-  const stage = mkdtempSync(join(tmpdir(), "stepstone-bundle-"));
-  try {
-    const when = new Date(mtime * 1000);
-    for (const f of files) {
-      const p = join(stage, f.path);
-      mkdirSync(dirname(p), { recursive: true });
-      writeFileSync(p, f.data);
-      chmodSync(p, f.mode);
-      utimesSync(p, when, when);
-    }
-    await create(
-      {
-        file,
-        cwd: stage,
-        gzip: { level: 9 },
-        portable: true,
-        noDirRecurse: true,
-        mtime: when,
-      },
-      files.map((f) => f.path).sort(),
-    );
-  } finally {
-    rmSync(stage, { recursive: true, force: true });
+  writeFileSync(file, gzipSync(tarBytes(files, mtime), { level: 6 }));
+}
+
+const BLOCK = 512;
+
+/** The uncompressed ustar archive of `files`. */
+export function tarBytes(files: readonly TarFile[], mtime: number): Buffer {
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const parts: Buffer[] = [];
+  const when = new Date(mtime * 1000);
+  for (const f of sorted) {
+    const header = Buffer.alloc(BLOCK);
+    const h = new Header({
+      path: f.path,
+      mode: f.mode,
+      uid: 0,
+      gid: 0,
+      uname: "",
+      gname: "",
+      size: f.data.length,
+      mtime: when,
+      type: "File",
+    });
+    // encode() returns true when the path needs a PAX header (over 255 bytes): refuse it
+    // rather than write an archive busybox tar may misread.
+    if (h.encode(header)) throw new Error(`${f.path}: path too long for a ustar header`);
+    parts.push(header, f.data);
+    const pad = (BLOCK - (f.data.length % BLOCK)) % BLOCK;
+    if (pad > 0) parts.push(Buffer.alloc(pad));
   }
+  parts.push(Buffer.alloc(BLOCK * 2));
+  return Buffer.concat(parts);
 }
 
 export interface TarEntry {

@@ -70,12 +70,23 @@ export function loadGraph(path: string, options: LoadOptions = {}): LoadedGraph 
 
 /** The script's bytes, refusing a path that escapes the graph's folder (links included). */
 export function readScript(root: string, script: string): Buffer {
-  const real = realpathSync(join(root, script));
-  const realRoot = realpathSync(root);
+  // realpath(3) in one call (the JS realpathSync lstat()s every path segment).
+  const real = realpathSync.native(join(root, script));
+  const realRoot = realRootOf(root);
   if (!real.startsWith(realRoot + sep)) {
     throw new InputError(`${script}: resolves outside the graph's folder (${realRoot})`);
   }
   return readFileSync(real);
+}
+
+const realRoots = new Map<string, string>();
+function realRootOf(root: string): string {
+  let real = realRoots.get(root);
+  if (real === undefined) {
+    real = realpathSync.native(root);
+    realRoots.set(root, real);
+  }
+  return real;
 }
 
 export function sha256(data: Buffer | string): string {
