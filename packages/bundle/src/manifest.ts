@@ -91,7 +91,7 @@ function respectAfter(list: readonly Migration[], shipped: readonly Migration[])
       m.after.every((dep) => !inList.has(dep) || !shippedIds.has(dep) || placed.has(dep)),
     );
     // Validation rejects `after` cycles, so there is always one ready.
-    const [m] = pending.splice(i < 0 ? 0 : i, 1) as [Migration];
+    const [m] = pending.splice(Math.max(i, 0), 1) as [Migration];
     placed.add(m.id);
     out.push(m);
   }
