@@ -313,7 +313,7 @@ describe("matrix and gaps", () => {
 });
 
 describe("the CLI as a whole", () => {
-  it.each(["validate", "plan", "matrix", "gaps"])("%s --help exits 0 with an example", (cmd) => {
+  it.each(["validate", "plan", "matrix", "gaps", "bundle", "verify", "runner"])("%s --help exits 0 with an example", (cmd) => {
     const r = stepstone([cmd, "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Usage: stepstone ${cmd}`);

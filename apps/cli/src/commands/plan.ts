@@ -131,7 +131,17 @@ function printPlan(ctx: PlanContext, res: PlanResult, opts: PlanOptions): void {
         `stepstone plan --from ${res.from.version} --to ${res.to.version} --allow-wipe ${[...new Set(wipeable)].join(",")}  (data of those components is lost)`,
       );
     }
-    hints.push("stepstone gaps --suggest --all  (transition releases that would connect them)");
+    if (res.blockers.some((b) => b.code === "withdrawn")) {
+      const alive = ctx.releases
+        .filter((r) => r.line === res.to.line && !r.withdrawn)
+        .map((r) => r.version);
+      hints.push(
+        `a release that is not withdrawn${alive.length > 0 ? `, e.g. ${alive.join(", ")} in line ${res.to.line}` : ""}`,
+      );
+    }
+    if (res.blockers.some((b) => b.code !== "withdrawn")) {
+      hints.push("stepstone gaps --suggest --all  (transition releases that would connect them)");
+    }
     out();
     out("What would unblock it:");
     for (const h of hints) out(`  ${h}`);
