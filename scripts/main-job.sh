@@ -36,3 +36,8 @@ say "runner --out $out/rootfs --graph release-graph.json" "the on-device runner 
 stepstone runner --out "$out/rootfs" --graph release-graph.json
 
 printf '\nBundles are in %s/bundles, the runner and units in %s/rootfs.\n' "$(pwd)/$out" "$(pwd)/$out"
+
+# The pictures: the whole story in one page to open in a browser (no network needed).
+say "report --out $out/report.html" "the graph, the golden matrix, the gaps and a planner, in one self-contained page"
+stepstone report --out "$out/report.html"
+printf '\nThe report is %s/report.html: open it in a browser.\n' "$(pwd)/$out"

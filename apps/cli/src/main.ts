@@ -160,6 +160,40 @@ export function program(): Command {
     )
     .action(run(async (o) => (await import("./commands/runner.js")).runnerCommand(o)));
 
+  cli
+    .command("graph")
+    .description(
+      "the release graph as a picture: DOT (graphviz) or Mermaid, the plan's path highlighted",
+    )
+    .addOption(
+      new Option("--format <format>", "dot for graphviz, mermaid for GitHub/GitLab markdown")
+        .choices(["dot", "mermaid"])
+        .default("dot"),
+    )
+    .option("--from <version>", "with --to: highlight the plan's path")
+    .option("--to <version>", "with --from: highlight the plan's path")
+    .addOption(platformOption())
+    .addOption(graphOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  stepstone graph --format dot | dot -Tsvg > graph.svg\n  stepstone graph --format mermaid --from 2.9.2 --to 2.11.0\n\nExit: 0, 1 no plan between --from and --to (even with wipes), 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/pictures.js")).graphCommand(o)));
+
+  cli
+    .command("report")
+    .description(
+      "one self-contained HTML page: the graph, the golden matrix, the gaps, an interactive planner",
+    )
+    .requiredOption("--out <file.html>", "where to write the page")
+    .addOption(platformOption())
+    .addOption(graphOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n  stepstone report --out out/report.html\n\nExit: 0, 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/pictures.js")).reportCommand(o)));
+
   return cli;
 }
 

@@ -1,1 +1,25 @@
-export {};
+export { type DotOptions, pictureTitle, toDot } from "./dot.js";
+export { toMermaid } from "./mermaid.js";
+export {
+  FOLD_MIN,
+  type Picture,
+  type PictureEdge,
+  type PictureLine,
+  type PictureNode,
+  type PictureOptions,
+  type PicturePath,
+  picture,
+  stopsOf,
+  type Tag,
+  tagsOf,
+} from "./picture.js";
+export {
+  esc,
+  type MatrixCellData,
+  type PageData,
+  type ReportData,
+  type ReportInput,
+  reportData,
+  reportHtml,
+} from "./report.js";
+export { inlineSvg, renderSvg, type Svg } from "./svg.js";

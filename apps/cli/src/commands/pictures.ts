@@ -1,0 +1,120 @@
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { FailureError, InputError } from "@stepstone/errors";
+import { displayPath } from "@stepstone/graph-file";
+import {
+  type PicturePath,
+  picture,
+  renderSvg,
+  reportData,
+  reportHtml,
+  toDot,
+  toMermaid,
+} from "@stepstone/pictures";
+import { type Blocker, type PlanContext, plan } from "@stepstone/planner";
+import { findRelease, openGraph } from "../graph.js";
+import { color, out } from "../output.js";
+
+/**
+ * The report page's script (the page's code with the graph parser and the planner,
+ * bundled for the browser), inlined by build.mjs. Absent when this module runs unbundled.
+ */
+declare const STEPSTONE_REPORT_PAGE: string | undefined;
+
+export interface GraphCommandOptions {
+  graph?: string;
+  platform?: string;
+  format: "dot" | "mermaid";
+  from?: string;
+  to?: string;
+}
+
+export async function graphCommand(opts: GraphCommandOptions): Promise<number> {
+  if ((opts.from === undefined) !== (opts.to === undefined))
+    throw new InputError(
+      "--from and --to go together: the picture highlights the plan between them",
+    );
+  const { ctx } = openGraph(opts);
+  const found =
+    opts.from !== undefined && opts.to !== undefined
+      ? highlight(ctx, findRelease(ctx, opts.from, "--from"), findRelease(ctx, opts.to, "--to"))
+      : undefined;
+  const p = picture(ctx, found ? { path: found.path } : {});
+  process.stdout.write(opts.format === "mermaid" ? toMermaid(p) : toDot(p));
+  if (found && found.path.plan === null) {
+    const { from, to } = found.path;
+    throw new FailureError(
+      `no plan from ${from.version} to ${to.version}, even with wipes: ${found.blockers.map((b) => b.message).join("; ")}`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * The plan to draw: `plan`'s (no wipe) when there is one, otherwise the best plan with
+ * every wipeable component allowed to be wiped (the picture labels its wipes, and stderr
+ * says so), otherwise none.
+ */
+function highlight(
+  ctx: PlanContext,
+  from: number,
+  to: number,
+): { path: PicturePath; blockers: readonly Blocker[] } {
+  const res = plan(ctx, { from, to });
+  if (res.reachable)
+    return { path: { from: res.plan.from, to: res.plan.to, plan: res.plan }, blockers: [] };
+  const wiping = plan(ctx, { from, to, allowWipe: "all" });
+  if (!wiping.reachable)
+    return { path: { from: wiping.from, to: wiping.to, plan: null }, blockers: wiping.blockers };
+  const wiped = [...new Set(wiping.plan.steps.flatMap((s) => s.wipe))].join(", ");
+  process.stderr.write(
+    `stepstone: no plan from ${res.from.version} to ${res.to.version} without wipes; drawing the best plan that wipes ${wiped}\n`,
+  );
+  return { path: { from: wiping.plan.from, to: wiping.plan.to, plan: wiping.plan }, blockers: [] };
+}
+
+export interface ReportCommandOptions {
+  graph?: string;
+  platform?: string;
+  out: string;
+}
+
+export async function reportCommand(opts: ReportCommandOptions): Promise<number> {
+  if (typeof STEPSTONE_REPORT_PAGE !== "string") {
+    throw new Error(
+      "the report page's script is inlined by apps/cli/build.mjs: run the bundled CLI",
+    );
+  }
+  const { loaded, ctx } = openGraph(opts);
+  const file = displayPath(loaded.file);
+  const p = picture(ctx);
+  const { svg } = await renderSvg(toDot(p, { legend: false }));
+  const data = reportData(ctx, file);
+  const html = reportHtml({
+    data,
+    picture: p,
+    svg,
+    graph: loaded.json,
+    script: STEPSTONE_REPORT_PAGE,
+  });
+  writeReport(opts.out, html);
+  const gaps = data.gaps.gaps.length;
+  out(
+    `${color.green("wrote")} ${opts.out} (${Math.ceil(Buffer.byteLength(html) / 1024)} KiB): ${data.counts.releases} releases, ${data.counts.golden} golden, ${gaps === 0 ? color.green("no gaps") : color.yellow(`${gaps} ${gaps === 1 ? "gap" : "gaps"}`)}; open it in a browser (it loads nothing from the network)`,
+  );
+  return 0;
+}
+
+function writeReport(path: string, html: string): void {
+  try {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+      throw new InputError(`--out ${path}: is a folder; name the .html file to write`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, html);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(
+      `--out ${path}: cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
+  }
+}

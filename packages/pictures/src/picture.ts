@@ -1,0 +1,307 @@
+import type { Release } from "@stepstone/graph";
+import {
+  allowMask,
+  type BlockerCode,
+  hopBlockers,
+  hopCost,
+  hopDetail,
+  type PathTree,
+  type Plan,
+  type PlanContext,
+  pathTree,
+  releaseOrigin,
+  selectReleases,
+} from "@stepstone/planner";
+
+/**
+ * What the pictures draw, independent of the format: releases grouped by line, and a
+ * readable subset of the hops. Every legal hop of a real history is far too many (a
+ * release can usually reach hundreds of others), so a picture keeps:
+ *
+ * - the way up: each release to the next one of its line, and each line's newest to the next
+ *   line's first (withdrawn and transition releases stay out of that chain: they are
+ *   never the way up; a withdrawn release gets one edge, the way off it);
+ * - golden plans: the hops of the best plans between neighbouring golden releases (each one
+ *   to the next and to the previous), wipes allowed, as the matrix finds them;
+ * - the path: with a plan, its hops (numbered), whether or not they were drawn already.
+ *
+ * Runs of three or more ordinary releases that upgrade one to the next without a wipe
+ * (nothing else starts or ends there) fold into one node: "2.3.1 … 2.3.9, 9 releases".
+ */
+export interface Picture {
+  /** The graph's platform, or null. */
+  readonly platform: string | null;
+  readonly lines: readonly PictureLine[];
+  readonly edges: readonly PictureEdge[];
+  /** The highlighted plan, when one was asked for. */
+  readonly path: PicturePath | null;
+}
+
+export interface PictureLine {
+  readonly name: string;
+  /** In version order. */
+  readonly nodes: readonly PictureNode[];
+}
+
+export type Tag = "golden" | "transition" | "withdrawn" | "no runner";
+
+export interface PictureNode {
+  /** The release's version, or "first..last" for a folded run. */
+  readonly id: string;
+  /** One release, or the run of ordinary releases it folds (in version order). */
+  readonly releases: readonly Release[];
+  readonly tags: readonly Tag[];
+  readonly onPath: boolean;
+}
+
+export interface PictureEdge {
+  /** Node ids. */
+  readonly from: string;
+  readonly to: string;
+  /** Drawn as the way up: to the next release of the line, or the next line's first. */
+  readonly next: boolean;
+  /** A hop of a best plan between neighbouring golden releases. */
+  readonly golden: boolean;
+  /** Of the hop from → to (when `both`, the reverse hop is drawn by the same edge). */
+  readonly direction: "upgrade" | "downgrade";
+  /** The hop back (to → from) is drawn too, alike: one edge with two arrowheads. */
+  readonly both: boolean;
+  /** Components the hop wipes (a picture allows every wipeable component to be wiped). */
+  readonly wipe: readonly string[];
+  /** A "next" hop that is illegal even with wipes: the first reason. */
+  readonly blocked: BlockerCode | null;
+  /** The hop's number on the highlighted plan, 1-based. */
+  readonly step: number | null;
+}
+
+export interface PicturePath {
+  readonly from: Release;
+  readonly to: Release;
+  /** Null when no plan exists, even with wipes. */
+  readonly plan: Plan | null;
+}
+
+export interface PictureOptions {
+  /** The plan to highlight (from `plan`, or null with its endpoints when there is none). */
+  readonly path?: PicturePath;
+}
+
+/** Smallest run of ordinary releases that folds into one node. */
+export const FOLD_MIN = 3;
+
+/** Blocker codes, most fundamental first (as gaps reports them). */
+const PRIORITY: Record<BlockerCode, number> = {
+  withdrawn: 0,
+  key: 1,
+  upgradeFrom: 2,
+  runner: 3,
+  noChain: 4,
+  wipe: 5,
+};
+
+export function tagsOf(r: Release): Tag[] {
+  const tags: Tag[] = [];
+  if (r.golden) tags.push("golden");
+  if (r.transition) tags.push("transition");
+  if (r.withdrawn) tags.push("withdrawn");
+  if (!r.runner) tags.push("no runner");
+  return tags;
+}
+
+interface Hop {
+  a: number;
+  b: number;
+  next: boolean;
+  golden: boolean;
+  wipe: readonly string[];
+  blocked: BlockerCode | null;
+  step: number | null;
+}
+
+export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
+  const all = allowMask(ctx, "all");
+  const hops = new Map<string, Hop>();
+  const key = (a: number, b: number) => `${a}>${b}`;
+  const cost = { wipes: 0, scripts: 0 };
+
+  const addHop = (a: number, b: number): Hop => {
+    const found = hops.get(key(a, b));
+    if (found) return found;
+    let wipe: readonly string[] = [];
+    let blocked: BlockerCode | null = null;
+    if (!hopCost(ctx, releaseOrigin(ctx, a), b, all, cost)) {
+      const reasons = hopBlockers(ctx, releaseOrigin(ctx, a), b, all);
+      reasons.sort((x, y) => PRIORITY[x.code] - PRIORITY[y.code]);
+      blocked = reasons[0]?.code ?? "noChain";
+    } else if (cost.wipes > 0) wipe = hopDetail(ctx, releaseOrigin(ctx, a), b).wipe;
+    const hop: Hop = { a, b, next: false, golden: false, wipe, blocked, step: null };
+    hops.set(key(a, b), hop);
+    return hop;
+  };
+
+  // Lines, in the order of their lowest release; the chain of each (the way up).
+  const lineOf = new Map<string, number[]>();
+  ctx.releases.forEach((r, i) => {
+    const list = lineOf.get(r.line);
+    if (list) list.push(i);
+    else lineOf.set(r.line, [i]);
+  });
+  const lines = [...lineOf.entries()];
+  const inChain = (i: number) => {
+    const r = ctx.releases[i] as Release;
+    return !r.withdrawn && !r.transition;
+  };
+  const chains = lines.map(([, members]) => members.filter(inChain));
+  /** Releases that must stay a node of their own (see the fold). */
+  const notable = new Set<number>();
+
+  const next = (a: number, b: number) => {
+    addHop(a, b).next = true;
+  };
+  let previousTop: number | null = null;
+  chains.forEach((chain, li) => {
+    for (let k = 1; k < chain.length; k++) next(chain[k - 1] as number, chain[k] as number);
+    // The way off a withdrawn release: to the next release of the chain above it.
+    const members = (lines[li] as [string, number[]])[1];
+    for (const w of members) {
+      if (!(ctx.releases[w] as Release).withdrawn) continue;
+      const after = chain.find((i) => i > w) ?? chains.slice(li + 1).find((c) => c.length > 0)?.[0];
+      if (after !== undefined) {
+        next(w, after);
+        notable.add(after);
+      }
+    }
+    if (chain.length === 0) return;
+    if (previousTop !== null) next(previousTop, chain[0] as number);
+    previousTop = chain[chain.length - 1] as number;
+  });
+
+  // The hops of the best plans between neighbouring golden releases.
+  const golden = selectReleases(ctx, { kind: "golden" });
+  golden.forEach((g, k) => {
+    const neighbours = [golden[k - 1], golden[k + 1]].filter((x) => x !== undefined);
+    if (neighbours.length === 0) return;
+    const tree = pathTree(ctx, releaseOrigin(ctx, g), all, new Set(neighbours));
+    for (const to of neighbours) {
+      const stops = stopsOf(ctx, tree, to);
+      if (stops === null) continue;
+      let a = g;
+      for (const b of stops) {
+        addHop(a, b).golden = true;
+        notable.add(a).add(b);
+        a = b;
+      }
+    }
+  });
+
+  // The highlighted plan.
+  const path = opts.path ?? null;
+  const onPath = new Set<number>();
+  if (path) {
+    const at = new Map(ctx.releases.map((r, i) => [r.version, i]));
+    const indexOf = (r: Release) => at.get(r.version) ?? -1;
+    const from = indexOf(path.from);
+    const to = indexOf(path.to);
+    onPath.add(from).add(to);
+    path.plan?.steps.forEach((s, i) => {
+      const a = indexOf(s.from);
+      const b = indexOf(s.to);
+      onPath.add(b);
+      const hop = addHop(a, b);
+      hop.step = i + 1;
+      // The plan's own wipes (a plan that may not wipe takes another hop where it would).
+      hop.wipe = s.wipe;
+    });
+  }
+  for (const i of onPath) notable.add(i);
+  ctx.releases.forEach((r, i) => {
+    if (tagsOf(r).length > 0) notable.add(i);
+  });
+
+  // Fold runs of ordinary releases.
+  const nodeOf = new Map<number, string>();
+  const pictureLines: PictureLine[] = lines.map(([name, members], li) => {
+    const chain = chains[li] as number[];
+    const foldable = (k: number) => {
+      const i = chain[k] as number;
+      if (notable.has(i)) return false;
+      const into = k > 0 ? hops.get(key(chain[k - 1] as number, i)) : undefined;
+      const out = k + 1 < chain.length ? hops.get(key(i, chain[k + 1] as number)) : undefined;
+      return (into === undefined || isPlain(into)) && (out === undefined || isPlain(out));
+    };
+    const runOf = new Map<number, number[]>();
+    for (let k = 0; k < chain.length; ) {
+      if (!foldable(k)) {
+        k++;
+        continue;
+      }
+      let end = k;
+      while (end + 1 < chain.length && foldable(end + 1)) end++;
+      if (end - k + 1 >= FOLD_MIN) {
+        const run = chain.slice(k, end + 1);
+        for (const i of run) runOf.set(i, run);
+      }
+      k = end + 1;
+    }
+    const nodes: PictureNode[] = [];
+    for (const i of members) {
+      const run = runOf.get(i);
+      if (run && run[0] !== i) continue;
+      const releases = (run ?? [i]).map((x) => ctx.releases[x] as Release);
+      const id = run
+        ? `${(releases[0] as Release).version}..${(releases[releases.length - 1] as Release).version}`
+        : (releases[0] as Release).version;
+      for (const x of run ?? [i]) nodeOf.set(x, id);
+      nodes.push({
+        id,
+        releases,
+        tags: run ? [] : tagsOf(releases[0] as Release),
+        onPath: !run && onPath.has(i),
+      });
+    }
+    return { name, nodes };
+  });
+
+  // One edge for a hop drawn both ways alike (plain hops only: a label or a step is one way).
+  const edges: PictureEdge[] = [];
+  const sorted = [...hops.values()].sort((x, y) => x.a - y.a || x.b - y.b);
+  const merged = new Set<Hop>();
+  for (const hop of sorted) {
+    if (merged.has(hop)) continue;
+    const from = nodeOf.get(hop.a) as string;
+    const to = nodeOf.get(hop.b) as string;
+    if (from === to) continue; // inside a folded run
+    const back = hops.get(key(hop.b, hop.a));
+    const both = back !== undefined && sameLook(hop, back);
+    if (both) merged.add(back);
+    edges.push({
+      from,
+      to,
+      both,
+      next: hop.next,
+      golden: hop.golden,
+      direction: hop.b > hop.a ? "upgrade" : "downgrade",
+      wipe: hop.wipe,
+      blocked: hop.blocked,
+      step: hop.step,
+    });
+  }
+  return { platform: ctx.platform, lines: pictureLines, edges, path };
+}
+
+function sameLook(h: Hop, k: Hop): boolean {
+  const quiet = (x: Hop) => x.wipe.length === 0 && x.blocked === null && x.step === null;
+  return quiet(h) && quiet(k) && h.golden === k.golden;
+}
+
+function isPlain(h: Hop): boolean {
+  return h.next && !h.golden && h.wipe.length === 0 && h.blocked === null && h.step === null;
+}
+
+/** The stops of the tree's path to `to` (excluding the origin), or null if unreached. */
+export function stopsOf(ctx: PlanContext, tree: PathTree, to: number): number[] | null {
+  if (tree.parent[to] === -1) return null;
+  const out: number[] = [];
+  for (let x = to; x !== ctx.n; x = tree.parent[x] as number) out.push(x);
+  return out.reverse();
+}

@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseGraph } from "@stepstone/graph";
+import { PlanContext, plan } from "@stepstone/planner";
+// The benchmark's generator: release graphs at the scale of a vendor's whole history.
+import { generate } from "../../../bench/generate.mjs";
+import type { PicturePath } from "../src/index.js";
+
+export const REPO = resolve(import.meta.dirname, "../../..");
+export const SAMPLE = resolve(REPO, "release-graph.json");
+
+type Json = Record<string, unknown>;
+
+/** The bundled release-graph.json (the OpenBMC story of the README). */
+export function sample(platform: string | null = null): PlanContext {
+  return new PlanContext(parseGraph(sampleJson(), "release-graph.json").graph, platform);
+}
+
+export function sampleJson(): Json {
+  return JSON.parse(readFileSync(SAMPLE, "utf8")) as Json;
+}
+
+/** A graph written as a user writes it, minus `schemaVersion` and the scripts' paths. */
+export function context(
+  g: { components?: Json; releases: Json[]; migrations?: Json[] },
+  platform: string | null = null,
+): PlanContext {
+  const json = {
+    schemaVersion: 1,
+    components: g.components ?? {},
+    releases: g.releases,
+    migrations: (g.migrations ?? []).map((m) => ({ script: `migrations/${m.id}.sh`, ...m })),
+  };
+  return new PlanContext(parseGraph(json, "release-graph.json").graph, platform);
+}
+
+let bigCtx: PlanContext | undefined;
+/** 1,000 releases in 50 lines, 40 components, 15,000 migrations, 100 golden. */
+export function big(): PlanContext {
+  bigCtx ??= new PlanContext(
+    parseGraph(generate({ releases: 1000 }), "release-graph.json").graph,
+    null,
+  );
+  return bigCtx;
+}
+
+/** The path `stepstone graph --from A --to B` draws: the plan without wipes, else with. */
+export function pathOf(ctx: PlanContext, from: string, to: string): PicturePath {
+  const a = ctx.releases.findIndex((r) => r.version === from);
+  const b = ctx.releases.findIndex((r) => r.version === to);
+  if (a < 0 || b < 0) throw new Error(`no release ${a < 0 ? from : to}`);
+  for (const allowWipe of [[], "all"] as const) {
+    const res = plan(ctx, { from: a, to: b, allowWipe });
+    if (res.reachable) return { from: res.plan.from, to: res.plan.to, plan: res.plan };
+  }
+  return { from: ctx.releases[a] as never, to: ctx.releases[b] as never, plan: null };
+}
