@@ -313,12 +313,15 @@ describe("matrix and gaps", () => {
 });
 
 describe("the CLI as a whole", () => {
-  it.each(["validate", "plan", "matrix", "gaps", "bundle", "verify", "runner"])("%s --help exits 0 with an example", (cmd) => {
-    const r = stepstone([cmd, "--help"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Usage: stepstone ${cmd}`);
-    expect(r.stdout).toContain("Example");
-  });
+  it.each(["validate", "plan", "matrix", "gaps", "bundle", "verify", "runner"])(
+    "%s --help exits 0 with an example",
+    (cmd) => {
+      const r = stepstone([cmd, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: stepstone ${cmd}`);
+      expect(r.stdout).toContain("Example");
+    },
+  );
 
   it("pnpm stepstone passes stdout and the exit code through untouched", () => {
     const r = spawnSync(

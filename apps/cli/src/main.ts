@@ -194,6 +194,50 @@ export function program(): Command {
     )
     .action(run(async (o) => (await import("./commands/pictures.js")).reportCommand(o)));
 
+  cli
+    .command("sync")
+    .description(
+      "read releases, epochs and migrations from a firmware repository's tags into the graph",
+    )
+    .requiredOption("--repo <path>", "the firmware (or layer) git repository")
+    .option("--tags <glob>", "only tags matching this glob")
+    .option("--exclude <glob>", "skip tags matching this glob")
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n  stepstone sync --repo ../openbmc --tags 'v2.*' --exclude '*-dev'\n\nExit: 0, 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/git.js")).syncCommand(o)));
+
+  cli
+    .command("publish")
+    .description(
+      "write each transition release's bundle into a git repository, one folder and tag each",
+    )
+    .requiredOption("--repo <path>", "the repository that keeps transition builds")
+    .option("--sign <key.pem>", "ed25519 private key for the bundles")
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n  stepstone publish --repo ../transition-builds --sign vendor.pem\n\nExit: 0, 2 bad input or a dirty repository.",
+    )
+    .action(run(async (o) => (await import("./commands/git.js")).publishCommand(o)));
+
+  cli
+    .command("retire")
+    .description("which migrations the next release may stop shipping without opening a gap")
+    .option("--keep <range>", "the releases that must stay connected (default: golden)")
+    .addOption(platformOption())
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n  stepstone retire --keep '>=2.9.0'\n\nExit: 0, 2 bad input.",
+    )
+    .action(run(async (o) => (await import("./commands/git.js")).retireCommand(o)));
+
   return cli;
 }
 

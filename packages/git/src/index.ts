@@ -1,1 +1,60 @@
-export {};
+export { CatFile, listTags, openRepo, parseTree, type Repo } from "./git.js";
+export {
+  type ComponentEntry,
+  type ComponentTree,
+  componentEntry,
+  componentFolders,
+  componentTree,
+  EPOCH_FILE,
+  MIGRATIONS_DIR,
+  parseEpoch,
+  type ScriptFile,
+  type TreeEntry,
+} from "./layout.js";
+export {
+  type ComponentState,
+  type MergeInput,
+  type MergeResult,
+  mergeSync,
+  ordered,
+  type PinnedScript,
+  type SyncChanges,
+  type TagState,
+} from "./merge.js";
+export {
+  type PublishedRelease,
+  type PublishOptions,
+  type PublishResult,
+  type PublishStatus,
+  publishTransitions,
+} from "./publish.js";
+export {
+  type Run,
+  runRange,
+  type ShippingText,
+  shippingRuns,
+  shippingText,
+  toRuns,
+} from "./ranges.js";
+export { type ReadProgress, type RepoRead, readTags } from "./read.js";
+export { type ReadmeInput, transitionReadme } from "./readme.js";
+export {
+  capRange,
+  type OpenedGap,
+  type RetireEntry,
+  type RetireResult,
+  retire,
+  type Verdict,
+} from "./retire.js";
+export { type SyncOptions, type SyncProgress, type SyncResult, syncRepo } from "./sync.js";
+export {
+  globToRegExp,
+  parseTagVersion,
+  type SkippedTag,
+  selectTags,
+  type TagFilter,
+  type TagRef,
+  type TagSelection,
+  type VersionTag,
+} from "./tags.js";
+export { type ClosedGap, type TransitionUse, transitionUse } from "./use.js";

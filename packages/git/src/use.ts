@@ -1,0 +1,71 @@
+import type { Release, ReleaseGraph } from "@stepstone/graph";
+import {
+  type GapReason,
+  gaps,
+  matrix,
+  PlanContext,
+  type ReleaseSelection,
+  selectReleases,
+} from "@stepstone/planner";
+
+export interface ClosedGap {
+  readonly from: Release;
+  readonly to: Release;
+  /** Why the pair does not connect without the transition release. */
+  readonly without: GapReason;
+  /** The best plan's stops with it, from first to last. */
+  readonly path: readonly Release[];
+}
+
+export interface TransitionUse {
+  /** The set the pairs are taken from (golden by default). */
+  readonly set: readonly Release[];
+  /** Pairs that only connect without wiping because the release exists. */
+  readonly closes: readonly ClosedGap[];
+  /** Pairs whose best plan (wipes allowed, as `matrix`) stops at the release. */
+  readonly stops: readonly { from: Release; to: Release; path: readonly Release[] }[];
+}
+
+/**
+ * What a transition release is for, per the planner: the gaps between the set's releases
+ * it closes (the gaps of the graph without it, minus the gaps with it), and the best plans
+ * between them that stop at it.
+ */
+export function transitionUse(
+  graph: ReleaseGraph,
+  release: Release,
+  platform: string | null = null,
+  selection: ReleaseSelection = { kind: "golden" },
+): TransitionUse {
+  const ctx = new PlanContext(graph, platform);
+  const r = ctx.releases.indexOf(release);
+  const set = selectReleases(ctx, selection).filter((i) => i !== r);
+  const withIt = matrix(ctx, set);
+  const gapsWith = new Set(gaps(ctx, withIt).map((g) => key(g.from, g.to)));
+
+  const without: ReleaseGraph = { ...graph, releases: graph.releases.filter((x) => x !== release) };
+  const ctx2 = new PlanContext(without, platform);
+  const set2 = set.map((i) => ctx2.releases.indexOf(ctx.releases[i] as Release));
+  const gapsWithout = gaps(ctx2, matrix(ctx2, set2));
+
+  const pathOf = new Map<string, readonly Release[]>();
+  const stops: { from: Release; to: Release; path: readonly Release[] }[] = [];
+  for (const cell of withIt.cells) {
+    const plan = cell.plan;
+    if (!plan) continue;
+    const path = [plan.from, ...plan.steps.map((s) => s.to)];
+    pathOf.set(key(cell.from, cell.to), path);
+    if (path.slice(1, -1).includes(release)) stops.push({ from: cell.from, to: cell.to, path });
+  }
+  const closes = gapsWithout
+    .filter((g) => !gapsWith.has(key(g.from, g.to)))
+    .map((g) => ({
+      from: g.from,
+      to: g.to,
+      without: g.reason,
+      path: pathOf.get(key(g.from, g.to)) ?? [],
+    }));
+  return { set: set.map((i) => ctx.releases[i] as Release), closes, stops };
+}
+
+const key = (a: Release, b: Release) => `${a.version}\0${b.version}`;

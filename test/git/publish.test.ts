@@ -1,0 +1,225 @@
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { git, gitRepo, type Json } from "./repo.js";
+
+const T1 = "2.10.1-transition.1";
+const T2 = "2.13.1-transition.1";
+
+/**
+ * The sample graph and its scripts in a folder of their own, plus the transition release
+ * `gaps --suggest` proposes for 2.13.0's way back, as a release engineer would add it.
+ */
+function workspace(suggested = true): { dir: string; graph: string } {
+  const dir = tempDir();
+  cpSync(SAMPLE, join(dir, "release-graph.json"));
+  cpSync(join(REPO, "migrations"), join(dir, "migrations"), { recursive: true });
+  const graph = join(dir, "release-graph.json");
+  if (!suggested) return { dir, graph };
+  const release = JSON.parse(
+    stepstone(["gaps", "--suggest", "--graph", graph, "--format", "json"]).stdout,
+  ).suggestions[0].release;
+  const g = JSON.parse(readFileSync(graph, "utf8"));
+  g.releases.push(release);
+  writeFileSync(graph, JSON.stringify(g, null, 2));
+  return { dir, graph };
+}
+
+const publish = (graph: string, repo: string, extra: string[] = [], env?: Record<string, string>) =>
+  stepstone(["publish", "--repo", repo, "--graph", graph, ...extra], env ? { env } : {});
+const commits = (repo: string) => git(repo, ["rev-list", "--all", "--count"]).trim();
+
+describe("stepstone publish", () => {
+  it("commits and tags each transition build in its own folder, with a README", () => {
+    const { graph } = workspace();
+    const repo = gitRepo();
+    const r = publish(graph, repo);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    // With the newer build in the graph, 2.11.0 and 2.13.0 can go back through either, so
+    // only the newer one closes gaps that would open without it.
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^published  ${T1} in .*/${T1}/ \\(commit \\w{10}, tag ${T1}\\): 6 scripts, closes 0 gaps between golden releases$`,
+        "m",
+      ),
+    );
+    expect(r.stdout).toMatch(new RegExp(`^published  ${T2} in .*: 6 scripts, closes 3 gaps`, "m"));
+
+    expect(git(repo, ["log", "--format=%s", "--reverse"]).trim().split("\n")).toEqual([
+      `Transition build ${T1}`,
+      `Transition build ${T2}`,
+    ]);
+    for (const t of [T1, T2]) {
+      expect(git(repo, ["cat-file", "-t", t]).trim()).toBe("tag"); // annotated
+      expect(
+        git(repo, ["ls-tree", "--name-only", `${t}:${t}`])
+          .trim()
+          .split("\n"),
+      ).toEqual(["README.md", "SHA256SUMS", `migration-${t}.tar.gz`]);
+      // One commit per release: the tag's commit changes that release's folder only.
+      expect(
+        git(repo, ["show", "--format=", "--name-only", `${t}^{commit}`, "--"])
+          .trim()
+          .split("\n"),
+      ).toEqual([`${t}/README.md`, `${t}/SHA256SUMS`, `${t}/migration-${t}.tar.gz`]);
+      const bundle = join(repo, t, `migration-${t}.tar.gz`);
+      expect(stepstone(["verify", bundle]).code).toBe(0);
+      execFileSync("sha256sum", ["-c", "--quiet", "SHA256SUMS"], { cwd: join(repo, t) });
+    }
+
+    const readme = readFileSync(join(repo, T2, "README.md"), "utf8");
+    expect(readme).toContain(`# Transition build ${T2}`);
+    expect(readme).toContain(
+      [
+        "| from | to | without it | plan with it |",
+        "| --- | --- | --- | --- |",
+        `| 2.13.0 | 2.8.0 | wipes ownership | 2.13.0 → ${T2} → 2.8.0 |`,
+        `| 2.13.0 | 2.9.2 | wipes ownership | 2.13.0 → ${T2} → 2.9.2 |`,
+        `| 2.13.0 | 2.11.0 | wipes ownership | 2.13.0 → ${T2} → 2.11.0 |`,
+      ].join("\n"),
+    );
+    expect(readme).toMatch(/\| 1 \| users-2-1 \| users \| 2 → 1 \| `[0-9a-f]{16}` \|/);
+    expect(readme).toContain("- epochs: users 2, ownership 3, network 2");
+    const readme1 = readFileSync(join(repo, T1, "README.md"), "utf8");
+    expect(readme1).toContain("It closes no gap between the golden releases");
+    expect(readme1).toContain(`- 2.11.0 → 2.8.0: 2.11.0 → ${T1} → 2.8.0`);
+  });
+
+  it("says which gaps a build closes, per the planner", () => {
+    const { graph } = workspace(false);
+    const repo = gitRepo();
+    const r = publish(graph, repo);
+    expect(r.stdout).toContain(`${T1}): 6 scripts, closes 2 gaps between golden releases`);
+    expect(readFileSync(join(repo, T1, "README.md"), "utf8")).toContain(
+      [
+        `| 2.11.0 | 2.8.0 | key vendor-2023 not trusted | 2.11.0 → ${T1} → 2.8.0 |`,
+        `| 2.11.0 | 2.9.2 | no chain of scripts for network | 2.11.0 → ${T1} → 2.9.2 |`,
+      ].join("\n"),
+    );
+  });
+
+  it("makes no commit when published again with the same inputs", () => {
+    const { graph } = workspace();
+    const repo = gitRepo();
+    expect(publish(graph, repo).code).toBe(0);
+    const head = git(repo, ["rev-parse", "HEAD"]);
+    const r = publish(graph, repo, ["--format", "json"]);
+    expect(r.code).toBe(0);
+    expect(git(repo, ["rev-parse", "HEAD"])).toBe(head);
+    expect(commits(repo)).toBe("2");
+    const out = JSON.parse(r.stdout);
+    expect(out.releases.map((x: Json) => [x.version, x.status, x.commit])).toEqual([
+      [T1, "unchanged", null],
+      [T2, "unchanged", null],
+    ]);
+    expect(out.releases[1]).toMatchObject({ folder: T2, tag: T2, scripts: 6, closes: 3 });
+  });
+
+  it("refuses a dirty repository with exit 2 and writes nothing", () => {
+    const { graph } = workspace();
+    const repo = gitRepo();
+    writeFileSync(join(repo, "notes.txt"), "work in progress\n");
+    const r = publish(graph, repo);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^stepstone: .*: the repository has uncommitted changes \(1 path\); commit or stash them first: publish writes nothing into a dirty repository\n$/,
+    );
+    expect(existsSync(join(repo, T1))).toBe(false);
+    expect(git(repo, ["status", "--porcelain"])).toBe("?? notes.txt\n");
+    expect(git(repo, ["tag"])).toBe("");
+  });
+
+  it("refuses to change a published build, and writes nothing", () => {
+    const { dir, graph } = workspace();
+    const repo = gitRepo();
+    expect(publish(graph, repo).code).toBe(0);
+    // A fix to a script the published transition build carries (pin updated too).
+    const file = join(dir, "migrations/users/2-1-priv-groups.sh");
+    writeFileSync(file, `${readFileSync(file, "utf8")}# fixed\n`);
+    const g = JSON.parse(readFileSync(graph, "utf8"));
+    const m = g.migrations.find((x: Json) => x.id === "users-2-1");
+    if (m.sha256) m.sha256 = execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0];
+    writeFileSync(graph, JSON.stringify(g, null, 2));
+    const head = git(repo, ["rev-parse", "HEAD"]);
+    const r = publish(graph, repo);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `stepstone: ${T1}: already published as tag ${T1} with other content; a published transition build must not change: publish the change as a new transition release (e.g. 2.10.1-transition.2)`,
+    );
+    expect(git(repo, ["rev-parse", "HEAD"])).toBe(head);
+    expect(git(repo, ["status", "--porcelain"])).toBe("");
+  });
+
+  it("signs the bundles with --sign, reproducibly", () => {
+    const { dir, graph } = workspace();
+    const key = join(dir, "vendor.pem");
+    const pub = join(dir, "vendor.pub.pem");
+    execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key]);
+    execFileSync("openssl", ["pkey", "-in", key, "-pubout", "-out", pub]);
+    const repo = gitRepo();
+    expect(publish(graph, repo, ["--sign", key]).code).toBe(0);
+    const bundle = join(repo, T1, `migration-${T1}.tar.gz`);
+    const v = stepstone(["verify", bundle, "--key", pub]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain("signature verified");
+    expect(readFileSync(join(repo, T1, "README.md"), "utf8")).toContain(
+      `stepstone verify migration-${T1}.tar.gz --key PUB.pem`,
+    );
+    expect(publish(graph, repo, ["--sign", key]).stdout).toContain(`unchanged  ${T1}`);
+  });
+
+  it("starts a repository where there is none, with the identity git is given", () => {
+    const { dir, graph } = workspace();
+    const repo = join(dir, "transition-builds");
+    const env = {
+      GIT_AUTHOR_NAME: "Release Bot",
+      GIT_AUTHOR_EMAIL: "release-bot@example.com",
+      GIT_COMMITTER_NAME: "Release Bot",
+      GIT_COMMITTER_EMAIL: "release-bot@example.com",
+    };
+    const r = publish(graph, repo, [], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^initialized .*transition-builds \(a new git repository\)$/m);
+    expect(git(repo, ["tag"]).trim().split("\n")).toEqual([T1, T2]);
+  });
+
+  it("says what git needs when it cannot commit, before writing anything", () => {
+    const { graph } = workspace();
+    const repo = gitRepo();
+    git(repo, ["config", "--unset", "user.name"]);
+    git(repo, ["config", "--unset", "user.email"]);
+    const r = publish(graph, repo, [], {
+      HOME: tempDir(),
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "user.useConfigOnly",
+      GIT_CONFIG_VALUE_0: "true",
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /git cannot commit here: .*\(set user\.name and user\.email with git config\)/,
+    );
+    expect(git(repo, ["status", "--porcelain"])).toBe("");
+  });
+
+  it("has nothing to publish without transition releases", () => {
+    const dir = tempDir();
+    const graph = join(dir, "release-graph.json");
+    writeFileSync(
+      graph,
+      JSON.stringify({
+        schemaVersion: 1,
+        components: {},
+        releases: [{ version: "1.0.0", epochs: {} }],
+      }),
+    );
+    const r = publish(graph, gitRepo());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^No transition release in .*release-graph\.json: nothing to publish\.\n$/,
+    );
+  });
+});
