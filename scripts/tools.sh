@@ -18,6 +18,11 @@ declare -A TOOLS=(
   [chromium]=chromium
   [python3]=python3
   [git]=git
+  [qemu-system-x86_64]=qemu-system-x86
+  [mke2fs]=e2fsprogs
+  [e2fsck]=e2fsprogs
+  [debugfs]=e2fsprogs
+  [cpio]=cpio
 )
 
 missing=()

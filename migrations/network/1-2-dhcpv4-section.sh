@@ -42,6 +42,9 @@ for file in "$dir"/*.network "$dir"/*.network.d/*.conf; do
 	if cmp -s "$tmp" "$file"; then
 		rm -f "$tmp"
 	else
+		# Durable before the rename: without it a power cut can leave an empty file
+		# where the rename landed (ext4 without auto_da_alloc, other file systems).
+		sync -- "$tmp"
 		mv -f "$tmp" "$file"
 	fi
 done

@@ -1086,6 +1086,9 @@ run_chain() {
 		if [ "$CK" = record ]; then rch_prev=$CE; else rch_prev=''; fi
 		prev_prepare "$C_NAME" "${rch_prev:-none}" ||
 			storage_fail "cannot write $ST/epoch.prev/$C_NAME (read-only or full?): nothing run"
+		if [ "$rc_phase" = pre-flash ]; then
+			preflash_mark "$C_NAME" "$rch_id" "$rch_from" "$rch_to" "$rch_file" "$rch_sha"
+		fi
 		jlog "run $rch_id ($C_NAME $rch_from->$rch_to, $rc_phase)"
 		if MIGRATION_ROOT=$R MIGRATION_COMPONENT=$C_NAME MIGRATION_FROM=$rch_from \
 			MIGRATION_TO=$rch_to MIGRATION_PHASE=$rc_phase \
@@ -1094,10 +1097,17 @@ run_chain() {
 		else
 			rch_rc=$?
 			FAILED_ID=$rch_id
+			# The script itself said no: its marker is not an interruption to finish.
+			[ "$rc_phase" != pre-flash ] || rm -f "$ST/preflash/$C_NAME" || true
 			jlog "FAILED $rch_id (exit $rch_rc)"
 			record_failure "$ST/failed/$rch_id" "id=$rch_id" "component=$C_NAME" "from=$rch_from" \
 				"to=$rch_to" "phase=$rc_phase" "status=$rch_rc"
 			return 1
+		fi
+		# Committed: the marker is stale now (finish_preflash also drops a stale one that
+		# this removal did not make durable).
+		if [ "$rc_phase" = pre-flash ]; then
+			rm -f "$ST/preflash/$C_NAME" || say "warning: cannot remove $ST/preflash/$C_NAME"
 		fi
 		# A success clears an earlier failure of the same script.
 		if [ -f "$ST/failed/$rch_id" ]; then
@@ -1107,6 +1117,83 @@ run_chain() {
 		CK=record CE=$rch_to
 	done
 	return 0
+}
+
+# --- interrupted pre-flash ----------------------------------------------------------------------
+# A pre-flash script converts data toward ANOTHER image's format. If the power is cut while
+# it runs (or before its record is durable), the flash never happens and this same image
+# boots again, with data part-way to the other format while its record still says the old
+# epoch: boot would see nothing to do. So each pre-flash script is announced first by a
+# durable marker, preflash/<c> (id, from, to, file, sha256, then "end"), and every run
+# finishes an announced script whose record is still at its `from` before anything else:
+# the image that boots is the one that ran it, so it ships it (checked against its manifest).
+
+# preflash_mark C ID FROM TO FILE SHA: the durable announcement.
+preflash_mark() {
+	if [ ! -d "$ST/preflash" ]; then
+		if ! mkdir -p "$ST/preflash" || ! sync -- "$ST" 2>&3; then
+			storage_fail "cannot create $ST/preflash (read-only or full?): $2 not run"
+		fi
+	fi
+	if ! printf 'id=%s\nfrom=%s\nto=%s\nfile=%s\nsha256=%s\nend\n' "$2" "$3" "$4" "$5" "$6" \
+		>"$ST/preflash/$1"; then
+		storage_fail "cannot write $ST/preflash/$1 (read-only or full?): $2 not run"
+	fi
+	sync -- "$ST/preflash/$1" "$ST/preflash" 2>&3 ||
+		storage_fail "sync of $ST/preflash/$1 failed: $2 not run"
+}
+
+# finish_preflash MODE (boot | pre-flash): finish or drop every marker (bundle loaded as M_).
+finish_preflash() {
+	for fp_m in "$ST"/preflash/*; do
+		[ -f "$fp_m" ] || continue
+		case $fp_m in *.tmp) continue ;; esac
+		journal_open
+		fp_c=${fp_m##*/}
+		fp_id='' fp_from='' fp_to='' fp_sha='' fp_end=''
+		while IFS= read -r fp_l; do
+			case $fp_l in
+			id=*) fp_id=${fp_l#id=} ;;
+			from=*) fp_from=${fp_l#from=} ;;
+			to=*) fp_to=${fp_l#to=} ;;
+			sha256=*) fp_sha=${fp_l#sha256=} ;;
+			end) fp_end=1 ;;
+			esac
+		done <"$fp_m"
+		fp_state=stale
+		if [ -n "$fp_end" ] && comp_index "$fp_c" M_; then
+			comp_load "$CI" M_
+			current_epoch
+			case $CK in record | baseline) [ "$CE" = "$fp_from" ] && fp_state=interrupted ;; esac
+		fi
+		if [ "$fp_state" = stale ]; then
+			# Torn (never synced, so its script never started), committed, or of a
+			# component this image does not have.
+			rm -f "$fp_m" || storage_fail "cannot remove $fp_m"
+			continue
+		fi
+		# The script must be this image's own, as the manifest lists it (verified at load).
+		fp_file=$(awk -F '\t' -v id="$fp_id" -v sha="$fp_sha" \
+			'$1 == "script" && $3 == id && $4 == sha { print $8; exit }' "$RUN_DIR/manifest.tsv")
+		if [ -z "$fp_file" ]; then
+			fp_why="an interrupted pre-flash left $fp_c between epochs $fp_from and $fp_to, and this image does not ship $fp_id to finish it"
+		else
+			say "$fp_c: finishing $fp_id, interrupted before a flash that did not happen"
+			CHAIN="S $fp_c $fp_id $fp_from $fp_to $fp_file $fp_sha
+"
+			FAILED_ID=
+			run_chain pre-flash && continue
+			fp_why="$fp_id failed while finishing an interrupted pre-flash"
+		fi
+		if [ "$1" = pre-flash ]; then
+			die 1 "$fp_c: $fp_why: do not flash (see $J)"
+		fi
+		component_failed "$fp_why"
+		if [ -n "$HALTED" ]; then
+			final_sync
+			exit 1
+		fi
+	done
 }
 
 # --- boot ------------------------------------------------------------------------------------------
@@ -1193,6 +1280,7 @@ cmd_boot() {
 		bt_first=1 bt_last=$M_N
 	fi
 	recover
+	finish_preflash boot
 	# Pass 1 (reads only): current epochs, and the chains of the components that need one.
 	bt_want=
 	bt_i=$bt_first
@@ -1315,6 +1403,7 @@ cmd_preflash() {
 		pf_i=$((pf_i + 1))
 	done
 	recover
+	finish_preflash pre-flash
 	pf_want='' pf_bad=''
 	for pf_c in $pf_order; do
 		in_wipe_list "$pf_c" && continue

@@ -216,6 +216,62 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
     expect(listState(t, "failed")).toEqual([]);
   });
 
+  it("finishes a pre-flash script cut by a power loss when the same image boots again", async () => {
+    const t = await makeRoot({ bundle: r210() });
+    putData(t, "etc/passwd");
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    // The cut: users-2-1 was announced (its durable marker) and may have run part-way,
+    // but its record is still at 2. The flash never happened: 2.10 boots again.
+    const manifest = readFileSync(join(t.root, BUNDLE_REL, "manifest.tsv"), "utf8");
+    const line = manifest.split("\n").find((l) => l.split("\t")[2] === "users-2-1") as string;
+    const [, , id, sha, , from, to, file] = line.split("\t");
+    writeState(
+      t,
+      "preflash/users",
+      `id=${id}\nfrom=${from}\nto=${to}\nfile=${file}\nsha256=${sha}\nend\n`,
+    );
+    const r = runRunner(t, shell, ["boot"]);
+    expect(r.stderr).toContain("finishing users-2-1");
+    expect(r.status).toBe(0);
+    // Finished toward 1, then migrated back up by the image's own boot chain.
+    expect(runs(t)).toEqual([
+      "users-1-2 boot 1 2",
+      "users-2-1 pre-flash 2 1",
+      "users-1-2 boot 1 2",
+    ]);
+    expect(readState(t, "epoch/users")).toBe("2\n");
+    expect(listState(t, "preflash")).toEqual([]);
+    // A marker that was never made durable (no "end") means the script never started.
+    writeState(t, "preflash/users", `id=${id}\nfrom=${from}`);
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    expect(runs(t)).toHaveLength(3);
+    expect(listState(t, "preflash")).toEqual([]);
+  });
+
+  it("a pre-flash after an interrupted one finishes it first, whatever the new target", async () => {
+    const t = await makeRoot({ bundle: r210() });
+    writeState(t, "epoch/users", "2\n");
+    const manifest = readFileSync(join(t.root, BUNDLE_REL, "manifest.tsv"), "utf8");
+    const line = manifest.split("\n").find((l) => l.split("\t")[2] === "users-2-1") as string;
+    const [, , id, sha, , from, to, file] = line.split("\t");
+    writeState(
+      t,
+      "preflash/users",
+      `id=${id}\nfrom=${from}\nto=${to}\nfile=${file}\nsha256=${sha}\nend\n`,
+    );
+    // Now flashing 2.10 itself again (same epochs): the interrupted script is finished
+    // first; the way back to 2 is shipped by the target too, so it runs at its boot.
+    const r = runRunner(t, shell, ["pre-flash", "--target", targetRootfs(r210())]);
+    expect(r.status).toBe(0);
+    expect(runIds(t)).toEqual(["users-2-1"]);
+    expect(listState(t, "preflash")).toEqual([]);
+    installBundle(t, r210());
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    expect(runIds(t)).toEqual(["users-2-1", "users-1-2"]);
+    expect(readState(t, "epoch/users")).toBe("2\n");
+    expect(listState(t, "preflash")).toEqual([]);
+  });
+
   it("verifies the target with the running image's keys", async () => {
     const t = await makeRoot({ bundle: r210(k1), keys: [k1] });
     writeState(t, "epoch/users", "2\n");

@@ -1,0 +1,139 @@
+// The guest: a busybox-static initramfs with guest/init and the virtio modules, booted
+// with Debian's cloud kernel under qemu-system-x86_64 (TCG: software emulation), the disk
+// image as a virtio disk. The host reads the "@pc ..." lines of the serial console as they
+// come and cuts the power with SIGKILL of the qemu process itself (spawned directly, no
+// shell in between, so the kill reaches qemu and nothing of the guest survives it).
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { HarnessError } from "./assets.mjs";
+
+/** Writes an uncompressed newc initramfs: /init, /bin/busybox, /lib/modules/*.ko, EXTRA files. */
+export function buildInitramfs({ busybox, modules, init, out, work, extra = [] }) {
+  const stage = join(work, `initramfs-${basename(out)}`);
+  rmSync(stage, { recursive: true, force: true });
+  for (const d of ["bin", "lib/modules", "proc", "sys", "dev", "mnt"]) {
+    mkdirSync(join(stage, d), { recursive: true });
+  }
+  copyFileSync(init, join(stage, "init"));
+  copyFileSync(busybox, join(stage, "bin/busybox"));
+  spawnSync("chmod", ["0755", join(stage, "init"), join(stage, "bin/busybox")]);
+  for (const m of modules) copyFileSync(m, join(stage, "lib/modules", basename(m)));
+  for (const f of extra) {
+    mkdirSync(dirname(join(stage, f.to)), { recursive: true });
+    copyFileSync(f.from, join(stage, f.to));
+    spawnSync("chmod", ["0755", join(stage, f.to)]);
+  }
+  const list = listTree(stage).join("\n");
+  const r = spawnSync("cpio", ["-o", "-H", "newc", "-R", "0:0", "--quiet", "-O", out], {
+    cwd: stage,
+    input: `${list}\n`,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new HarnessError(`cpio failed: ${r.stderr}`);
+}
+
+function listTree(dir, prefix = ".") {
+  const out = [prefix];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const rel = `${prefix}/${e.name}`;
+    if (e.isDirectory()) out.push(...listTree(join(dir, e.name), rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** busybox applets as relative links beside it in DIR (the device's /bin). */
+export function installApplets(busybox, dir) {
+  const r = spawnSync(busybox, ["--list"], { encoding: "utf8" });
+  if (r.status !== 0) throw new HarnessError(`${busybox} --list failed`);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(busybox, join(dir, "busybox"));
+  spawnSync("chmod", ["0755", join(dir, "busybox")]);
+  for (const a of r.stdout.split("\n")) {
+    if (a && a !== "busybox" && /^[A-Za-z0-9_.[-]+$/.test(a)) symlinkSync("busybox", join(dir, a));
+  }
+}
+
+/**
+ * Boots the guest. onMark(kind, rest, ms) is called for each "@pc KIND REST" line, ms since
+ * qemu started. Returns { kill(), done: Promise<{ code, signal, killed, timedOut, log, ms }> }.
+ */
+export function bootVm({ qemu, kernel, initrd, disk, logDisk, append, onMark, timeoutMs }) {
+  const args = [
+    "-machine",
+    "q35,accel=tcg",
+    "-cpu",
+    "max",
+    "-smp",
+    "1",
+    "-m",
+    "256",
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-serial",
+    "stdio",
+    "-no-reboot",
+    "-kernel",
+    kernel,
+    "-initrd",
+    initrd,
+    "-append",
+    `console=ttyS0 quiet loglevel=3 panic=-1 ${append}`,
+    "-drive",
+    `file=${disk},if=virtio,format=raw,cache=unsafe`,
+  ];
+  if (logDisk) args.push("-drive", `file=${logDisk},if=virtio,format=raw,cache=unsafe`);
+  const t0 = performance.now();
+  const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let killed = false;
+  let timedOut = false;
+  let buf = "";
+  const log = [];
+  child.stdout.setEncoding("latin1");
+  child.stdout.on("data", (chunk) => {
+    const ms = performance.now() - t0;
+    buf += chunk;
+    let nl = buf.indexOf("\n");
+    while (nl >= 0) {
+      const line = buf.slice(0, nl).replace(/\r/g, "");
+      buf = buf.slice(nl + 1);
+      log.push(line);
+      if (log.length > 400) log.shift();
+      const m = /^@pc (\S+) ?(.*)$/.exec(line);
+      if (m && onMark) onMark(m[1], m[2], ms);
+      nl = buf.indexOf("\n");
+    }
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  const kill = () => {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    killed = true;
+    child.kill("SIGKILL");
+    return true;
+  };
+  const timer = setTimeout(() => {
+    log.push(`(harness: no end after ${timeoutMs} ms, killed)`);
+    timedOut = true;
+    kill();
+  }, timeoutMs);
+  const done = new Promise((resolve, reject) => {
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new HarnessError(`${qemu}: ${e.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (stderr.trim()) log.push(`(qemu stderr) ${stderr.trim()}`);
+      resolve({ code, signal, killed, timedOut, log, ms: performance.now() - t0 });
+    });
+  });
+  return { kill, done };
+}
