@@ -80,6 +80,7 @@ try {
 for (const extra of [
   "packages/runner/bench/runner-bench.mjs",
   "packages/bundle/bench/bundle-bench.mjs",
+  "bench/git-bench.mjs",
 ]) {
   const path = join(root, extra);
   if (!existsSync(path)) continue;
