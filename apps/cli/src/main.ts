@@ -176,7 +176,7 @@ export function program(): Command {
     .addOption(graphOption())
     .addHelpText(
       "after",
-      "\nExamples:\n  stepstone graph --format dot | dot -Tsvg > graph.svg\n  stepstone graph --format mermaid --from 2.9.2 --to 2.11.0\n\nExit: 0, 1 no plan between --from and --to (even with wipes), 2 bad input.",
+      "\nExamples:\n  stepstone graph --format dot | dot -Tsvg > graph.svg\n  stepstone graph --format mermaid --from 2.9.2 --to 2.11.0\n\nExit: 0 (a pair with no plan is drawn as such, and stderr says why), 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/pictures.js")).graphCommand(o)));
 

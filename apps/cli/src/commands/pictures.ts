@@ -1,6 +1,6 @@
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { FailureError, InputError } from "@stepstone/errors";
+import { InputError } from "@stepstone/errors";
 import { displayPath } from "@stepstone/graph-file";
 import {
   type PicturePath,
@@ -41,10 +41,12 @@ export async function graphCommand(opts: GraphCommandOptions): Promise<number> {
       : undefined;
   const p = picture(ctx, found ? { path: found.path } : {});
   process.stdout.write(opts.format === "mermaid" ? toMermaid(p) : toDot(p));
+  // DESIGN's contract for pictures is exit 0 or 2: the picture is the answer (it says
+  // "no plan"), and stderr says why; `stepstone plan` is the command whose exit says it.
   if (found && found.path.plan === null) {
     const { from, to } = found.path;
-    throw new FailureError(
-      `no plan from ${from.version} to ${to.version}, even with wipes: ${found.blockers.map((b) => b.message).join("; ")}`,
+    process.stderr.write(
+      `stepstone: no plan from ${from.version} to ${to.version}, even with wipes: ${found.blockers.map((b) => b.message).join("; ")}\n`,
     );
   }
   return 0;
