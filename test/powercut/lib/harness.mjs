@@ -16,6 +16,7 @@ import { copyFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { prng } from "../../../bench/generate.mjs";
 import { ensureGuestParts, ensureTools, HarnessError, which } from "./assets.mjs";
 import { checkCut, checkFinal, readBack, V } from "./check.mjs";
 import { applyState, ensureDmParts, pickState, readLog } from "./dm.mjs";
@@ -65,17 +66,9 @@ const SCENARIOS = [
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
-/** mulberry32: a small seeded generator, so a run's choices can be replayed with --seed. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded (mulberry32, shared with the benchmark's graph generator), so a run's choices can
+// be replayed with --seed.
+const rng = prng;
 
 function pick(random, items) {
   const total = items.reduce((s, x) => s + x.weight, 0);
