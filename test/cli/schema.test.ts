@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { graphJsonSchema } from "@stepstone/graph";
+import { graphJsonSchema } from "@stepstone/graph/schema";
 import { describe, expect, it } from "vitest";
 import { REPO } from "../helpers/cli.js";
 

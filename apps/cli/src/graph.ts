@@ -9,11 +9,15 @@ export interface GraphOptions {
 }
 
 /** Loads the graph named by --graph (or found upward) and indexes it for --platform. */
-export function openGraph(
+export async function openGraph(
   opts: GraphOptions,
   checkScripts = false,
-): { loaded: LoadedGraph; ctx: PlanContext } {
-  const loaded = loadGraph(resolveGraphPath(opts.graph), { checkScripts });
+): Promise<{ loaded: LoadedGraph; ctx: PlanContext }> {
+  // Only `validate` shows warnings; the others skip the analysis behind them.
+  const loaded = await loadGraph(resolveGraphPath(opts.graph), {
+    checkScripts,
+    deepWarnings: false,
+  });
   const platform = opts.platform ?? null;
   if (platform !== null && !loaded.graph.platforms.includes(platform)) {
     const known = loaded.graph.platforms;

@@ -2,12 +2,12 @@ import { InputError } from "@stepstone/errors";
 import {
   type Epoch,
   type Interval,
-  parseGraph,
   parseVersion,
   type ReleaseGraph,
   rangeIntervals,
   versionKey,
 } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import type { SemVer } from "semver";
 import type { ScriptFile } from "./layout.js";
 import { shippingText } from "./ranges.js";

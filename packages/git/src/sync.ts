@@ -67,7 +67,7 @@ export async function syncRepo(opts: SyncOptions): Promise<SyncResult> {
     );
   }
   const created = !existsSync(file);
-  const old: LoadedGraph | null = created ? null : loadGraph(file);
+  const old: LoadedGraph | null = created ? null : await loadGraph(file);
   const pinned = new Map<string, string>();
   for (const r of old?.graph.releases ?? [])
     if (r.tag !== undefined) pinned.set(r.semver.version, r.tag);

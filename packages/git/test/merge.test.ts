@@ -1,5 +1,6 @@
 import { InputError } from "@stepstone/errors";
-import { parseGraph, parseVersion } from "@stepstone/graph";
+import { parseVersion } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import { sha256 } from "@stepstone/graph-file";
 import type { SemVer } from "semver";
 import { describe, expect, it } from "vitest";

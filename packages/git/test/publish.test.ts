@@ -58,7 +58,7 @@ function graphDir(): string {
 
 describe("publishTransitions", () => {
   it("writes one bundle per platform the release overrides, and skips what has no bundle", async () => {
-    const loaded = loadGraph(graphDir(), { checkScripts: true });
+    const loaded = await loadGraph(graphDir(), { checkScripts: true });
     const repo = gitRepo();
     const res = await publishTransitions({ repo, loaded });
     expect(res.releases.map((r) => [r.version, r.status, r.reason ?? null])).toEqual([
@@ -84,7 +84,7 @@ describe("publishTransitions", () => {
   });
 
   it("tags the commit that already holds a build whose tag was deleted", async () => {
-    const loaded = loadGraph(graphDir(), { checkScripts: true });
+    const loaded = await loadGraph(graphDir(), { checkScripts: true });
     const repo = gitRepo();
     await publishTransitions({ repo, loaded });
     git(repo, ["tag", "-d", "2.0.1-transition.1"]);
@@ -95,7 +95,7 @@ describe("publishTransitions", () => {
   });
 
   it("restores a published folder deleted since, without a new tag", async () => {
-    const loaded = loadGraph(graphDir(), { checkScripts: true });
+    const loaded = await loadGraph(graphDir(), { checkScripts: true });
     const repo = gitRepo();
     await publishTransitions({ repo, loaded });
     git(repo, ["rm", "-rq", "2.0.1-transition.1"]);
@@ -108,8 +108,8 @@ describe("publishTransitions", () => {
 });
 
 describe("transitionUse", () => {
-  it("finds the gaps a transition release closes and the plans that stop at it", () => {
-    const { graph } = loadGraph(graphDir());
+  it("finds the gaps a transition release closes and the plans that stop at it", async () => {
+    const { graph } = await loadGraph(graphDir());
     const t = graph.releases.find((r) => r.version === "2.0.1-transition.1");
     const use = transitionUse(graph, t as NonNullable<typeof t>);
     expect(use.set.map((r) => r.version)).toEqual(["1.9.0", "2.0.0"]);

@@ -1,4 +1,5 @@
-import { parseGraph, parseRange, type ReleaseGraph } from "@stepstone/graph";
+import { parseRange, type ReleaseGraph } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import { gaps, matrix, PlanContext, selectReleases } from "@stepstone/planner";
 import { describe, expect, it } from "vitest";
 import { capRange, retire } from "../src/index.js";

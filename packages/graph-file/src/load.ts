@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type Diagnostic, InputError } from "@stepstone/errors";
-import { type ParsedGraph, parseGraph, type ReleaseGraph } from "@stepstone/graph";
+import { type ParsedGraph, parseGraphAsync, type ReleaseGraph } from "@stepstone/graph";
 import { parseJsonStrict } from "./json.js";
 
 export const GRAPH_FILE = "release-graph.json";
@@ -42,10 +42,18 @@ export function displayPath(file: string, cwd = process.cwd()): string {
 export interface LoadOptions {
   /** Read every script the graph names: existence, sha256 pins, `set -e`. */
   checkScripts?: boolean;
+  /**
+   * The whole-graph analysis behind some warnings (see ParseOptions). Commands that do
+   * not show warnings turn it off. Default true.
+   */
+  deepWarnings?: boolean;
 }
 
-/** Reads, parses and validates a graph file; throws one InputError listing every problem. */
-export function loadGraph(path: string, options: LoadOptions = {}): LoadedGraph {
+/**
+ * Reads, parses and validates a graph file; throws one InputError listing every problem.
+ * Async only because the schema library is loaded on demand, for a malformed file.
+ */
+export async function loadGraph(path: string, options: LoadOptions = {}): Promise<LoadedGraph> {
   const file = resolve(path);
   path = displayPath(file);
   let text: string;
@@ -58,7 +66,9 @@ export function loadGraph(path: string, options: LoadOptions = {}): LoadedGraph 
     throw new InputError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   const json = parseJsonStrict(text, path);
-  const parsed = parseGraph(json, path);
+  const parsed = await parseGraphAsync(json, path, {
+    deepWarnings: options.deepWarnings !== false,
+  });
   const root = dirname(file);
   if (options.checkScripts) {
     const { errors, warnings } = checkScripts(parsed.graph, root, path);

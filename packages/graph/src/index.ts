@@ -1,6 +1,7 @@
 export * from "./model.js";
+export { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
+export { parseGraphAsync } from "./parse-async.js";
 export { type Interval, rangeIntervals } from "./ranges.js";
-export { COMPONENT_NAME, graphJsonSchema, MIGRATION_ID } from "./schema.js";
 export {
   type Bound,
   compareVersions,
@@ -10,5 +11,12 @@ export {
   VersionRange,
   versionKey,
 } from "./semver.js";
+export { isGraphFile } from "./shape.js";
 export { ShippingIndex, shippingIndex } from "./shipping.js";
-export { jsonPath, type ParsedGraph, parseGraph, suggest } from "./validate.js";
+export {
+  checkGraph,
+  jsonPath,
+  type ParsedGraph,
+  type ParseOptions,
+  suggest,
+} from "./validate.js";

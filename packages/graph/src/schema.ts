@@ -1,12 +1,12 @@
 import { z } from "zod";
+import { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
 
 /**
  * The shape of release-graph.json. Structural checks live here (and are published as a
  * JSON Schema for editors); cross-references and semver live in validate.ts.
  */
 
-export const COMPONENT_NAME = /^[a-z][a-z0-9_-]*$/;
-export const MIGRATION_ID = /^[a-z0-9][a-z0-9._-]*$/;
+export { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
 
 const epoch = z.int().min(0).describe("A data format version: an integer >= 0.");
 const notes = z.string().describe("Free text for people; ignored by tools.");

@@ -6,8 +6,21 @@ import semver, { type Comparator, Range, SemVer } from "semver";
  */
 const RANGE_OPTIONS = { includePrerelease: true } as const;
 
+/**
+ * Parsed versions by text: a large graph names the same few thousand versions tens of
+ * thousands of times (releases, and the bounds of every shippedIn and upgradeFrom).
+ * SemVer objects are never mutated here, so sharing them is safe.
+ */
+const parsed = new Map<string, SemVer | null>();
+
 export function parseVersion(text: string): SemVer | null {
-  return semver.parse(text, { loose: false });
+  let v = parsed.get(text);
+  if (v === undefined) {
+    if (parsed.size > 100_000) parsed.clear();
+    v = semver.parse(text, { loose: false });
+    parsed.set(text, v);
+  }
+  return v;
 }
 
 export type Operator = "" | "=" | "<" | "<=" | ">" | ">=";

@@ -1,16 +1,8 @@
 import { type Diagnostic, InputError } from "@stepstone/errors";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
-import {
-  COMPONENT_NAME,
-  componentSchema,
-  graphSchema,
-  KNOWN_KEYS,
-  MIGRATION_ID,
-  migrationSchema,
-  platformSchema,
-  releaseSchema,
-} from "./schema.js";
+import { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
+import type { componentSchema, migrationSchema, releaseSchema } from "./schema.js";
 import { parseRange, parseVersion, versionKey } from "./semver.js";
 import { shippingIndex } from "./shipping.js";
 
@@ -33,28 +25,40 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return out === "" ? "$" : out;
 }
 
+/** The file's shape with holes where an entry is broken (indices kept for messages). */
+export type Salvaged = {
+  components: Record<string, z.infer<typeof componentSchema> | null>;
+  releases: (z.infer<typeof releaseSchema> | null)[];
+  migrations?: (z.infer<typeof migrationSchema> | null)[];
+};
+
+export interface ParseOptions {
+  /**
+   * Also look for releases that could not recover from a failed flash (every release
+   * against every down-migration it ships). Only `validate` shows warnings, so commands
+   * that plan skip this pass. Default true.
+   */
+  deepWarnings?: boolean;
+}
+
 /**
- * Turns the parsed JSON of release-graph.json into the typed model, or throws one
- * InputError that lists every problem (never just the first).
+ * The semantic checks (references, ids, versions, ranges, cycles) over a structurally
+ * checked document, then the typed model; throws one InputError listing every problem,
+ * the structural ones already in `errors` included (never just the first).
  */
-export function parseGraph(input: unknown, file: string): ParsedGraph {
-  const errors: Diagnostic[] = [];
+export function checkGraph(
+  doc: Salvaged,
+  input: unknown,
+  file: string,
+  errors: Diagnostic[],
+  options: ParseOptions = {},
+): ParsedGraph {
   const warnings: Diagnostic[] = [];
   const err = (path: readonly PropertyKey[], message: string) =>
     errors.push({ file, where: jsonPath(path), message });
   const warn = (path: readonly PropertyKey[], message: string) =>
     warnings.push({ file, where: jsonPath(path), message });
 
-  const shape = graphSchema.safeParse(input);
-  let doc: Salvaged;
-  if (shape.success) doc = shape.data;
-  else {
-    for (const issue of shape.error.issues) err(issue.path, describeIssue(issue, input));
-    // Keep checking what did parse, so one run lists every problem of the file.
-    const rest = salvage(input);
-    if (rest === null) throw InputError.fromDiagnostics(errors);
-    doc = rest;
-  }
   // Names and ids present in the file, parsed or not: a broken entry must not make every
   // reference to it an "unknown" error too.
   const knownIds = new Set(
@@ -257,7 +261,8 @@ export function parseGraph(input: unknown, file: string): ParsedGraph {
     migrations,
     platforms: [...platforms].sort(),
   };
-  warnUnrecoverableDowngrades(graph, new Map(releases.map((r) => [r.release, r.index])), warn);
+  if (options.deepWarnings !== false)
+    warnUnrecoverableDowngrades(graph, new Map(releases.map((r) => [r.release, r.index])), warn);
   return { graph, warnings };
 }
 
@@ -294,46 +299,6 @@ function warnUnrecoverableDowngrades(
       `${r.version} ships down-migration "${m.id}" (${m.component} ${m.from} -> ${m.to}) without an up-migration ${m.to} -> ${m.from}: if flashing fails after pre-flash, the device reboots into ${r.version} with data it cannot read`,
     );
   }
-}
-
-/** The file's shape with holes where an entry is broken (indices kept for messages). */
-type Salvaged = {
-  components: Record<string, z.infer<typeof componentSchema> | null>;
-  releases: (z.infer<typeof releaseSchema> | null)[];
-  migrations?: (z.infer<typeof migrationSchema> | null)[];
-};
-
-/**
- * After structural errors: every entry that parses once unknown keys are ignored (the
- * unknown keys themselves are already reported), null for the others; null when the
- * file's top level is not even a graph.
- */
-function salvage(input: unknown): Salvaged | null {
-  if (input === null || typeof input !== "object" || Array.isArray(input)) return null;
-  const o = input as Record<string, unknown>;
-  const lenient = <T extends z.ZodObject>(schema: T, v: unknown): z.infer<T> | null => {
-    const r = z.object(schema.shape).safeParse(v);
-    return r.success ? (r.data as z.infer<T>) : null;
-  };
-  const comps = o.components;
-  const components: Salvaged["components"] = {};
-  if (comps !== null && typeof comps === "object" && !Array.isArray(comps)) {
-    for (const [k, v] of Object.entries(comps)) components[k] = lenient(componentSchema, v);
-  }
-  const list = (v: unknown) => (Array.isArray(v) ? v : []);
-  return {
-    components,
-    releases: list(o.releases).map((r) => {
-      const rel = lenient(releaseSchema, r);
-      if (rel?.platforms) {
-        for (const [p, over] of Object.entries(rel.platforms)) {
-          if (!lenient(platformSchema, over)) delete rel.platforms[p];
-        }
-      }
-      return rel;
-    }),
-    migrations: list(o.migrations).map((m) => lenient(migrationSchema, m)),
-  };
 }
 
 /**
@@ -406,55 +371,6 @@ function afterCycles(
 function isInsideRelative(p: string): boolean {
   if (p.startsWith("/") || p.includes("\\") || p.includes("\0")) return false;
   return !p.split("/").some((seg) => seg === "..");
-}
-
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  switch (issue.code) {
-    case "unrecognized_keys": {
-      const kind = objectKind(issue.path);
-      const known = KNOWN_KEYS[kind];
-      return issue.keys
-        .map((k) => `unknown key "${k}"${suggest(k, known)} (free text goes in "notes")`)
-        .join("; ");
-    }
-    case "invalid_type": {
-      const value = valueAt(input, issue.path);
-      if (value === undefined) return `required (${issue.expected})`;
-      return `expected ${issue.expected}, got ${typeName(value)}`;
-    }
-    case "too_small":
-      return issue.origin === "string"
-        ? "must not be empty"
-        : `must be >= ${String(issue.minimum)}`;
-    case "invalid_value":
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-    default:
-      return issue.message;
-  }
-}
-
-function objectKind(path: readonly PropertyKey[]): keyof typeof KNOWN_KEYS {
-  if (path.length === 0) return "root";
-  if (path[0] === "components") return "component";
-  if (path[0] === "migrations") return "migration";
-  if (path[0] === "releases") return path.includes("platforms") ? "platform" : "release";
-  return "root";
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = input;
-  for (const k of path) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[k];
-  }
-  return cur;
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 /** ` (did you mean "golden"?)` when a known name is one or two edits away. */

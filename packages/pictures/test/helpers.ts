@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseGraph } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import { PlanContext, plan } from "@stepstone/planner";
 // The benchmark's generator: release graphs at the scale of a vendor's whole history.
 import { generate } from "../../../bench/generate.mjs";

@@ -1,4 +1,5 @@
-import { type ParsedGraph, parseGraph, type ReleaseGraph } from "@stepstone/graph";
+import type { ParsedGraph, ReleaseGraph } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import {
   gaps,
   gapsJson,

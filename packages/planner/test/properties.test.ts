@@ -1,4 +1,5 @@
-import { parseGraph, parseRange, parseVersion, rangeIntervals } from "@stepstone/graph";
+import { parseRange, parseVersion, rangeIntervals } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import fc from "fast-check";
 import semver from "semver";
 import { describe, expect, it } from "vitest";

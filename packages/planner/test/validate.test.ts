@@ -1,4 +1,4 @@
-import { parseGraph } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import { describe, expect, it } from "vitest";
 import { errorsOf, FILE, graphJson, parse } from "./helpers.js";
 

@@ -13,7 +13,7 @@ export interface BundleOptions {
 
 export async function bundleCommand(opts: BundleOptions): Promise<number> {
   const { writeBundle } = await import("@stepstone/bundle");
-  const { loaded, ctx } = openGraph(opts);
+  const { loaded, ctx } = await openGraph(opts);
   const r = findRelease(ctx, opts.release, "--release");
   const res = await writeBundle(loaded, ctx, r, opts.out, opts.sign);
   for (const w of res.warnings)

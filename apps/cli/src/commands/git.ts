@@ -112,7 +112,7 @@ export interface PublishOptions {
 
 export async function publishCommand(opts: PublishOptions): Promise<number> {
   const { publishTransitions } = await import("@stepstone/git");
-  const loaded = loadGraph(resolveGraphPath(opts.graph), { checkScripts: true });
+  const loaded = await loadGraph(resolveGraphPath(opts.graph), { checkScripts: true });
   const res = await publishTransitions({
     repo: opts.repo,
     loaded,
@@ -156,7 +156,7 @@ export interface RetireOptions {
 
 export async function retireCommand(opts: RetireOptions): Promise<number> {
   const { retire } = await import("@stepstone/git");
-  const { ctx } = openGraph(opts);
+  const { ctx } = await openGraph(opts);
   let keep: ReleaseSelection = { kind: "golden" };
   if (opts.keep !== undefined) {
     const range = parseRange(opts.keep);

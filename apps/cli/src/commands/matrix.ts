@@ -37,14 +37,14 @@ function selection(opts: SetOptions): ReleaseSelection {
   return { kind: "golden" };
 }
 
-function computeMatrix(opts: SetOptions): { ctx: PlanContext; m: Matrix } {
-  const { ctx } = openGraph(opts);
+async function computeMatrix(opts: SetOptions): Promise<{ ctx: PlanContext; m: Matrix }> {
+  const { ctx } = await openGraph(opts);
   const set = selectReleases(ctx, selection(opts));
   return { ctx, m: matrix(ctx, set) };
 }
 
 export async function matrixCommand(opts: SetOptions): Promise<number> {
-  const { ctx, m } = computeMatrix(opts);
+  const { ctx, m } = await computeMatrix(opts);
   if (opts.format === "json") {
     printJson(matrixJson(m));
     return 0;
@@ -81,7 +81,7 @@ export interface GapsOptions extends SetOptions {
 }
 
 export async function gapsCommand(opts: GapsOptions): Promise<number> {
-  const { ctx, m } = computeMatrix(opts);
+  const { ctx, m } = await computeMatrix(opts);
   const gapList = findGaps(ctx, m);
   const suggested = opts.suggest ? suggest(ctx, gapList) : null;
   const code = opts.check && gapList.length > 0 ? 1 : 0;

@@ -34,7 +34,7 @@ export async function graphCommand(opts: GraphCommandOptions): Promise<number> {
     throw new InputError(
       "--from and --to go together: the picture highlights the plan between them",
     );
-  const { ctx } = openGraph(opts);
+  const { ctx } = await openGraph(opts);
   const found =
     opts.from !== undefined && opts.to !== undefined
       ? highlight(ctx, findRelease(ctx, opts.from, "--from"), findRelease(ctx, opts.to, "--to"))
@@ -87,7 +87,7 @@ export async function reportCommand(opts: ReportCommandOptions): Promise<number>
       "the report page's script is inlined by apps/cli/build.mjs: run the bundled CLI",
     );
   }
-  const { loaded, ctx } = openGraph(opts);
+  const { loaded, ctx } = await openGraph(opts);
   const file = displayPath(loaded.file);
   const p = picture(ctx);
   const { svg } = await renderSvg(toDot(p, { legend: false }));

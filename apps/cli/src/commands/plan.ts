@@ -19,7 +19,7 @@ export interface PlanOptions {
 export async function planCommand(opts: PlanOptions): Promise<number> {
   const device = opts.device === undefined ? undefined : readDeviceStatus(opts.device);
   const platform = opts.platform ?? device?.platform ?? undefined;
-  const { ctx } = openGraph({
+  const { ctx } = await openGraph({
     ...(opts.graph !== undefined && { graph: opts.graph }),
     ...(platform !== undefined && { platform }),
   });

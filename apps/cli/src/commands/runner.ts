@@ -15,7 +15,9 @@ export async function runnerCommand(opts: RunnerCommandOptions): Promise<number>
   const components =
     opts.graph === undefined
       ? undefined
-      : loadGraph(resolveGraphPath(opts.graph)).graph.components.map((c) => ({
+      : (
+          await loadGraph(resolveGraphPath(opts.graph), { deepWarnings: false })
+        ).graph.components.map((c) => ({
           name: c.name,
           services: c.services,
         }));

@@ -11,9 +11,9 @@ const diag = (d: Diagnostic) => ({ file: d.file, path: d.where, message: d.messa
 
 export async function validate(opts: ValidateOptions): Promise<number> {
   const file = resolveGraphPath(opts.graph);
-  let loaded: ReturnType<typeof loadGraph>;
+  let loaded: Awaited<ReturnType<typeof loadGraph>>;
   try {
-    loaded = loadGraph(file, { checkScripts: true });
+    loaded = await loadGraph(file, { checkScripts: true });
   } catch (e) {
     if (opts.format === "json" && e instanceof InputError) {
       printJson({ file, valid: false, errors: e.diagnostics.map(diag), warnings: [] });

@@ -3,7 +3,8 @@
  * page with this file), planning the pair the reader picks, exactly as `stepstone plan`
  * does from the same file. It runs in the browser only.
  */
-import { parseGraph, type Release } from "@stepstone/graph";
+import type { Release } from "@stepstone/graph";
+import { parseGraph } from "@stepstone/graph/schema";
 import { type PlanContext as Context, PlanContext, plan, planJson } from "@stepstone/planner";
 import type { PageData } from "../report.js";
 import { type PlanView, planView } from "./view.js";

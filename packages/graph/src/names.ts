@@ -1,0 +1,3 @@
+/** Component names and migration ids (shared by the zod schema and the fast checks). */
+export const COMPONENT_NAME = /^[a-z][a-z0-9_-]*$/;
+export const MIGRATION_ID = /^[a-z0-9][a-z0-9._-]*$/;

@@ -1,0 +1,22 @@
+import type { Diagnostic } from "@stepstone/errors";
+import { InputError } from "@stepstone/errors";
+import { isGraphFile } from "./shape.js";
+import { checkGraph, type ParsedGraph, type ParseOptions } from "./validate.js";
+
+/**
+ * parseGraph, loading the zod schema only when the file is malformed: a command that
+ * plans on a well-formed graph never pays for loading zod (about as long as node's own
+ * start). Same result and same diagnostics as parseGraph.
+ */
+export async function parseGraphAsync(
+  input: unknown,
+  file: string,
+  options?: ParseOptions,
+): Promise<ParsedGraph> {
+  const errors: Diagnostic[] = [];
+  const doc = isGraphFile(input)
+    ? input
+    : (await import("./structure.js")).structuralCheck(input, file, errors);
+  if (doc === null) throw InputError.fromDiagnostics(errors);
+  return checkGraph(doc, input, file, errors, options);
+}

@@ -1,0 +1,188 @@
+import type { GraphFile } from "./schema.js";
+
+/**
+ * Does the parsed JSON have exactly the shape `graphSchema` (schema.ts) accepts? The
+ * same rules written out by hand, so that a well-formed file, which is nearly every
+ * file, is checked in a few milliseconds without loading zod at all (loading it and
+ * running it over a vendor-sized graph costs a `stepstone plan` about as much as node's
+ * own start). When this says no, the caller runs zod for the exact diagnostics.
+ *
+ * It must never say yes to a file zod rejects: test/shape.test.ts checks both against
+ * each other on thousands of mutated graphs. It may say no to a file zod accepts (an
+ * own `__proto__` key, which zod silently drops from records), which only costs time.
+ */
+export function isGraphFile(input: unknown): input is GraphFile {
+  if (!isObject(input)) return false;
+  for (const k in input) {
+    const v = input[k];
+    switch (k) {
+      case "$schema":
+      case "notes":
+        if (typeof v !== "string") return false;
+        break;
+      case "schemaVersion":
+        if (v !== 1) return false;
+        break;
+      case "components":
+        if (!isObject(v)) return false;
+        for (const name in v) if (!isComponent(v[name])) return false;
+        break;
+      case "releases":
+        if (!Array.isArray(v)) return false;
+        for (const r of v) if (!isRelease(r)) return false;
+        break;
+      case "migrations":
+        if (!Array.isArray(v)) return false;
+        for (const m of v) if (!isMigration(m)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return (
+    input.schemaVersion === 1 && input.components !== undefined && input.releases !== undefined
+  );
+}
+
+function isComponent(c: unknown): boolean {
+  if (!isObject(c)) return false;
+  for (const k in c) {
+    const v = c[k];
+    switch (k) {
+      case "wipeable":
+        if (typeof v !== "boolean") return false;
+        break;
+      case "paths":
+      case "services":
+        if (!isArrayOf(v, isNonEmptyString)) return false;
+        break;
+      case "onFailure":
+        if (v !== "halt" && v !== "isolate" && v !== "wipe") return false;
+        break;
+      case "baseline":
+        if (!isEpoch(v)) return false;
+        break;
+      case "notes":
+        if (typeof v !== "string") return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function isRelease(r: unknown): boolean {
+  if (!isObject(r)) return false;
+  for (const k in r) {
+    const v = r[k];
+    switch (k) {
+      case "version":
+      case "upgradeFrom":
+      case "tag":
+      case "notes":
+        if (typeof v !== "string") return false;
+        break;
+      case "line":
+      case "signedBy":
+        if (!isNonEmptyString(v)) return false;
+        break;
+      case "golden":
+      case "transition":
+      case "withdrawn":
+      case "runner":
+        if (typeof v !== "boolean") return false;
+        break;
+      case "epochs":
+        if (!isEpochs(v)) return false;
+        break;
+      case "ships":
+        if (!isArrayOf(v, isString)) return false;
+        break;
+      case "trusts":
+        if (!isArrayOf(v, isNonEmptyString)) return false;
+        break;
+      case "platforms":
+        if (!isObject(v)) return false;
+        for (const p in v) if (!isPlatform(v[p])) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return r.version !== undefined && r.epochs !== undefined;
+}
+
+function isPlatform(p: unknown): boolean {
+  if (!isObject(p)) return false;
+  for (const k in p) if (k !== "epochs") return false;
+  return isEpochs(p.epochs);
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function isMigration(m: unknown): boolean {
+  if (!isObject(m)) return false;
+  for (const k in m) {
+    const v = m[k];
+    switch (k) {
+      case "id":
+      case "component":
+      case "shippedIn":
+      case "description":
+      case "notes":
+        if (typeof v !== "string") return false;
+        break;
+      case "from":
+      case "to":
+        if (!isEpoch(v)) return false;
+        break;
+      case "script":
+        if (!isNonEmptyString(v)) return false;
+        break;
+      case "after":
+        if (!isArrayOf(v, isString)) return false;
+        break;
+      case "sha256":
+        if (typeof v !== "string" || !SHA256.test(v)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return (
+    m.id !== undefined &&
+    m.component !== undefined &&
+    m.from !== undefined &&
+    m.to !== undefined &&
+    m.script !== undefined
+  );
+}
+
+function isEpochs(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  for (const k in v) if (!isEpoch(v[k])) return false;
+  return true;
+}
+
+/** zod's `z.int().min(0)`: a safe integer >= 0. */
+function isEpoch(v: unknown): boolean {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+const isString = (v: unknown): boolean => typeof v === "string";
+const isNonEmptyString = (v: unknown): boolean => typeof v === "string" && v.length > 0;
+
+function isArrayOf(v: unknown, item: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (!item(x)) return false;
+  return true;
+}
+
+/**
+ * A plain JSON object. Objects with an own `__proto__` key (JSON.parse makes one from
+ * `"__proto__": ...`) are left to zod, which has its own rules for them.
+ */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && !Object.hasOwn(v, "__proto__");
+}
