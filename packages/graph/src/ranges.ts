@@ -12,15 +12,21 @@ export type Interval = readonly [number, number];
  * an interval. This is what lets the planner index `upgradeFrom` and `shippedIn` for
  * thousands of releases instead of testing every pair.
  */
-export function rangeIntervals(range: VersionRange, sorted: readonly SemVer[]): Interval[] {
+export function rangeIntervals(
+  range: VersionRange,
+  sorted: readonly SemVer[],
+  /** Index of each sorted version by its text (SemVer.version): bounds that name a release skip the search. */
+  indexOf?: ReadonlyMap<string, number>,
+): Interval[] {
   const out: [number, number][] = [];
   for (const set of range.set) {
     let lo = 0;
     let hi = sorted.length;
     for (const c of set) {
       const v = c.semver;
-      const firstGte = lowerBound(sorted, v, false);
-      const firstGt = lowerBound(sorted, v, true);
+      const hit = indexOf?.get(v.version);
+      const firstGte = hit ?? lowerBound(sorted, v, false);
+      const firstGt = hit === undefined ? lowerBound(sorted, v, true) : hit + 1;
       switch (c.operator) {
         case ">=":
           lo = Math.max(lo, firstGte);

@@ -20,9 +20,10 @@ export class ShippingIndex {
   constructor(graph: ReleaseGraph) {
     this.graph = graph;
     const sorted = graph.releases.map((r) => r.semver);
+    const indexOf = new Map(sorted.map((v, i) => [v.version, i]));
     this.intervals = new Map();
     for (const m of graph.migrations) {
-      if (m.shippedIn !== null) this.intervals.set(m, rangeIntervals(m.shippedIn, sorted));
+      if (m.shippedIn !== null) this.intervals.set(m, rangeIntervals(m.shippedIn, sorted, indexOf));
     }
     const byId = new Map(graph.migrations.map((m) => [m.id, m]));
     this.explicit = graph.releases.map((r) =>

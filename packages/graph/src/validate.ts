@@ -61,15 +61,15 @@ export function checkGraph(
 
   // Names and ids present in the file, parsed or not: a broken entry must not make every
   // reference to it an "unknown" error too.
-  const knownIds = new Set(
-    (Array.isArray((input as { migrations?: unknown }).migrations)
-      ? ((input as { migrations: unknown[] }).migrations as { id?: unknown }[])
-      : []
-    ).flatMap((m) => (typeof m?.id === "string" ? [m.id] : [])),
-  );
+  const knownIds = new Set<string>();
+  const listed = (input as { migrations?: unknown }).migrations;
+  if (Array.isArray(listed)) {
+    for (const m of listed as { id?: unknown }[]) if (typeof m?.id === "string") knownIds.add(m.id);
+  }
 
   // Components.
   const componentNames = Object.keys(doc.components);
+  const isComponent = new Set(componentNames);
   const components = new Map<string, Component>();
   for (const name of componentNames) {
     const c = doc.components[name];
@@ -116,7 +116,7 @@ export function checkGraph(
     if (first !== undefined)
       err([...at, "id"], `duplicate id "${m.id}" (first at migrations[${fileIndex[first]}])`);
     else byId.set(m.id, migrations.length);
-    if (!componentNames.includes(m.component)) {
+    if (!isComponent.has(m.component)) {
       err(
         [...at, "component"],
         `unknown component "${m.component}"${suggest(m.component, componentNames)}`,
@@ -196,14 +196,14 @@ export function checkGraph(
         err([...at, "epochs"], `missing the epoch of component "${name}"`);
     }
     for (const name of Object.keys(r.epochs)) {
-      if (!componentNames.includes(name))
+      if (!isComponent.has(name))
         err([...at, "epochs", name], `unknown component "${name}"${suggest(name, componentNames)}`);
     }
     const overrides: Record<string, PlatformOverride> = {};
     for (const [p, o] of Object.entries(r.platforms ?? {})) {
       platforms.add(p);
       for (const name of Object.keys(o.epochs)) {
-        if (!componentNames.includes(name)) {
+        if (!isComponent.has(name)) {
           err(
             [...at, "platforms", p, "epochs", name],
             `unknown component "${name}"${suggest(name, componentNames)}`,

@@ -10,6 +10,20 @@ export function setBit(b: Bits, i: number): void {
   b[i >>> 5] = (b[i >>> 5] as number) | (1 << (i & 31));
 }
 
+export function clearBit(b: Bits, i: number): void {
+  b[i >>> 5] = (b[i >>> 5] as number) & ~(1 << (i & 31));
+}
+
+/** Sets bits [from, to). */
+export function setRange(b: Bits, from: number, to: number): void {
+  while (from < to && (from & 31) !== 0) setBit(b, from++);
+  while (from + 32 <= to) {
+    b[from >>> 5] = 0xffffffff;
+    from += 32;
+  }
+  while (from < to) setBit(b, from++);
+}
+
 export function hasBit(b: Bits, i: number): boolean {
   return ((b[i >>> 5] as number) & (1 << (i & 31))) !== 0;
 }

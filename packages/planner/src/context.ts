@@ -9,7 +9,7 @@ import {
   shippingIndex,
 } from "@stepstone/graph";
 import type { SemVer } from "semver";
-import { type Bits, bitsFor, orInto, setBit } from "./bits.js";
+import { andInto, type Bits, bitsFor, clearBit, orInto, setBit, setRange } from "./bits.js";
 
 function grow(a: Int32Array, min: number): Int32Array {
   const b = new Int32Array(Math.max(min, a.length * 2));
@@ -56,11 +56,16 @@ export class PlanContext {
   private arrivalDist: Int32Array<ArrayBufferLike> = new Int32Array(0);
   /** Per component: epoch -> releases that can convert data from that epoch at boot. */
   private reachers: Map<Epoch, Bits>[] | null = null;
+  /** Per cell (r, ci): the first release of r's segment (see buildArrivals). */
+  private segmentOf: Int32Array = new Int32Array(0);
   private readonly departures: (readonly number[] | undefined)[];
   private readonly upgradeSources: (Uint8Array | null | undefined)[];
   private readonly trusts: (ReadonlySet<string> | null)[];
   private readonly versions: readonly SemVer[];
   private readonly baseBits: (Bits | undefined)[];
+  private listed: Bits | null = null;
+  private signedWith = new Map<string, Bits>();
+  private restricting: readonly number[] = [];
 
   constructor(graph: ReleaseGraph, platform: string | null) {
     this.graph = graph;
@@ -78,9 +83,9 @@ export class PlanContext {
     });
     this.wipeable = Uint8Array.from(graph.components, (comp) => (comp.wipeable ? 1 : 0));
     this.shipping = shippingIndex(graph);
-    const byComponent = graph.components.map((comp) =>
-      graph.migrations.filter((m) => m.component === comp.name),
-    );
+    const byComponent: Migration[][] = graph.components.map(() => []);
+    const indexOf = new Map(graph.components.map((comp, ci) => [comp.name, ci]));
+    for (const m of graph.migrations) byComponent[indexOf.get(m.component) as number]?.push(m);
     this.leaving = byComponent.map(groupByFrom);
     this.arriving = byComponent.map(groupByTo);
     this.departures = new Array(this.n * this.c);
@@ -127,24 +132,24 @@ export class PlanContext {
   departuresFrom(r: number, ci: number, start: Epoch): readonly number[] {
     const k = r * this.c + ci;
     const own = start === this.epochs[k];
+    // Releases of one segment ship the same scripts of ci from the same epoch: one list.
+    let key = -1;
     if (own) {
-      const cached = this.departures[k];
+      if (this.arrivalStart === null) this.buildArrivals();
+      key = (this.segmentOf[k] as number) * this.c + ci;
+      const cached = this.departures[key];
       if (cached) return cached;
     }
     const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
     const out = [start, 0];
-    const seen = new Set<Epoch>([start]);
     for (let i = 0; i < out.length; i += 2) {
       const e = out[i] as Epoch;
       const d = out[i + 1] as number;
       for (const m of leaving.get(e) ?? []) {
-        if (!seen.has(m.to) && this.shipping.ships(r, m)) {
-          seen.add(m.to);
-          out.push(m.to, d + 1);
-        }
+        if (!seenIn(out, m.to) && this.shipping.ships(r, m)) out.push(m.to, d + 1);
       }
     }
-    if (own) this.departures[k] = out;
+    if (own) this.departures[key] = out;
     return out;
   }
 
@@ -158,6 +163,7 @@ export class PlanContext {
     const { n, c } = this;
     const start = new Int32Array(n * c);
     const end = new Int32Array(n * c);
+    const segment = new Int32Array(n * c);
     let epochs: Int32Array = new Int32Array(n * c * 4);
     let dists: Int32Array = new Int32Array(n * c * 4);
     let len = 0;
@@ -204,16 +210,41 @@ export class PlanContext {
           (inMig[t] as Migration[]).push(m);
         }
       }
+      // Releases whose arrivals for this component are the same: nothing that decides
+      // them (the epoch, the runner, which of the component's migrations are shipped)
+      // changes between two cuts, so the search runs once per segment, not per release.
+      // Shipping changes only where some interval starts or ends, or at a release that
+      // names extra migrations.
+      const cut = new Uint8Array(n + 1);
+      cut[0] = 1;
+      cut[n] = 1;
+      for (let r = 1; r < n; r++) {
+        if (
+          this.epochs[r * c + ci] !== this.epochs[(r - 1) * c + ci] ||
+          runner[r] !== runner[r - 1] ||
+          explicit[r] !== null ||
+          explicit[r - 1] !== null
+        )
+          cut[r] = 1;
+      }
+      for (const list of arriving.values()) {
+        for (const m of list) {
+          for (const [lo, hi] of this.shipping.intervalsOf(m)) {
+            cut[lo] = 1;
+            cut[hi] = 1;
+          }
+        }
+      }
       const bits: (Bits | undefined)[] = new Array(k);
       const stamp = new Int32Array(k).fill(-1);
-      for (let r = 0; r < n; r++) {
-        const cell = r * c + ci;
-        start[cell] = len;
+      for (let r = 0; r < n; ) {
+        let next = r + 1;
+        while (cut[next] === 0) next++;
         if (len + k > epochs.length) {
           epochs = grow(epochs, len + k);
           dists = grow(dists, len + k);
         }
-        const goal = ids.get(this.epochs[cell] as Epoch) as number;
+        const goal = ids.get(this.epochs[r * c + ci] as Epoch) as number;
         // The queue lives in epochs/dists themselves (as ids until the end).
         epochs[len] = goal;
         dists[len] = 0;
@@ -226,7 +257,7 @@ export class PlanContext {
             b = bitsFor(n);
             bits[e] = b;
           }
-          b[r >>> 5] = (b[r >>> 5] as number) | (1 << (r & 31));
+          setRange(b, r, next);
           if (runner[r] === 0) continue;
           const from = inFrom[e] as number[];
           const lo = inLo[e] as number[];
@@ -248,8 +279,14 @@ export class PlanContext {
           }
         }
         for (let i = len; i < tail; i++) epochs[i] = values[epochs[i] as number] as number;
+        // Every release of the segment shares the slice.
+        for (let q = r; q < next; q++) {
+          start[q * c + ci] = len;
+          end[q * c + ci] = tail;
+          segment[q * c + ci] = r;
+        }
         len = tail;
-        end[cell] = len;
+        r = next;
       }
       const byEpoch = reachers[ci] as Map<Epoch, Bits>;
       bits.forEach((b, id) => {
@@ -261,6 +298,7 @@ export class PlanContext {
     this.arrivalEpoch = epochs.subarray(0, len);
     this.arrivalDist = dists.subarray(0, len);
     this.reachers = reachers;
+    this.segmentOf = segment;
   }
 
   /** Fewest scripts converting ci from `start` (data on a) to b's epoch; Infinity if none. */
@@ -293,6 +331,22 @@ export class PlanContext {
    * The releases that can take component ci from data that `departures` can reach,
    * without wiping it: the union of the per-epoch bitsets.
    */
+  /**
+   * zero &= the releases that can take ci from what `departures` reach (reachableFor),
+   * without building the union when there is one epoch, as there nearly always is.
+   */
+  andReachable(zero: Bits, departures: readonly number[], ci: number, scratch: Bits): void {
+    if (this.reachers === null) this.buildArrivals();
+    if (departures.length === 2) {
+      const b = (this.reachers as Map<Epoch, Bits>[])[ci]?.get(departures[0] as Epoch);
+      if (b) andInto(zero, b);
+      else zero.fill(0);
+      return;
+    }
+    this.reachableFor(departures, ci, scratch);
+    andInto(zero, scratch);
+  }
+
   reachableFor(departures: readonly number[], ci: number, out: Bits): void {
     if (this.reachers === null) this.buildArrivals();
     out.fill(0);
@@ -307,11 +361,45 @@ export class PlanContext {
   baseTargets(a: number): Bits {
     let bits = this.baseBits[a];
     if (!bits) {
-      bits = bitsFor(this.n);
-      for (let b = 0; b < this.n; b++) {
-        if (b === a || (this.releases[b] as Release).withdrawn) continue;
-        if (this.trusted(a, b) && this.upgradeAllowed(a, b)) setBit(bits, b);
+      const n = this.n;
+      if (this.listed === null) {
+        // Once per graph: who is listed at all, who signs with which key, who restricts
+        // its sources (upgradeFrom); then each origin costs a few ORs and one pass over
+        // the restricting releases above it.
+        const listed = bitsFor(n);
+        const byKey = new Map<string, Bits>();
+        const restricting: number[] = [];
+        for (let b = 0; b < n; b++) {
+          const r = this.releases[b] as Release;
+          if (!r.withdrawn) setBit(listed, b);
+          if (r.signedBy !== null) {
+            let kb = byKey.get(r.signedBy);
+            if (!kb) {
+              kb = bitsFor(n);
+              byKey.set(r.signedBy, kb);
+            }
+            setBit(kb, b);
+          }
+          if (r.upgradeFrom !== null) restricting.push(b);
+        }
+        this.listed = listed;
+        this.signedWith = byKey;
+        this.restricting = restricting;
       }
+      bits = Uint32Array.from(this.listed);
+      const t = this.trusts[a];
+      if (t !== null && t !== undefined) {
+        const trusted = bitsFor(n);
+        for (const key of t) {
+          const kb = this.signedWith.get(key);
+          if (kb) orInto(trusted, kb);
+        }
+        andInto(bits, trusted);
+      }
+      for (const b of this.restricting) {
+        if (b > a && !this.upgradeAllowed(a, b)) clearBit(bits, b);
+      }
+      clearBit(bits, a);
       this.baseBits[a] = bits;
     }
     return bits;
@@ -340,4 +428,10 @@ export class PlanContext {
     }
     return allowed === null || allowed[a] === 1;
   }
+}
+
+/** Is epoch e among the epochs of a flat [epoch, dist, ...] list? (Lists are short.) */
+function seenIn(list: readonly number[], e: number): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === e) return true;
+  return false;
 }

@@ -84,10 +84,8 @@ export function zeroTargets(
 ): Bits {
   const zero = Uint32Array.from(ctx.baseTargets(origin.release));
   const scratch = bitsFor(ctx.n);
-  for (let ci = 0; ci < ctx.c; ci++) {
-    ctx.reachableFor(departures[ci] as number[], ci, scratch);
-    andInto(zero, scratch);
-  }
+  for (let ci = 0; ci < ctx.c; ci++)
+    ctx.andReachable(zero, departures[ci] as number[], ci, scratch);
   return zero;
 }
 

@@ -372,6 +372,16 @@ describe("ranges", () => {
           for (let i = lo; i < hi; i++) got.push(i);
         const what = `${text} over ${sorted.map((v) => v.version).join(" ")}`;
         expect(got, what).toEqual(want);
+        // With the index of release versions (as the shipping index passes it), when the
+        // versions are distinct releases.
+        const keys = sorted.map((v) => v.version);
+        if (new Set(keys).size === keys.length) {
+          const indexed: number[] = [];
+          const indexOf = new Map(keys.map((k, i) => [k, i]));
+          for (const [lo, hi] of rangeIntervals(range, sorted, indexOf))
+            for (let i = lo; i < hi; i++) indexed.push(i);
+          expect(indexed, what).toEqual(want);
+        }
         expect(
           sorted.flatMap((v, i) => (range.test(v) ? [i] : [])),
           what,
