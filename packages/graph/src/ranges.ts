@@ -47,6 +47,7 @@ export function rangeIntervals(
     }
     if (lo < hi) out.push([lo, hi]);
   }
+  if (out.length <= 1) return out;
   out.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
   for (const iv of out) {

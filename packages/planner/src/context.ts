@@ -113,6 +113,24 @@ export class PlanContext {
     return (e) => (leaving.get(e) ?? []).filter((m) => this.shipping.ships(r, m));
   }
 
+  /**
+   * Like forwardEdges, keeping only the scripts that stay on a way to r's own epoch (both
+   * ends among r's arrivals): the target side of a chain never needs the others, and a
+   * target that ships a long history would otherwise send the chain search down all of it.
+   */
+  towardOwnEpoch(r: number, ci: number): EpochEdges {
+    if (this.arrivalStart === null) this.buildArrivals();
+    const k = r * this.c + ci;
+    const lo = (this.arrivalStart as Int32Array)[k] as number;
+    const hi = this.arrivalEnd[k] as number;
+    const arrives = (e: number) => {
+      for (let j = lo; j < hi; j++) if (this.arrivalEpoch[j] === e) return true;
+      return false;
+    };
+    const forward = this.forwardEdges(r, ci);
+    return (e) => (arrives(e) ? forward(e).filter((m) => arrives(m.to)) : []);
+  }
+
   /** All of component ci's migrations, shipped or not, by the epoch they leave. */
   allEdges(ci: number): EpochEdges {
     const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;

@@ -77,7 +77,7 @@ export function hopDetail(ctx: PlanContext, origin: Origin, b: number): HopDetai
     const start = origin.epochs[ci] as Epoch;
     const goal = ctx.epoch(b, ci);
     if (start === goal) continue;
-    const chain = bestChain(start, goal, ctx.forwardEdges(a, ci), ctx.forwardEdges(b, ci));
+    const chain = bestChain(start, goal, ctx.forwardEdges(a, ci), ctx.towardOwnEpoch(b, ci));
     if (chain === null) wipe.push((ctx.components[ci] as { name: string }).name);
     else {
       preFlash.push(...chain.preFlash);
