@@ -1,12 +1,14 @@
 import {
   type Component,
   type Epoch,
+  type Interval,
   type Migration,
   type Release,
   type ReleaseGraph,
   rangeIntervals,
   type ShippingIndex,
   shippingIndex,
+  type VersionRange,
 } from "@stepstone/graph";
 import type { SemVer } from "semver";
 import { andInto, type Bits, bitsFor, clearBit, orInto, setBit, setRange } from "./bits.js";
@@ -58,6 +60,8 @@ export class PlanContext {
   private reachers: Map<Epoch, Bits>[] | null = null;
   /** Per cell (r, ci): the first release of r's segment (see buildArrivals). */
   private segmentOf: Int32Array = new Int32Array(0);
+  /** ownReach per (segment, component), by the segment's first cell. */
+  private reach: (Bits | null | undefined)[] = [];
   private readonly departures: (readonly number[] | undefined)[];
   private readonly upgradeSources: (Uint8Array | null | undefined)[];
   private readonly trusts: (ReadonlySet<string> | null)[];
@@ -65,7 +69,9 @@ export class PlanContext {
   private readonly baseBits: (Bits | undefined)[];
   private listed: Bits | null = null;
   private signedWith = new Map<string, Bits>();
-  private restricting: readonly number[] = [];
+  /** Releases grouped by their upgradeFrom range, with the sources it admits. */
+  private upgradeGroups: readonly { admitted: Uint8Array; members: Bits }[] = [];
+  private readonly admitted = new Map<string, Uint8Array>();
 
   constructor(graph: ReleaseGraph, platform: string | null) {
     this.graph = graph;
@@ -208,26 +214,7 @@ export class PlanContext {
       const k = ids.size;
       const values = new Int32Array(k);
       for (const [e, id] of ids) values[id] = e;
-      // Per epoch id: incoming edges as (from id, lo, hi, migration) with the common
-      // single-interval shippedIn inlined.
-      const inFrom: number[][] = Array.from({ length: k }, () => []);
-      const inLo: number[][] = Array.from({ length: k }, () => []);
-      const inHi: number[][] = Array.from({ length: k }, () => []);
-      const inMig: Migration[][] = Array.from({ length: k }, () => []);
-      for (const [to, list] of arriving) {
-        const t = ids.get(to) as number;
-        for (const m of list) {
-          const ivs = this.shipping.intervalsOf(m);
-          (inFrom[t] as number[]).push(ids.get(m.from) as number);
-          (inLo[t] as number[]).push(
-            ivs.length === 1 ? (ivs[0] as readonly [number, number])[0] : -1,
-          );
-          (inHi[t] as number[]).push(
-            ivs.length === 1 ? (ivs[0] as readonly [number, number])[1] : -1,
-          );
-          (inMig[t] as Migration[]).push(m);
-        }
-      }
+      const edges = inEdges(k, ids, arriving, this.shipping);
       // Releases whose arrivals for this component are the same: nothing that decides
       // them (the epoch, the runner, which of the component's migrations are shipped)
       // changes between two cuts, so the search runs once per segment, not per release.
@@ -263,11 +250,18 @@ export class PlanContext {
           dists = grow(dists, len + k);
         }
         const goal = ids.get(this.epochs[r * c + ci] as Epoch) as number;
-        // The queue lives in epochs/dists themselves (as ids until the end).
-        epochs[len] = goal;
-        dists[len] = 0;
-        stamp[goal] = r;
-        let tail = len + 1;
+        const tail = searchBack(
+          edges,
+          goal,
+          r,
+          runner[r] === 1,
+          explicit[r] ?? null,
+          this.shipping,
+          epochs,
+          dists,
+          len,
+          stamp,
+        );
         for (let i = len; i < tail; i++) {
           const e = epochs[i] as number;
           let b = bits[e];
@@ -276,25 +270,6 @@ export class PlanContext {
             bits[e] = b;
           }
           setRange(b, r, next);
-          if (runner[r] === 0) continue;
-          const from = inFrom[e] as number[];
-          const lo = inLo[e] as number[];
-          const hi = inHi[e] as number[];
-          for (let j = 0; j < from.length; j++) {
-            const f = from[j] as number;
-            if (stamp[f] === r) continue;
-            const l = lo[j] as number;
-            const shipped =
-              l >= 0
-                ? (r >= l && r < (hi[j] as number)) ||
-                  explicit[r]?.has((inMig[e] as Migration[])[j] as Migration) === true
-                : this.shipping.ships(r, (inMig[e] as Migration[])[j] as Migration);
-            if (!shipped) continue;
-            stamp[f] = r;
-            epochs[tail] = f;
-            dists[tail] = (dists[i] as number) + 1;
-            tail++;
-          }
         }
         for (let i = len; i < tail; i++) epochs[i] = values[epochs[i] as number] as number;
         // Every release of the segment shares the slice.
@@ -317,6 +292,7 @@ export class PlanContext {
     this.arrivalDist = dists.subarray(0, len);
     this.reachers = reachers;
     this.segmentOf = segment;
+    this.reach = new Array(n * c).fill(undefined);
   }
 
   /** Fewest scripts converting ci from `start` (data on a) to b's epoch; Infinity if none. */
@@ -349,6 +325,42 @@ export class PlanContext {
    * The releases that can take component ci from data that `departures` can reach,
    * without wiping it: the union of the per-epoch bitsets.
    */
+  /**
+   * The releases a hop from release u, with its data at u's own epochs, reaches without
+   * wiping anything (rules 1-4): what zeroTargets computes, from per-segment reach sets
+   * (no departure lists, no unions) since releases of a segment reach the same releases.
+   */
+  zeroFrom(u: number): Bits {
+    const zero = Uint32Array.from(this.baseTargets(u));
+    for (let ci = 0; ci < this.c; ci++) {
+      const reach = this.ownReach(u, ci);
+      if (reach === null) {
+        zero.fill(0);
+        break;
+      }
+      andInto(zero, reach);
+    }
+    return zero;
+  }
+
+  /** The releases that can take ci from release u's own data without wiping; null: none. */
+  private ownReach(u: number, ci: number): Bits | null {
+    if (this.reachers === null) this.buildArrivals();
+    const key = (this.segmentOf[u * this.c + ci] as number) * this.c + ci;
+    let reach = this.reach[key];
+    if (reach === undefined) {
+      const deps = this.departuresFrom(u, ci, this.epochs[u * this.c + ci] as Epoch);
+      if (deps.length === 2)
+        reach = (this.reachers as Map<Epoch, Bits>[])[ci]?.get(deps[0] as Epoch) ?? null;
+      else {
+        reach = bitsFor(this.n);
+        this.reachableFor(deps, ci, reach);
+      }
+      this.reach[key] = reach;
+    }
+    return reach;
+  }
+
   /**
    * zero &= the releases that can take ci from what `departures` reach (reachableFor),
    * without building the union when there is one epoch, as there nearly always is.
@@ -386,7 +398,7 @@ export class PlanContext {
         // the restricting releases above it.
         const listed = bitsFor(n);
         const byKey = new Map<string, Bits>();
-        const restricting: number[] = [];
+        const groups = new Map<string, { admitted: Uint8Array; members: Bits }>();
         for (let b = 0; b < n; b++) {
           const r = this.releases[b] as Release;
           if (!r.withdrawn) setBit(listed, b);
@@ -398,11 +410,18 @@ export class PlanContext {
             }
             setBit(kb, b);
           }
-          if (r.upgradeFrom !== null) restricting.push(b);
+          if (r.upgradeFrom !== null) {
+            let g = groups.get(r.upgradeFrom.raw);
+            if (!g) {
+              g = { admitted: this.admittedBy(r.upgradeFrom), members: bitsFor(n) };
+              groups.set(r.upgradeFrom.raw, g);
+            }
+            setBit(g.members, b);
+          }
         }
         this.listed = listed;
         this.signedWith = byKey;
-        this.restricting = restricting;
+        this.upgradeGroups = [...groups.values()];
       }
       bits = Uint32Array.from(this.listed);
       const t = this.trusts[a];
@@ -414,8 +433,15 @@ export class PlanContext {
         }
         andInto(bits, trusted);
       }
-      for (const b of this.restricting) {
-        if (b > a && !this.upgradeAllowed(a, b)) clearBit(bits, b);
+      // Rule 3, per distinct upgradeFrom: drop its releases above a when it does not admit a.
+      const aw = a >>> 5;
+      const low = (a & 31) === 31 ? 0 : (0xffffffff << ((a & 31) + 1)) >>> 0;
+      for (const g of this.upgradeGroups) {
+        if (g.admitted[a] === 1) continue;
+        const m = g.members;
+        bits[aw] = (bits[aw] as number) & ~((m[aw] as number) & low);
+        for (let w = aw + 1; w < bits.length; w++)
+          bits[w] = (bits[w] as number) & ~(m[w] as number);
       }
       clearBit(bits, a);
       this.baseBits[a] = bits;
@@ -437,14 +463,21 @@ export class PlanContext {
     let allowed = this.upgradeSources[b];
     if (allowed === undefined) {
       const range = this.releases[b]?.upgradeFrom ?? null;
-      if (range === null) allowed = null;
-      else {
-        allowed = new Uint8Array(this.n);
-        for (const [lo, hi] of rangeIntervals(range, this.versions)) allowed.fill(1, lo, hi);
-      }
+      allowed = range === null ? null : this.admittedBy(range);
       this.upgradeSources[b] = allowed;
     }
     return allowed === null || allowed[a] === 1;
+  }
+
+  /** The sources a range admits (one array per distinct range: releases share stops). */
+  private admittedBy(range: VersionRange): Uint8Array {
+    let allowed = this.admitted.get(range.raw);
+    if (allowed === undefined) {
+      allowed = new Uint8Array(this.n);
+      for (const [lo, hi] of rangeIntervals(range, this.versions)) allowed.fill(1, lo, hi);
+      this.admitted.set(range.raw, allowed);
+    }
+    return allowed;
   }
 }
 
@@ -452,4 +485,89 @@ export class PlanContext {
 function seenIn(list: readonly number[], e: number): boolean {
   for (let i = 0; i < list.length; i += 2) if (list[i] === e) return true;
   return false;
+}
+
+/** Incoming edges of one component's epochs (by dense id), flattened: epoch t's are [first[t], first[t + 1]). */
+interface InEdges {
+  readonly first: Int32Array;
+  readonly from: Int32Array;
+  /** The one shipping interval [lo, hi) of each edge's migration; lo -1 when it has several or none. */
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly mig: readonly Migration[];
+}
+
+function inEdges(
+  k: number,
+  ids: ReadonlyMap<Epoch, number>,
+  arriving: ReadonlyMap<Epoch, readonly Migration[]>,
+  shipping: ShippingIndex,
+): InEdges {
+  const first = new Int32Array(k + 1);
+  for (const [to, list] of arriving) first[(ids.get(to) as number) + 1] = list.length;
+  for (let t = 0; t < k; t++) first[t + 1] = (first[t + 1] as number) + (first[t] as number);
+  const m = first[k] as number;
+  const from = new Int32Array(m);
+  const lo = new Int32Array(m);
+  const hi = new Int32Array(m);
+  const mig: Migration[] = new Array(m);
+  for (const [to, list] of arriving) {
+    let j = first[ids.get(to) as number] as number;
+    for (const x of list) {
+      const ivs = shipping.intervalsOf(x);
+      from[j] = ids.get(x.from) as number;
+      lo[j] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
+      hi[j] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
+      mig[j] = x;
+      j++;
+    }
+  }
+  return { first, from, lo, hi, mig };
+}
+
+/**
+ * Breadth-first search back from `goal` over the edges release r ships: the epochs from
+ * which r's own scripts reach its epoch, with the fewest scripts. The queue is
+ * queue[len..] (epoch ids) with dists beside it; returns its end. Small and monomorphic
+ * on purpose: it runs once per segment, tens of thousands of times, and must get
+ * optimized early in a command that runs once.
+ */
+function searchBack(
+  g: InEdges,
+  goal: number,
+  r: number,
+  runs: boolean,
+  named: ReadonlySet<Migration> | null,
+  shipping: ShippingIndex,
+  queue: Int32Array,
+  dists: Int32Array,
+  len: number,
+  stamp: Int32Array,
+): number {
+  queue[len] = goal;
+  dists[len] = 0;
+  stamp[goal] = r;
+  let tail = len + 1;
+  if (!runs) return tail;
+  const { first, from, lo, hi, mig } = g;
+  for (let i = len; i < tail; i++) {
+    const e = queue[i] as number;
+    const d = (dists[i] as number) + 1;
+    const stop = first[e + 1] as number;
+    for (let j = first[e] as number; j < stop; j++) {
+      const f = from[j] as number;
+      if (stamp[f] === r) continue;
+      const l = lo[j] as number;
+      const shipped =
+        l >= 0
+          ? (r >= l && r < (hi[j] as number)) || (named !== null && named.has(mig[j] as Migration))
+          : shipping.ships(r, mig[j] as Migration);
+      if (!shipped) continue;
+      stamp[f] = r;
+      queue[tail] = f;
+      dists[tail] = d;
+      tail++;
+    }
+  }
+  return tail;
 }

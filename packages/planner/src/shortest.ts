@@ -31,7 +31,7 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
   const zero = (u: number) => {
     let z = zeroOf.get(u);
     if (!z) {
-      z = zeroTargets(ctx, originOf(u), deps(u));
+      z = u === n ? zeroTargets(ctx, origin, deps(u)) : ctx.zeroFrom(u);
       zeroOf.set(u, z);
     }
     return z;
