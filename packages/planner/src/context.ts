@@ -560,7 +560,7 @@ function searchBack(
       const l = lo[j] as number;
       const shipped =
         l >= 0
-          ? (r >= l && r < (hi[j] as number)) || (named !== null && named.has(mig[j] as Migration))
+          ? (r >= l && r < (hi[j] as number)) || named?.has(mig[j] as Migration) === true
           : shipping.ships(r, mig[j] as Migration);
       if (!shipped) continue;
       stamp[f] = r;
