@@ -108,7 +108,11 @@ export function checkGraph(
   const migrations: Migration[] = [];
   const fileIndex: number[] = [];
   const byId = new Map<string, number>();
-  for (const [i, m] of (doc.migrations ?? []).entries()) {
+  // Index loops, not entries(): these run once per migration of a vendor-sized graph in
+  // a command that runs once, before the JIT has warmed up.
+  const docMigrations = doc.migrations ?? [];
+  for (let i = 0; i < docMigrations.length; i++) {
+    const m = docMigrations[i];
     if (m === undefined || m === null) continue;
     const at = ["migrations", i];
     if (!MIGRATION_ID.test(m.id)) err([...at, "id"], `"${m.id}" must match ${MIGRATION_ID.source}`);
@@ -140,7 +144,9 @@ export function checkGraph(
         );
     }
     fileIndex.push(i);
-    migrations.push({
+    const migration: {
+      -readonly [K in keyof Migration]: Migration[K];
+    } = {
       id: m.id,
       component: m.component,
       from: m.from,
@@ -148,14 +154,17 @@ export function checkGraph(
       script: m.script,
       shippedIn,
       after: m.after ?? [],
-      ...(m.sha256 !== undefined && { sha256: m.sha256 }),
-      ...(m.description !== undefined && { description: m.description }),
-      ...(m.notes !== undefined && { notes: m.notes }),
-    });
+    };
+    if (m.sha256 !== undefined) migration.sha256 = m.sha256;
+    if (m.description !== undefined) migration.description = m.description;
+    if (m.notes !== undefined) migration.notes = m.notes;
+    migrations.push(migration);
   }
-  for (const [k, m] of migrations.entries()) {
+  for (let k = 0; k < migrations.length; k++) {
+    const m = migrations[k] as Migration;
     const i = fileIndex[k] as number;
-    for (const [j, dep] of m.after.entries()) {
+    for (let j = 0; j < m.after.length; j++) {
+      const dep = m.after[j] as string;
       if (dep === m.id) err(["migrations", i, "after", j], "a migration cannot run after itself");
       else if (!knownIds.has(dep))
         err(
@@ -172,7 +181,8 @@ export function checkGraph(
   const releases: { release: Release; index: number }[] = [];
   const seenVersions = new Map<string, number>();
   const platforms = new Set<string>();
-  for (const [i, r] of doc.releases.entries()) {
+  for (let i = 0; i < doc.releases.length; i++) {
+    const r = doc.releases[i];
     if (r === undefined || r === null) continue;
     const at = ["releases", i];
     const sv = parseVersion(r.version);

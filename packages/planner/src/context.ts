@@ -60,6 +60,11 @@ export class PlanContext {
   private reachers: Map<Epoch, Bits>[] | null = null;
   /** Per cell (r, ci): the first release of r's segment (see buildArrivals). */
   private segmentOf: Int32Array = new Int32Array(0);
+  /** Departures of each cell from its own epoch, flattened like the arrivals. */
+  private depStart: Int32Array = new Int32Array(0);
+  private depEnd: Int32Array = new Int32Array(0);
+  private depEpoch: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private depDist: Int32Array<ArrayBufferLike> = new Int32Array(0);
   /** ownReach per (segment, component), by the segment's first cell. */
   private reach: (Bits | null | undefined)[] = [];
   private readonly departures: (readonly number[] | undefined)[];
@@ -155,14 +160,19 @@ export class PlanContext {
    */
   departuresFrom(r: number, ci: number, start: Epoch): readonly number[] {
     const k = r * this.c + ci;
-    const own = start === this.epochs[k];
-    // Releases of one segment ship the same scripts of ci from the same epoch: one list.
-    let key = -1;
-    if (own) {
+    if (start === this.epochs[k]) {
+      // Releases of one segment ship the same scripts of ci from the same epoch: one list.
       if (this.arrivalStart === null) this.buildArrivals();
-      key = (this.segmentOf[k] as number) * this.c + ci;
-      const cached = this.departures[key];
-      if (cached) return cached;
+      const key = (this.segmentOf[k] as number) * this.c + ci;
+      let list = this.departures[key];
+      if (!list) {
+        const out: number[] = [];
+        for (let j = this.depStart[k] as number; j < (this.depEnd[k] as number); j++)
+          out.push(this.depEpoch[j] as number, this.depDist[j] as number);
+        list = out;
+        this.departures[key] = list;
+      }
+      return list;
     }
     const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
     const out = [start, 0];
@@ -173,7 +183,6 @@ export class PlanContext {
         if (!seenIn(out, m.to) && this.shipping.ships(r, m)) out.push(m.to, d + 1);
       }
     }
-    if (own) this.departures[key] = out;
     return out;
   }
 
@@ -188,6 +197,11 @@ export class PlanContext {
     const start = new Int32Array(n * c);
     const end = new Int32Array(n * c);
     const segment = new Int32Array(n * c);
+    const depStart = new Int32Array(n * c);
+    const depEnd = new Int32Array(n * c);
+    let depEpochs: Int32Array = new Int32Array(n * c * 2);
+    let depDists: Int32Array = new Int32Array(n * c * 2);
+    let dlen = 0;
     let epochs: Int32Array = new Int32Array(n * c * 4);
     let dists: Int32Array = new Int32Array(n * c * 4);
     let len = 0;
@@ -214,7 +228,14 @@ export class PlanContext {
       const k = ids.size;
       const values = new Int32Array(k);
       for (const [e, id] of ids) values[id] = e;
-      const edges = inEdges(k, ids, arriving, this.shipping);
+      const edges = edgeList(k, ids, arriving, "from", this.shipping);
+      const outgoing = edgeList(
+        k,
+        ids,
+        this.leaving[ci] as Map<Epoch, Migration[]>,
+        "to",
+        this.shipping,
+      );
       // Releases whose arrivals for this component are the same: nothing that decides
       // them (the epoch, the runner, which of the component's migrations are shipped)
       // changes between two cuts, so the search runs once per segment, not per release.
@@ -242,6 +263,7 @@ export class PlanContext {
       }
       const bits: (Bits | undefined)[] = new Array(k);
       const stamp = new Int32Array(k).fill(-1);
+      const stampOut = new Int32Array(k).fill(-1);
       for (let r = 0; r < n; ) {
         let next = r + 1;
         while (cut[next] === 0) next++;
@@ -249,8 +271,12 @@ export class PlanContext {
           epochs = grow(epochs, len + k);
           dists = grow(dists, len + k);
         }
+        if (dlen + k > depEpochs.length) {
+          depEpochs = grow(depEpochs, dlen + k);
+          depDists = grow(depDists, dlen + k);
+        }
         const goal = ids.get(this.epochs[r * c + ci] as Epoch) as number;
-        const tail = searchBack(
+        const tail = search(
           edges,
           goal,
           r,
@@ -272,13 +298,30 @@ export class PlanContext {
           setRange(b, r, next);
         }
         for (let i = len; i < tail; i++) epochs[i] = values[epochs[i] as number] as number;
+        // And the other way: where r's own scripts take data at r's epoch (departures).
+        const dtail = search(
+          outgoing,
+          goal,
+          r,
+          runner[r] === 1,
+          explicit[r] ?? null,
+          this.shipping,
+          depEpochs,
+          depDists,
+          dlen,
+          stampOut,
+        );
+        for (let i = dlen; i < dtail; i++) depEpochs[i] = values[depEpochs[i] as number] as number;
         // Every release of the segment shares the slice.
         for (let q = r; q < next; q++) {
           start[q * c + ci] = len;
           end[q * c + ci] = tail;
           segment[q * c + ci] = r;
+          depStart[q * c + ci] = dlen;
+          depEnd[q * c + ci] = dtail;
         }
         len = tail;
+        dlen = dtail;
         r = next;
       }
       const byEpoch = reachers[ci] as Map<Epoch, Bits>;
@@ -292,6 +335,10 @@ export class PlanContext {
     this.arrivalDist = dists.subarray(0, len);
     this.reachers = reachers;
     this.segmentOf = segment;
+    this.depStart = depStart;
+    this.depEnd = depEnd;
+    this.depEpoch = depEpochs.subarray(0, dlen);
+    this.depDist = depDists.subarray(0, dlen);
     this.reach = new Array(n * c).fill(undefined);
   }
 
@@ -349,10 +396,12 @@ export class PlanContext {
     const key = (this.segmentOf[u * this.c + ci] as number) * this.c + ci;
     let reach = this.reach[key];
     if (reach === undefined) {
-      const deps = this.departuresFrom(u, ci, this.epochs[u * this.c + ci] as Epoch);
-      if (deps.length === 2)
-        reach = (this.reachers as Map<Epoch, Bits>[])[ci]?.get(deps[0] as Epoch) ?? null;
+      const k = u * this.c + ci;
+      const lo = this.depStart[k] as number;
+      if ((this.depEnd[k] as number) - lo === 1)
+        reach = (this.reachers as Map<Epoch, Bits>[])[ci]?.get(this.depEpoch[lo] as Epoch) ?? null;
       else {
+        const deps = this.departuresFrom(u, ci, this.epochs[k] as Epoch);
         reach = bitsFor(this.n);
         this.reachableFor(deps, ci, reach);
       }
@@ -487,53 +536,58 @@ function seenIn(list: readonly number[], e: number): boolean {
   return false;
 }
 
-/** Incoming edges of one component's epochs (by dense id), flattened: epoch t's are [first[t], first[t + 1]). */
-interface InEdges {
+/**
+ * One component's migrations as edges between dense epoch ids, grouped by one end and
+ * flattened: the edges of epoch t are [first[t], first[t + 1]), `next` their other end.
+ */
+interface EdgeList {
   readonly first: Int32Array;
-  readonly from: Int32Array;
+  readonly next: Int32Array;
   /** The one shipping interval [lo, hi) of each edge's migration; lo -1 when it has several or none. */
   readonly lo: Int32Array;
   readonly hi: Int32Array;
   readonly mig: readonly Migration[];
 }
 
-function inEdges(
+function edgeList(
   k: number,
   ids: ReadonlyMap<Epoch, number>,
-  arriving: ReadonlyMap<Epoch, readonly Migration[]>,
+  grouped: ReadonlyMap<Epoch, readonly Migration[]>,
+  other: "from" | "to",
   shipping: ShippingIndex,
-): InEdges {
+): EdgeList {
   const first = new Int32Array(k + 1);
-  for (const [to, list] of arriving) first[(ids.get(to) as number) + 1] = list.length;
+  for (const [at, list] of grouped) first[(ids.get(at) as number) + 1] = list.length;
   for (let t = 0; t < k; t++) first[t + 1] = (first[t + 1] as number) + (first[t] as number);
   const m = first[k] as number;
-  const from = new Int32Array(m);
+  const next = new Int32Array(m);
   const lo = new Int32Array(m);
   const hi = new Int32Array(m);
   const mig: Migration[] = new Array(m);
-  for (const [to, list] of arriving) {
-    let j = first[ids.get(to) as number] as number;
+  for (const [at, list] of grouped) {
+    let j = first[ids.get(at) as number] as number;
     for (const x of list) {
       const ivs = shipping.intervalsOf(x);
-      from[j] = ids.get(x.from) as number;
+      next[j] = ids.get(x[other]) as number;
       lo[j] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
       hi[j] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
       mig[j] = x;
       j++;
     }
   }
-  return { first, from, lo, hi, mig };
+  return { first, next, lo, hi, mig };
 }
 
 /**
- * Breadth-first search back from `goal` over the edges release r ships: the epochs from
- * which r's own scripts reach its epoch, with the fewest scripts. The queue is
- * queue[len..] (epoch ids) with dists beside it; returns its end. Small and monomorphic
- * on purpose: it runs once per segment, tens of thousands of times, and must get
- * optimized early in a command that runs once.
+ * Breadth-first search from `goal` over the edges release r ships: with incoming edges,
+ * the epochs from which r's own scripts reach its epoch; with outgoing ones, the epochs
+ * r's scripts convert its data to; with the fewest scripts. The queue is queue[len..]
+ * (epoch ids) with dists beside it; returns its end. Small and monomorphic on purpose:
+ * it runs once per segment, tens of thousands of times, and must get optimized early in
+ * a command that runs once.
  */
-function searchBack(
-  g: InEdges,
+function search(
+  g: EdgeList,
   goal: number,
   r: number,
   runs: boolean,
@@ -549,13 +603,13 @@ function searchBack(
   stamp[goal] = r;
   let tail = len + 1;
   if (!runs) return tail;
-  const { first, from, lo, hi, mig } = g;
+  const { first, next, lo, hi, mig } = g;
   for (let i = len; i < tail; i++) {
     const e = queue[i] as number;
     const d = (dists[i] as number) + 1;
     const stop = first[e + 1] as number;
     for (let j = first[e] as number; j < stop; j++) {
-      const f = from[j] as number;
+      const f = next[j] as number;
       if (stamp[f] === r) continue;
       const l = lo[j] as number;
       const shipped =
