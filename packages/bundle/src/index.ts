@@ -9,14 +9,15 @@ export {
   manifestTsv,
   parseManifestTsv,
 } from "./manifest.js";
+export { readTarGz, type TarEntry } from "./read.js";
 export { signManifest, verifyManifest } from "./sign.js";
 export {
   bundleMtime,
   DEFAULT_MTIME,
-  readTarGz,
-  type TarEntry,
   type TarFile,
+  TarGzWriter,
   tarBytes,
+  UstarHeader,
   writeTarGz,
 } from "./tarball.js";
 export { type VerifyResult, verifyBundle } from "./verify.js";

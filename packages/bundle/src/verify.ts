@@ -2,8 +2,8 @@ import { statSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
 import { sha256 } from "@stepstone/graph-file";
 import { BUNDLE_DIR, type Manifest, parseManifestTsv } from "./manifest.js";
+import { readTarGz, type TarEntry } from "./read.js";
 import { verifyManifest } from "./sign.js";
-import { readTarGz, type TarEntry } from "./tarball.js";
 
 export interface VerifyResult {
   /** Every integrity problem found (empty: the bundle is intact). */
