@@ -34,7 +34,9 @@ export async function bundleCommand(opts: BundleOptions): Promise<number> {
     `  ${res.manifest.release}${res.manifest.platform ? ` (${res.manifest.platform})` : ""}: ${plural(res.manifest.scripts.length, "script")}, ` +
       `${res.signed ? "signed (manifest.tsv.sig)" : "not signed"}, sha256 ${res.sha256}`,
   );
-  for (const s of res.manifest.scripts) out(`  ${s.file}`);
+  // One write: a vendor's bundle lists thousands of scripts.
+  if (res.manifest.scripts.length > 0)
+    out(res.manifest.scripts.map((s) => `  ${s.file}`).join("\n"));
   return 0;
 }
 
