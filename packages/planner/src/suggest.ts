@@ -252,7 +252,9 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
 /**
  * Above every release of a downgrade group (so no upgradeFrom applies on either hop),
  * or just below the lowest target of an upgrade group (so it reads as the step before
- * it); `<major>.<minor>.<patch>-transition.<n>`, the first n not taken.
+ * it) when every higher target's upgradeFrom admits that version, else above every
+ * release of the group too (the hops into the targets are then downgrades, which no
+ * upgradeFrom restricts); `<major>.<minor>.<patch>-transition.<n>`, the first n not taken.
  */
 function pickVersion(
   g: Group,
@@ -261,15 +263,23 @@ function pickVersion(
   taken: ReadonlySet<string>,
 ): string {
   const byPrecedence = (x: Release, y: Release) => x.semver.compare(y.semver);
-  let base: string;
-  if (g.down) {
-    const top = ([...sources, ...targets].sort(byPrecedence).pop() as Release).semver;
-    base = `${top.major}.${top.minor}.${top.patch + 1}`;
-  } else {
-    const low = ([...targets].sort(byPrecedence)[0] as Release).semver;
-    // A prerelease target (3.0.0-rc.1) has no room below it on its own patch.
-    base = `${low.major}.${low.minor}.${low.prerelease.length === 0 ? low.patch : low.patch + 1}`;
-  }
+  const top = ([...sources, ...targets].sort(byPrecedence).pop() as Release).semver;
+  const above = firstFree(`${top.major}.${top.minor}.${top.patch + 1}`, taken);
+  if (g.down) return above;
+  const low = ([...targets].sort(byPrecedence)[0] as Release).semver;
+  // A prerelease target (3.0.0-rc.1) has no room below it on its own patch.
+  const below = firstFree(
+    `${low.major}.${low.minor}.${low.prerelease.length === 0 ? low.patch : low.patch + 1}`,
+    taken,
+  );
+  const sv = parseVersion(below) as NonNullable<ReturnType<typeof parseVersion>>;
+  const admitted = targets.every(
+    (t) => t.upgradeFrom === null || t.semver.compare(sv) <= 0 || t.upgradeFrom.test(sv),
+  );
+  return admitted ? below : above;
+}
+
+function firstFree(base: string, taken: ReadonlySet<string>): string {
   for (let n = 1; ; n++) {
     const candidate = `${base}-transition.${n}`;
     if (!taken.has(candidate)) return candidate;

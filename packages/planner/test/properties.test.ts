@@ -305,6 +305,40 @@ describe("suggest on random graphs", () => {
   });
 });
 
+describe("suggest leaves no gap unanswered", () => {
+  it("every gap is closed by a suggestion or needs a migration it names", () => {
+    fc.assert(
+      fc.property(
+        graphArb,
+        fc.constantFrom<"golden" | "all">("golden", "all"),
+        fc.option(fc.constant(PLATFORM), { freq: 3 }),
+        (g, kind, platform) => {
+          const ctx = new PlanContext(model(g), platform);
+          const gapList = gaps(ctx, matrix(ctx, selectReleases(ctx, { kind })));
+          const suggested = suggest(ctx, gapList);
+          const answered = new Set([
+            ...suggested.suggestions.flatMap((s) =>
+              s.closes.map((p) => `${p.from.version} ${p.to.version}`),
+            ),
+            ...suggested.missing.flatMap((m) =>
+              m.for.map((p) => `${p.from.version} ${p.to.version}`),
+            ),
+          ]);
+          for (const gap of gapList) {
+            // A source that trusts no key at all can never be left: nothing to suggest.
+            if (gap.from.trusts !== null && gap.from.trusts.length === 0) continue;
+            expect(
+              answered.has(`${gap.from.version} ${gap.to.version}`),
+              `${gap.from.version} -> ${gap.to.version} (${gap.reason.code})`,
+            ).toBe(true);
+          }
+        },
+      ),
+      runs(300),
+    );
+  });
+});
+
 // Versions with prereleases, and ranges in every syntax node-semver reads.
 const versionArb = fc
   .record({
