@@ -1143,6 +1143,28 @@ preflash_mark() {
 		storage_fail "sync of $ST/preflash/$1 failed: $2 not run"
 }
 
+# preflash_read FILE: a marker's fields into fp_id, fp_from, fp_to, fp_sha; fp_end=1 when
+# it is complete (durable, so its script may have started).
+preflash_read() {
+	fp_id='' fp_from='' fp_to='' fp_sha='' fp_end=''
+	while IFS= read -r fp_l; do
+		case $fp_l in
+		id=*) fp_id=${fp_l#id=} ;;
+		from=*) fp_from=${fp_l#from=} ;;
+		to=*) fp_to=${fp_l#to=} ;;
+		sha256=*) fp_sha=${fp_l#sha256=} ;;
+		end) fp_end=1 ;;
+		esac
+	done <"$1"
+}
+
+# preflash_file MANIFEST: the bundle file of the marker read last if that image ships the
+# script as announced, else empty.
+preflash_file() {
+	awk -F '\t' -v id="$fp_id" -v sha="$fp_sha" \
+		'$1 == "script" && $3 == id && $4 == sha { print $8; exit }' "$1"
+}
+
 # finish_preflash MODE (boot | pre-flash): finish or drop every marker (bundle loaded as M_).
 finish_preflash() {
 	for fp_m in "$ST"/preflash/*; do
@@ -1150,16 +1172,7 @@ finish_preflash() {
 		case $fp_m in *.tmp) continue ;; esac
 		journal_open
 		fp_c=${fp_m##*/}
-		fp_id='' fp_from='' fp_to='' fp_sha='' fp_end=''
-		while IFS= read -r fp_l; do
-			case $fp_l in
-			id=*) fp_id=${fp_l#id=} ;;
-			from=*) fp_from=${fp_l#from=} ;;
-			to=*) fp_to=${fp_l#to=} ;;
-			sha256=*) fp_sha=${fp_l#sha256=} ;;
-			end) fp_end=1 ;;
-			esac
-		done <"$fp_m"
+		preflash_read "$fp_m"
 		fp_state=stale
 		if [ -n "$fp_end" ] && comp_index "$fp_c" M_; then
 			comp_load "$CI" M_
@@ -1173,8 +1186,7 @@ finish_preflash() {
 			continue
 		fi
 		# The script must be this image's own, as the manifest lists it (verified at load).
-		fp_file=$(awk -F '\t' -v id="$fp_id" -v sha="$fp_sha" \
-			'$1 == "script" && $3 == id && $4 == sha { print $8; exit }' "$RUN_DIR/manifest.tsv")
+		fp_file=$(preflash_file "$RUN_DIR/manifest.tsv")
 		if [ -z "$fp_file" ]; then
 			fp_why="an interrupted pre-flash left $fp_c between epochs $fp_from and $fp_to, and this image does not ship $fp_id to finish it"
 		else
@@ -1461,6 +1473,20 @@ json_list() {
 	done
 }
 
+# status_interrupted: for status, a pre-flash script of the loaded component cut by a
+# power loss (see finish_preflash): the next run finishes it first, so its pending work
+# starts from where that script leads (CE := its `to`; st_first := its id), or cannot
+# start when this image does not ship it (CK := corrupt). st_first is empty otherwise.
+status_interrupted() {
+	st_first=
+	[ -f "$ST/preflash/$C_NAME" ] || return 0
+	case $CK in record | baseline) ;; *) return 0 ;; esac
+	preflash_read "$ST/preflash/$C_NAME"
+	[ -n "$fp_end" ] && [ "$CE" = "$fp_from" ] || return 0
+	st_first=$fp_id
+	if [ -n "$(preflash_file "$S/manifest.tsv")" ]; then CE=$fp_to; else CK=corrupt; fi
+}
+
 cmd_status() {
 	if ! bundle_present "$S"; then
 		M_N=0 M_RELEASE='' M_PLATFORM=-
@@ -1472,6 +1498,7 @@ cmd_status() {
 	while [ "$st_i" -le "$M_N" ]; do
 		comp_load "$st_i" M_
 		current_epoch
+		status_interrupted
 		case $CK in
 		record | baseline) [ "$CE" = "$C_EPOCH" ] || st_want="$st_want $C_NAME $CE" ;;
 		esac
@@ -1507,6 +1534,9 @@ cmd_status() {
 		esac
 		st_pending=
 		st_state=ok
+		st_epoch=$CE
+		status_interrupted
+		if [ -n "$st_first" ]; then st_int="\"$st_first\""; else st_int=null; fi
 		if [ "$CK" = corrupt ]; then
 			st_state=corrupt
 		elif [ "$CE" != "$C_EPOCH" ]; then
@@ -1514,16 +1544,25 @@ cmd_status() {
 			chain_of
 			if [ -n "$CHAIN_OK" ]; then
 				st_state=pending
-				st_pending=$(printf '%s' "$CHAIN" | awk '$1 == "S" { printf "%s%s", sep, $3; sep = " " }')
+				st_pending=$(printf '%s' "$CHAIN" | awk '$1 == "S" { printf " %s", $3 }')
 			else
 				st_state=unreachable
 			fi
 		fi
 		[ "$CK" != wiping ] || st_state=wiping
+		st_pending=${st_first:+$st_first }${st_pending# }
+		st_pending=${st_pending% }
+		if [ -n "$st_first" ]; then
+			case $st_state in
+			corrupt | unreachable) st_state=interrupted,unreachable ;;
+			*) st_state=interrupted ;;
+			esac
+		fi
+		CE=$st_epoch
 		if failed_here "$C_NAME"; then st_failed=true; else st_failed=false; fi
 		# shellcheck disable=SC2086 # ids are space-separated and blank-free
 		json_list $st_pending
-		st_comps="$st_comps${st_comps:+,}{\"name\":\"$C_NAME\",\"epoch\":${CE:-null},\"imageEpoch\":$C_EPOCH,\"pending\":[$JL],\"failed\":$st_failed}"
+		st_comps="$st_comps${st_comps:+,}{\"name\":\"$C_NAME\",\"epoch\":${CE:-null},\"imageEpoch\":$C_EPOCH,\"pending\":[$JL],\"interrupted\":$st_int,\"failed\":$st_failed}"
 		[ "$st_failed" = false ] || st_state="$st_state,failed"
 		st_rows="$st_rows$C_NAME	${CE:-?}	$C_EPOCH	$st_state	${st_pending:--}
 "

@@ -122,6 +122,7 @@ describe.each(SHELLS)("boot under %s", (shell) => {
       epoch: 2,
       imageEpoch: 3,
       pending: ["users-2-3"],
+      interrupted: null,
       failed: false,
     });
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
@@ -385,8 +386,8 @@ describe.each(SHELLS)("boot under %s", (shell) => {
     expect(json.status).toBe(0);
     expect(json.stdout).toBe(
       '{"release":"2.10.0","platform":"qemuarm","components":[' +
-        '{"name":"users","epoch":1,"imageEpoch":2,"pending":["users-1-2"],"failed":true},' +
-        '{"name":"network","epoch":1,"imageEpoch":1,"pending":[],"failed":false}],' +
+        '{"name":"users","epoch":1,"imageEpoch":2,"pending":["users-1-2"],"interrupted":null,"failed":true},' +
+        '{"name":"network","epoch":1,"imageEpoch":1,"pending":[],"interrupted":null,"failed":false}],' +
         '"failures":[{"id":"users-1-2","component":"users"}]}\n',
     );
     const text = runRunner(t, shell, ["status"]);
@@ -413,8 +414,8 @@ describe.each(SHELLS)("boot under %s", (shell) => {
       release: "2.10.0",
       platform: null,
       components: [
-        { name: "users", epoch: 3, imageEpoch: 3, pending: [], failed: false },
-        { name: "network", epoch: 1, imageEpoch: 1, pending: [], failed: false },
+        { name: "users", epoch: 3, imageEpoch: 3, pending: [], interrupted: null, failed: false },
+        { name: "network", epoch: 1, imageEpoch: 1, pending: [], interrupted: null, failed: false },
       ],
       failures: [],
     });

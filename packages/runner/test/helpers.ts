@@ -296,6 +296,7 @@ export interface Status {
     epoch: number | null;
     imageEpoch: number;
     pending: string[];
+    interrupted: string | null;
     failed: boolean;
   }[];
   failures: { id: string; component: string | null }[];

@@ -22,6 +22,7 @@ import {
   runRunner,
   runs,
   SHELLS,
+  status,
   tarBundle,
   tempDir,
   writeBundle,
@@ -230,6 +231,16 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
       "preflash/users",
       `id=${id}\nfrom=${from}\nto=${to}\nfile=${file}\nsha256=${sha}\nend\n`,
     );
+    // Status tells it before boot does: the interrupted script first, then the way back.
+    expect(status(t, shell).components[0]).toMatchObject({
+      name: "users",
+      epoch: 2,
+      pending: ["users-2-1", "users-1-2"],
+      interrupted: "users-2-1",
+    });
+    expect(runRunner(t, shell, ["status"]).stdout).toMatch(
+      /users\s+2\s+2\s+interrupted\s+users-2-1 users-1-2/,
+    );
     const r = runRunner(t, shell, ["boot"]);
     expect(r.stderr).toContain("finishing users-2-1");
     expect(r.status).toBe(0);
@@ -243,6 +254,7 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
     expect(listState(t, "preflash")).toEqual([]);
     // A marker that was never made durable (no "end") means the script never started.
     writeState(t, "preflash/users", `id=${id}\nfrom=${from}`);
+    expect(status(t, shell).components[0]).toMatchObject({ pending: [], interrupted: null });
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     expect(runs(t)).toHaveLength(3);
     expect(listState(t, "preflash")).toEqual([]);
