@@ -199,6 +199,38 @@ describe("stepstone plan", () => {
     expect(ids).toContain("users-1-2");
   });
 
+  it("plans a device with an interrupted pre-flash script from where that script leads", () => {
+    const dir = graphDir();
+    const write = (users: Record<string, unknown>) =>
+      require("node:fs").writeFileSync(
+        `${dir}/status.json`,
+        JSON.stringify({
+          release: "2.0.0",
+          platform: null,
+          components: [users, { name: "network", epoch: 1 }],
+          failures: [],
+        }),
+      );
+    const planFrom = () =>
+      stepstone(["plan", "--device", "status.json", "--to", "3.0.0", "--format", "json"], {
+        cwd: dir,
+      });
+    // users-2-1 was cut before the flash: the device finishes it first, so its data is
+    // as good as at epoch 1, and the plan is the one from epoch 1.
+    write({ name: "users", epoch: 2, interrupted: "users-2-1" });
+    const cut = planFrom();
+    expect(cut.code, cut.stderr).toBe(0);
+    write({ name: "users", epoch: 1, interrupted: null });
+    expect(JSON.parse(cut.stdout)).toEqual(JSON.parse(planFrom().stdout));
+    write({ name: "users", epoch: 2 });
+    expect(JSON.parse(cut.stdout)).not.toEqual(JSON.parse(planFrom().stdout));
+    // An id the graph does not have from that epoch: the planner cannot tell where it leads.
+    write({ name: "users", epoch: 1, interrupted: "users-2-1" });
+    const bad = planFrom();
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('interrupted pre-flash script "users-2-1"');
+  });
+
   it.each([
     [["plan", "--from", "9.9.9", "--to", "1.0.0"], "--from 9.9.9: no such release"],
     [

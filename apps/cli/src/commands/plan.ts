@@ -70,7 +70,7 @@ function parseAllowWipe(ctx: PlanContext, text: string | undefined): readonly st
 interface DeviceStatus {
   release: string;
   platform: string | null;
-  components: { name: string; epoch: number | null }[];
+  components: { name: string; epoch: number | null; interrupted?: string | null }[];
 }
 
 /** The output of `runner status --json` on a device. */
@@ -96,6 +96,8 @@ function readDeviceStatus(path: string): DeviceStatus {
     if (c.epoch !== null && !(Number.isInteger(c.epoch) && (c.epoch as number) >= 0)) {
       throw bad(`components[${i}].epoch`, "expected an integer >= 0 or null");
     }
+    if (c.interrupted !== undefined && c.interrupted !== null && typeof c.interrupted !== "string")
+      throw bad(`components[${i}].interrupted`, "expected a migration id or null");
   });
   return { release: v.release, platform: v.platform ?? null, components: v.components };
 }
@@ -111,6 +113,17 @@ function epochsOf(ctx: PlanContext, device: DeviceStatus, path: string, from: nu
       );
     }
     epochs[ci] = c.epoch;
+    if (typeof c.interrupted === "string") {
+      // A pre-flash script cut by a power loss: the device's next run (boot or pre-flash)
+      // finishes it before anything else, so the plan starts where it leads.
+      const m = ctx.graph.migrations.find((x) => x.id === c.interrupted);
+      if (m === undefined || m.component !== c.name || m.from !== c.epoch) {
+        throw new InputError(
+          `${path}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that the graph does not have from epoch ${c.epoch}; boot the device once (it finishes the script or reports why not) and read its status again`,
+        );
+      }
+      epochs[ci] = m.to;
+    }
   }
   return epochs;
 }
