@@ -28,7 +28,9 @@ import { type EpochEdges, groupByFrom, groupByTo } from "./chain.js";
  * - epochs as a flat array (platform overrides applied);
  * - which release ships which script (index intervals, see ShippingIndex);
  * - per (release, component), the epochs from which that release's own scripts reach its
- *   epoch, with the fewest scripts from each ("arrivals");
+ *   epoch, with the fewest scripts from each ("arrivals"), and the epochs they take its
+ *   data to ("departures"); both are searched once per segment of consecutive releases
+ *   that ship the same scripts of the component, and shared by its releases;
  * - per (component, epoch), the bitset of releases whose arrivals contain that epoch: a
  *   device whose data can be brought (by its own image, before flashing) to one of those
  *   epochs can flash any release in the set without wiping the component. The releases a
@@ -187,10 +189,11 @@ export class PlanContext {
   }
 
   /**
-   * Builds every release's arrivals and the per-epoch bitsets (once, on first use): a
-   * reverse search per (release, component) over the migrations that reach each epoch,
-   * keeping those the release ships. This is the one pass over the whole graph a plan
-   * pays for, so it works on plain arrays.
+   * Builds every release's arrivals and departures and the per-epoch bitsets (once, on
+   * first use): per component, the releases are cut into segments that ship the same
+   * scripts, and each segment gets one search back from its epoch over the migrations
+   * its releases ship (arrivals) and one forward (departures). This is the one pass over
+   * the whole graph a plan pays for, so it works on flat typed arrays.
    */
   private buildArrivals(): void {
     const { n, c } = this;
