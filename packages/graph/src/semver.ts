@@ -71,7 +71,6 @@ function holds(c: number, op: Operator): boolean {
 
 // `>=1.2.3 <1.5.0-0`: plain bounds, which most graphs (and every synced one) use.
 const SIMPLE = /^(?:(?:>=|<=|>|<|=)?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)? ?)+$/;
-const BOUND = /^(>=|<=|>|<|=)?(.+)$/;
 
 /**
  * Parses a range with node-semver's grammar (carets, tildes, x-ranges, hyphens, `||`).
@@ -82,11 +81,14 @@ const BOUND = /^(>=|<=|>|<|=)?(.+)$/;
 export function parseRange(text: string): VersionRange | null {
   if (SIMPLE.test(text)) {
     const bounds: Bound[] = [];
-    for (const part of text.trim().split(" ")) {
-      const [, op = "", version = ""] = BOUND.exec(part) ?? [];
-      const v = parseVersion(version);
+    for (const part of text.split(" ")) {
+      if (part === "") continue;
+      // The operator is what precedes the first digit (SIMPLE allows nothing else).
+      const c0 = part.charCodeAt(0);
+      const len = c0 >= 48 && c0 <= 57 ? 0 : part.charCodeAt(1) === 61 /* = */ ? 2 : 1;
+      const v = parseVersion(len === 0 ? part : part.slice(len));
       if (v === null) return null;
-      bounds.push({ operator: op as Operator, semver: v });
+      bounds.push({ operator: part.slice(0, len) as Operator, semver: v });
     }
     return new VersionRange(text, [bounds]);
   }
