@@ -1,5 +1,5 @@
 import type { Release } from "@stepstone/graph";
-import { andInto, type Bits, bitsFor, forEachBit, hasBit, orInto, setBit } from "./bits.js";
+import { type Bits, bitsFor, forEachBit, hasBit, orInto, setBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
 import { departuresOf, scriptsOf, zeroTargets } from "./edges.js";
 import { hopDetail, type Origin } from "./hop.js";
@@ -62,9 +62,7 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
     const keep = bitsFor(n);
     const target = onPath[k + 1] as Bits;
     for (const u of layers[k] as number[]) {
-      const z = Uint32Array.from(zero(u));
-      andInto(z, target);
-      if (u !== n && z.some((w) => w !== 0)) setBit(keep, u);
+      if (u !== n && intersects(zero(u), target)) setBit(keep, u);
     }
     onPath[k] = keep;
   }
@@ -81,19 +79,27 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
     const next = new Map<number, Label>();
     const target = onPath[k + 1] as Bits;
     for (const [u, lu] of labels) {
-      const z = Uint32Array.from(zero(u));
-      andInto(z, target);
+      const z = zero(u);
       const tAdd = u !== n && (ctx.releases[u] as Release).transition ? 1 : 0;
-      forEachBit(z, (v) => {
-        const cand: Label = {
-          transitions: lu.transitions + tAdd,
-          scripts: lu.scripts + scriptsOf(ctx, originOf(u), deps(u), v),
-          parent: u,
-          stops: u === n ? [] : [...lu.stops, u],
-        };
-        const cur = next.get(v);
-        if (!cur || better(cand, cur)) next.set(v, cand);
-      });
+      const transitions = lu.transitions + tAdd;
+      for (let w = 0; w < z.length; w++) {
+        let word = (z[w] as number) & (target[w] as number);
+        while (word !== 0) {
+          const low = word & -word;
+          word ^= low;
+          const v = (w << 5) + (31 - Math.clz32(low));
+          const scripts = lu.scripts + scriptsOf(ctx, originOf(u), deps(u), v);
+          const cur = next.get(v);
+          // The label (and its stops) is made only when it wins.
+          if (cur && !better(transitions, scripts, lu.stops, u, cur)) continue;
+          next.set(v, {
+            transitions,
+            scripts,
+            parent: u,
+            stops: u === n ? [] : [...lu.stops, u],
+          });
+        }
+      }
     }
     labels = next;
   }
@@ -118,13 +124,28 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
     steps,
   };
 
-  function better(a: Label, b: Label): boolean {
-    if (a.transitions !== b.transitions) return a.transitions < b.transitions;
-    if (a.scripts !== b.scripts) return a.scripts < b.scripts;
+  /** Is the label (transitions, scripts, stops ++ [u] unless u is the origin) better than b? */
+  function better(
+    transitions: number,
+    scripts: number,
+    stops: readonly number[],
+    u: number,
+    b: Label,
+  ): boolean {
+    if (transitions !== b.transitions) return transitions < b.transitions;
+    if (scripts !== b.scripts) return scripts < b.scripts;
     // Equal cost: higher stops first, compared from the first.
-    for (let i = 0; i < a.stops.length; i++) {
-      if (a.stops[i] !== b.stops[i]) return (a.stops[i] as number) > (b.stops[i] as number);
+    const len = u === n ? 0 : stops.length + 1;
+    for (let i = 0; i < len; i++) {
+      const x = i < stops.length ? (stops[i] as number) : u;
+      if (x !== b.stops[i]) return x > (b.stops[i] as number);
     }
     return false;
   }
+}
+
+/** Do two bitsets share a bit? */
+function intersects(a: Bits, b: Bits): boolean {
+  for (let w = 0; w < a.length; w++) if (((a[w] as number) & (b[w] as number)) !== 0) return true;
+  return false;
 }
