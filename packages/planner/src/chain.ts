@@ -120,10 +120,13 @@ interface Label {
  * scripts, then the smallest sequence of ids (compared as byte strings, like `sort` in
  * the C locale on the device). Null when no chain exists.
  *
- * A Dijkstra over (epoch, phase) states: phase 0 uses the source's scripts, phase 1 the
- * target's, and the switch from 0 to 1 is free. A cheapest chain never visits an epoch
- * twice (switching phase at the first visit is strictly shorter), so "through distinct
- * epochs" holds without tracking it.
+ * A search over (epoch, phase) states by number of scripts (every script costs one, so
+ * layers of a breadth-first search are Dijkstra's order): phase 0 uses the source's
+ * scripts, phase 1 the target's, and the switch from 0 to 1 is free. Within a layer each
+ * state keeps its best label: two labels of one length that reach a state keep their
+ * order whatever follows. A cheapest chain never visits an epoch twice (switching phase
+ * at the first visit is strictly shorter), so "through distinct epochs" holds without
+ * tracking it.
  */
 export function bestChain(
   from: Epoch,
@@ -132,45 +135,30 @@ export function bestChain(
   targetEdges: EpochEdges,
 ): Chain | null {
   if (from === to) return { preFlash: [], boot: [] };
-  const key = (e: Epoch, phase: 0 | 1) => `${phase}:${e}`;
-  const best = new Map<string, Label>();
-  const done = new Set<string>();
-  const open: { epoch: Epoch; phase: 0 | 1; label: Label }[] = [];
-  const offer = (epoch: Epoch, phase: 0 | 1, label: Label) => {
-    const k = key(epoch, phase);
-    if (done.has(k)) return;
-    const cur = best.get(k);
-    if (cur && compareLabels(cur, label) <= 0) return;
-    best.set(k, label);
-    open.push({ epoch, phase, label });
-  };
-  offer(from, 0, { scripts: 0, pre: 0, ids: [], chain: [], split: -1 });
-  while (open.length > 0) {
-    let bi = 0;
-    for (let i = 1; i < open.length; i++) {
-      if (
-        compareLabels((open[i] as (typeof open)[0]).label, (open[bi] as (typeof open)[0]).label) < 0
-      )
-        bi = i;
+  // Per phase: the epochs settled, and the layer's labels by epoch.
+  const settled = [new Set<Epoch>(), new Set<Epoch>()] as const;
+  const start: Label = { scripts: 0, pre: 0, ids: [], chain: [], split: -1 };
+  let layer = [new Map([[from, start]]), new Map([[from, { ...start, split: 0 }]])] as const;
+  while (layer[0].size + layer[1].size > 0) {
+    const done = layer[1].get(to);
+    if (done) {
+      const split = done.split < 0 ? done.chain.length : done.split;
+      return { preFlash: done.chain.slice(0, split), boot: done.chain.slice(split) };
     }
-    const { epoch, phase, label } = open.splice(bi, 1)[0] as (typeof open)[0];
-    const k = key(epoch, phase);
-    if (done.has(k) || best.get(k) !== label) continue;
-    done.add(k);
-    if (phase === 1 && epoch === to) {
-      const split = label.split < 0 ? label.chain.length : label.split;
-      return { preFlash: label.chain.slice(0, split), boot: label.chain.slice(split) };
-    }
-    if (phase === 0) {
-      offer(epoch, 1, { ...label, split: label.chain.length });
-      for (const m of sourceEdges(epoch)) {
-        offer(m.to, 0, extend(label, m, 1));
-      }
-    } else {
-      for (const m of targetEdges(epoch)) {
-        offer(m.to, 1, extend(label, m, 0));
-      }
-    }
+    for (const p of [0, 1] as const) for (const e of layer[p].keys()) settled[p].add(e);
+    const next = [new Map<Epoch, Label>(), new Map<Epoch, Label>()] as const;
+    const offer = (p: 0 | 1, e: Epoch, label: Label) => {
+      if (settled[p].has(e)) return;
+      const cur = next[p].get(e);
+      if (!cur || compareLabels(label, cur) < 0) next[p].set(e, label);
+    };
+    for (const [e, label] of layer[0])
+      for (const m of sourceEdges(e)) offer(0, m.to, extend(label, m, 1));
+    for (const [e, label] of layer[1])
+      for (const m of targetEdges(e)) offer(1, m.to, extend(label, m, 0));
+    // The free switch to the target's scripts, within the layer.
+    for (const [e, label] of next[0]) offer(1, e, { ...label, split: label.chain.length });
+    layer = next;
   }
   return null;
 }
