@@ -212,29 +212,48 @@ export class PlanContext {
     const explicit = this.releases.map((_, r) => this.shipping.explicitOf(r));
     const reachers = this.components.map(() => new Map<Epoch, Bits>());
     for (let ci = 0; ci < c; ci++) {
-      // Epochs of this component as dense indices, and the migrations reaching each.
-      const ids = new Map<Epoch, number>();
-      const idOf = (e: Epoch) => {
-        let id = ids.get(e);
-        if (id === undefined) {
-          id = ids.size;
-          ids.set(e, id);
-        }
-        return id;
-      };
-      for (let r = 0; r < n; r++) idOf(this.epochs[r * c + ci] as Epoch);
+      // Epochs of this component as dense indices: the epoch minus the lowest when they
+      // span a small range (they nearly always do), else in order of appearance.
       const arriving = this.arriving[ci] as Map<Epoch, Migration[]>;
+      let lowest = Number.POSITIVE_INFINITY;
+      let highest = Number.NEGATIVE_INFINITY;
+      const see = (e: Epoch) => {
+        if (e < lowest) lowest = e;
+        if (e > highest) highest = e;
+      };
+      for (let r = 0; r < n; r++) see(this.epochs[r * c + ci] as Epoch);
       for (const [to, list] of arriving) {
-        idOf(to);
-        for (const m of list) idOf(m.from);
+        see(to);
+        for (const m of list) see(m.from);
       }
-      const k = ids.size;
-      const values = new Int32Array(k);
-      for (const [e, id] of ids) values[id] = e;
-      const edges = edgeList(k, ids, arriving, "from", this.shipping);
+      let k: number;
+      let idOf: (e: Epoch) => number;
+      let values: Int32Array;
+      if (highest - lowest < 4 * (n + 2 * this.graph.migrations.length) + 64) {
+        k = highest - lowest + 1;
+        const base = lowest;
+        idOf = (e) => e - base;
+        values = new Int32Array(k);
+        for (let id = 0; id < k; id++) values[id] = id + base;
+      } else {
+        const ids = new Map<Epoch, number>();
+        const add = (e: Epoch) => {
+          if (!ids.has(e)) ids.set(e, ids.size);
+        };
+        for (let r = 0; r < n; r++) add(this.epochs[r * c + ci] as Epoch);
+        for (const [to, list] of arriving) {
+          add(to);
+          for (const m of list) add(m.from);
+        }
+        k = ids.size;
+        idOf = (e) => ids.get(e) as number;
+        values = new Int32Array(k);
+        for (const [e, id] of ids) values[id] = e;
+      }
+      const edges = edgeList(k, idOf, arriving, "from", this.shipping);
       const outgoing = edgeList(
         k,
-        ids,
+        idOf,
         this.leaving[ci] as Map<Epoch, Migration[]>,
         "to",
         this.shipping,
@@ -278,7 +297,7 @@ export class PlanContext {
           depEpochs = grow(depEpochs, dlen + k);
           depDists = grow(depDists, dlen + k);
         }
-        const goal = ids.get(this.epochs[r * c + ci] as Epoch) as number;
+        const goal = idOf(this.epochs[r * c + ci] as Epoch);
         const tail = search(
           edges,
           goal,
@@ -554,13 +573,13 @@ interface EdgeList {
 
 function edgeList(
   k: number,
-  ids: ReadonlyMap<Epoch, number>,
+  idOf: (e: Epoch) => number,
   grouped: ReadonlyMap<Epoch, readonly Migration[]>,
   other: "from" | "to",
   shipping: ShippingIndex,
 ): EdgeList {
   const first = new Int32Array(k + 1);
-  for (const [at, list] of grouped) first[(ids.get(at) as number) + 1] = list.length;
+  for (const [at, list] of grouped) first[idOf(at) + 1] = list.length;
   for (let t = 0; t < k; t++) first[t + 1] = (first[t + 1] as number) + (first[t] as number);
   const m = first[k] as number;
   const next = new Int32Array(m);
@@ -568,10 +587,10 @@ function edgeList(
   const hi = new Int32Array(m);
   const mig: Migration[] = new Array(m);
   for (const [at, list] of grouped) {
-    let j = first[ids.get(at) as number] as number;
+    let j = first[idOf(at)] as number;
     for (const x of list) {
       const ivs = shipping.intervalsOf(x);
-      next[j] = ids.get(x[other]) as number;
+      next[j] = idOf(x[other]);
       lo[j] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
       hi[j] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
       mig[j] = x;

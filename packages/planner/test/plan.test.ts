@@ -28,6 +28,27 @@ describe("required stops follow from the graph", () => {
     expect(routeOf(g, "2.0.0", "3.0.0")).toEqual(["3.0.0"]);
   });
 
+  it("epochs far apart plan like small ones (the index falls back from dense ids)", () => {
+    const big = 2_000_000_000;
+    const g: GraphJson = {
+      components: { users: { wipeable: false } },
+      releases: [
+        { version: "1.0.0", epochs: { users: 1 } },
+        { version: "2.0.0", epochs: { users: big } },
+        { version: "2.1.0", epochs: { users: big } },
+        { version: "3.0.0", epochs: { users: big } },
+      ],
+      migrations: [
+        { id: "users-1-big", component: "users", from: 1, to: big, shippedIn: ">=2.0.0 <3.0.0" },
+      ],
+    };
+    expect(hopsOf(g, "1.0.0", "3.0.0")).toEqual([
+      { to: "2.1.0", preFlash: [], boot: ["users-1-big"], wipe: [] },
+      plain("3.0.0"),
+    ]);
+    expect(blockersOf(g, "3.0.0", "1.0.0").map((b) => b.code)).toEqual(["noChain"]);
+  });
+
   it("upgradeFrom chains force every stop in turn", () => {
     const g: GraphJson = {
       releases: [
