@@ -8,7 +8,13 @@ import { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
 
 export { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
 
-const epoch = z.int().min(0).describe("A data format version: an integer >= 0.");
+// The planner and the runner keep epochs as 32-bit integers.
+export const MAX_EPOCH = 2_147_483_647;
+const epoch = z
+  .int()
+  .min(0)
+  .max(MAX_EPOCH)
+  .describe("A data format version: an integer >= 0 (and below 2^31).");
 const notes = z.string().describe("Free text for people; ignored by tools.");
 const epochs = z.record(z.string(), epoch);
 

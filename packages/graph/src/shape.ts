@@ -165,9 +165,9 @@ function isEpochs(v: unknown): boolean {
   return true;
 }
 
-/** zod's `z.int().min(0)`: a safe integer >= 0. */
+/** The schema's epoch: an integer in [0, 2^31). */
 function isEpoch(v: unknown): boolean {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 2_147_483_647;
 }
 
 const isString = (v: unknown): boolean => typeof v === "string";

@@ -76,6 +76,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       if (value === undefined) return `required (${issue.expected})`;
       return `expected ${issue.expected}, got ${typeName(value)}`;
     }
+    case "too_big":
+      return `must be <= ${String(issue.maximum)}`;
     case "too_small":
       return issue.origin === "string"
         ? "must not be empty"

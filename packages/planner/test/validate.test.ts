@@ -153,12 +153,14 @@ describe("errors", () => {
           releases: [
             { version: "1.0.0", epochs: { users: -1 } },
             { version: "2.0.0", epochs: { users: 1.5 } },
+            { version: "3.0.0", epochs: { users: 2 ** 31 } },
           ],
         }),
       ),
     ).toEqual([
       "release-graph.json: releases[0].epochs.users: must be >= 0",
       "release-graph.json: releases[1].epochs.users: expected int, got number 1.5",
+      "release-graph.json: releases[2].epochs.users: must be <= 2147483647",
     ]);
   });
 
