@@ -201,11 +201,13 @@ describe("stepstone plan", () => {
 
   it("plans a device with an interrupted pre-flash script from where that script leads", () => {
     const dir = graphDir();
+    // 2.0.1-transition.1 ships users-2-1; 2.0.0 does not.
+    let release = "2.0.1-transition.1";
     const write = (users: Record<string, unknown>) =>
       require("node:fs").writeFileSync(
         `${dir}/status.json`,
         JSON.stringify({
-          release: "2.0.0",
+          release,
           platform: null,
           components: [users, { name: "network", epoch: 1 }],
           failures: [],
@@ -229,6 +231,12 @@ describe("stepstone plan", () => {
     const bad = planFrom();
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('interrupted pre-flash script "users-2-1"');
+    // A running image that does not ship it cannot finish it: no plan can start from there.
+    release = "2.0.0";
+    write({ name: "users", epoch: 2, interrupted: "users-2-1" });
+    const stuck = planFrom();
+    expect(stuck.code).toBe(2);
+    expect(stuck.stderr).toContain("that 2.0.0 does not ship, so the device cannot finish it");
   });
 
   it.each([

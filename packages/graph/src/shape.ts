@@ -184,5 +184,9 @@ function isArrayOf(v: unknown, item: (x: unknown) => boolean): boolean {
  * `"__proto__": ...`) are left to zod, which has its own rules for them.
  */
 function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && !Object.hasOwn(v, "__proto__");
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  // Plain objects only (JSON.parse makes nothing else; zod's records refuse a Map or a Date).
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return !Object.hasOwn(v, "__proto__");
 }

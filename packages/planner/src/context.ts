@@ -229,7 +229,12 @@ export class PlanContext {
       let k: number;
       let idOf: (e: Epoch) => number;
       let values: Int32Array;
-      if (highest - lowest < 4 * (n + 2 * this.graph.migrations.length) + 64) {
+      if (lowest > highest) {
+        // No release and no migration: nothing to index.
+        k = 0;
+        idOf = () => 0;
+        values = new Int32Array(0);
+      } else if (highest - lowest < 4 * (n + 2 * this.graph.migrations.length) + 64) {
         k = highest - lowest + 1;
         const base = lowest;
         idOf = (e) => e - base;

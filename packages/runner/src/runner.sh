@@ -1483,6 +1483,13 @@ status_interrupted() {
 	case $CK in record | baseline) ;; *) return 0 ;; esac
 	preflash_read "$ST/preflash/$C_NAME"
 	[ -n "$fp_end" ] && [ "$CE" = "$fp_from" ] || return 0
+	# Its id goes into JSON: only an id a manifest could hold (else boot cannot finish it).
+	case $fp_id in
+	'' | *[!a-z0-9._-]*)
+		CK=corrupt
+		return 0
+		;;
+	esac
 	st_first=$fp_id
 	if [ -n "$(preflash_file "$S/manifest.tsv")" ]; then CE=$fp_to; else CK=corrupt; fi
 }

@@ -258,6 +258,10 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     expect(runs(t)).toHaveLength(3);
     expect(listState(t, "preflash")).toEqual([]);
+    // A marker whose id no manifest could hold: status stays valid JSON and says corrupt.
+    writeState(t, "preflash/users", `id=Bad "id"\nfrom=${from}\nto=${to}\nend\n`);
+    expect(status(t, shell).components[0]).toMatchObject({ epoch: 2, interrupted: null });
+    expect(runRunner(t, shell, ["status"]).stdout).toMatch(/users\s+2\s+2\s+corrupt/);
   });
 
   it("a pre-flash after an interrupted one finishes it first, whatever the new target", async () => {

@@ -122,6 +122,11 @@ function epochsOf(ctx: PlanContext, device: DeviceStatus, path: string, from: nu
           `${path}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that the graph does not have from epoch ${c.epoch}; boot the device once (it finishes the script or reports why not) and read its status again`,
         );
       }
+      if (!ctx.shipping.ships(from, m)) {
+        throw new InputError(
+          `${path}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that ${device.release} does not ship, so the device cannot finish it: its data is between epochs ${m.from} and ${m.to}; flash a release that ships ${m.id} and boot it, or wipe ${c.name}`,
+        );
+      }
       epochs[ci] = m.to;
     }
   }
