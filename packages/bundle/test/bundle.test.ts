@@ -1,10 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadGraph } from "@stepstone/graph-file";
 import { PlanContext } from "@stepstone/planner";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   BUNDLE_DIR,
   bundleFiles,
@@ -13,18 +12,11 @@ import {
   writeBundle,
   writeTarGz,
 } from "../src/index.js";
+import { useTempDirs } from "./helpers.js";
 
 const REPO = resolve(import.meta.dirname, "../../..");
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "stepstone-bundle-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs("bundle");
 
 async function open(graph: string) {
   const loaded = await loadGraph(graph);

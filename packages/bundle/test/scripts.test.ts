@@ -1,19 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readScript } from "@stepstone/graph-file";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ScriptReader } from "../src/scripts.js";
+import { useTempDirs } from "./helpers.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "stepstone-scripts-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs("scripts");
 
 /** What readScript does with a script: its bytes, or its error. */
 function outcome(read: () => Buffer): string {

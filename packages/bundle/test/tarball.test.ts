@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { Header } from "tar";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   DEFAULT_MTIME,
   type TarFile,
@@ -13,6 +12,7 @@ import {
   UstarHeader,
   writeTarGz,
 } from "../src/index.js";
+import { useTempDirs } from "./helpers.js";
 
 const D = "usr/share/migration.d";
 
@@ -90,15 +90,7 @@ async function streamed(files: readonly TarFile[], mtime: number, chunk: number)
   return w.finish();
 }
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "stepstone-tarball-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs("tarball");
 
 describe("ustar headers", () => {
   it("are node-tar's, byte for byte", () => {
