@@ -147,12 +147,17 @@ function checkComplete(t: TestRoot, shell: Shell, label: string): void {
 
 async function crashTrials(shell: Shell, mode: "companion" | "rename", trials: number) {
   const template = await makeRoot({ bundle: CRASH_BUNDLE, recordMode: mode });
-  // How long an uninterrupted run takes: cuts are spread over it.
-  const probe = trialRoot(template);
-  const t0 = performance.now();
-  expect(runRunner(probe, shell, ["boot"]).status).toBe(0);
-  const full = performance.now() - t0;
-  checkComplete(probe, shell, "uninterrupted");
+  // How long an uninterrupted run takes: cuts are spread over it. The shortest of three
+  // runs, so that one slow moment of a busy machine does not spread the cuts past the end.
+  let full = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const probe = trialRoot(template);
+    const t0 = performance.now();
+    expect(runRunner(probe, shell, ["boot"]).status).toBe(0);
+    full = Math.min(full, performance.now() - t0);
+    checkComplete(probe, shell, "uninterrupted");
+    if (!process.env.KEEP_TEST_ROOTS) rmSync(probe.root, { recursive: true, force: true });
+  }
 
   let next = 0;
   let midway = 0;
