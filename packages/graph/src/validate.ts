@@ -204,11 +204,14 @@ export function checkGraph(
         `duplicate release ${key} (first at releases[${first}]; versions equal but for +build are the same release)`,
       );
     } else seenVersions.set(key, i);
-    for (const name of componentNames) {
+    for (let c = 0; c < componentNames.length; c++) {
+      const name = componentNames[c] as string;
       if (r.epochs[name] === undefined)
         err([...at, "epochs"], `missing the epoch of component "${name}"`);
     }
-    for (const name of Object.keys(r.epochs)) {
+    const named = Object.keys(r.epochs);
+    for (let c = 0; c < named.length; c++) {
+      const name = named[c] as string;
       if (!isComponent.has(name))
         err([...at, "epochs", name], `unknown component "${name}"${suggest(name, componentNames)}`);
     }

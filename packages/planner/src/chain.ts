@@ -106,13 +106,25 @@ export function chainLength(
   return best;
 }
 
+/** A chain as a linked list from its last script back (no copies while searching). */
 interface Label {
-  scripts: number;
-  pre: number;
-  ids: string[];
-  chain: Migration[];
-  /** Index in `chain` where the target's part starts; -1 while still on the source. */
-  split: number;
+  readonly scripts: number;
+  readonly pre: number;
+  readonly last: Migration | null;
+  readonly prev: Label | null;
+  /** Number of scripts before the target's part starts; -1 while still on the source. */
+  readonly split: number;
+}
+
+function chainOf(label: Label): Migration[] {
+  const out: Migration[] = new Array(label.scripts);
+  for (
+    let l: Label | null = label, i = label.scripts - 1;
+    l !== null && l.last !== null;
+    l = l.prev
+  )
+    out[i--] = l.last;
+  return out;
 }
 
 /**
@@ -135,48 +147,91 @@ export function bestChain(
   targetEdges: EpochEdges,
 ): Chain | null {
   if (from === to) return { preFlash: [], boot: [] };
-  // Per phase: the epochs settled, and the layer's labels by epoch.
+  // Per phase: the epochs settled, and the layer's states (a few: plain arrays, scanned).
+  // Every label of a layer has the layer's number of scripts, so labels compare by
+  // pre-flash scripts, then ids.
   const settled = [new Set<Epoch>(), new Set<Epoch>()] as const;
-  const start: Label = { scripts: 0, pre: 0, ids: [], chain: [], split: -1 };
-  let layer = [new Map([[from, start]]), new Map([[from, { ...start, split: 0 }]])] as const;
-  while (layer[0].size + layer[1].size > 0) {
-    const done = layer[1].get(to);
+  let layer: [State[], State[]] = [
+    [{ epoch: from, label: { scripts: 0, pre: 0, last: null, prev: null, split: -1 } }],
+    [{ epoch: from, label: { scripts: 0, pre: 0, last: null, prev: null, split: 0 } }],
+  ];
+  while (layer[0].length + layer[1].length > 0) {
+    const done = find(layer[1], to);
     if (done) {
-      const split = done.split < 0 ? done.chain.length : done.split;
-      return { preFlash: done.chain.slice(0, split), boot: done.chain.slice(split) };
+      const chain = chainOf(done.label);
+      const split = done.label.split < 0 ? chain.length : done.label.split;
+      return { preFlash: chain.slice(0, split), boot: chain.slice(split) };
     }
-    for (const p of [0, 1] as const) for (const e of layer[p].keys()) settled[p].add(e);
-    const next = [new Map<Epoch, Label>(), new Map<Epoch, Label>()] as const;
-    const offer = (p: 0 | 1, e: Epoch, label: Label) => {
-      if (settled[p].has(e)) return;
-      const cur = next[p].get(e);
-      if (!cur || compareLabels(label, cur) < 0) next[p].set(e, label);
+    for (let p = 0; p < 2; p++) {
+      const states = layer[p] as State[];
+      for (let i = 0; i < states.length; i++) settled[p as 0 | 1].add((states[i] as State).epoch);
+    }
+    const next: [State[], State[]] = [[], []];
+    // label + m into phase p; the new label (and its chain) is made only when it wins.
+    const offer = (p: 0 | 1, label: Label, m: Migration, pre: number) => {
+      if (settled[p].has(m.to)) return;
+      const cur = find(next[p], m.to);
+      if (cur && compareChains(label.pre + pre, label, m, cur.label) >= 0) return;
+      const won: Label = {
+        scripts: label.scripts + 1,
+        pre: label.pre + pre,
+        last: m,
+        prev: label,
+        split: label.split,
+      };
+      if (cur) cur.label = won;
+      else next[p].push({ epoch: m.to, label: won });
     };
-    for (const [e, label] of layer[0])
-      for (const m of sourceEdges(e)) offer(0, m.to, extend(label, m, 1));
-    for (const [e, label] of layer[1])
-      for (const m of targetEdges(e)) offer(1, m.to, extend(label, m, 0));
+    for (let p = 0 as 0 | 1; p < 2; p++) {
+      const states = layer[p];
+      for (let i = 0; i < states.length; i++) {
+        const { epoch, label } = states[i] as State;
+        const edges = p === 0 ? sourceEdges(epoch) : targetEdges(epoch);
+        for (let j = 0; j < edges.length; j++) offer(p, label, edges[j] as Migration, 1 - p);
+      }
+    }
     // The free switch to the target's scripts, within the layer.
-    for (const [e, label] of next[0]) offer(1, e, { ...label, split: label.chain.length });
+    for (let i = 0; i < next[0].length; i++) {
+      const { epoch, label } = next[0][i] as State;
+      if (settled[1].has(epoch)) continue;
+      const cur = find(next[1], epoch);
+      if (cur && compareChains(label.pre, label, null, cur.label) >= 0) continue;
+      const switched: Label = { ...label, split: label.scripts };
+      if (cur) cur.label = switched;
+      else next[1].push({ epoch, label: switched });
+    }
     layer = next;
   }
   return null;
 }
 
-function extend(label: Label, m: Migration, pre: number): Label {
-  return {
-    scripts: label.scripts + 1,
-    pre: label.pre + pre,
-    ids: [...label.ids, m.id],
-    chain: [...label.chain, m],
-    split: label.split,
-  };
+interface State {
+  readonly epoch: Epoch;
+  label: Label;
 }
 
-function compareLabels(a: Label, b: Label): number {
-  if (a.scripts !== b.scripts) return a.scripts - b.scripts;
-  if (a.pre !== b.pre) return a.pre - b.pre;
-  return compareIdSequences(a.ids, b.ids);
+function find(states: readonly State[], epoch: Epoch): State | undefined {
+  for (let i = 0; i < states.length; i++)
+    if ((states[i] as State).epoch === epoch) return states[i];
+  return undefined;
+}
+
+/** (pre, ids of chain + last) against b's, both of one length: fewer pre-flash scripts, then smaller ids. */
+/**
+ * (pre, ids of label + last) against b's, both of one length: fewer pre-flash scripts,
+ * then the smaller id sequence. The sequences are only built on a tie of pre.
+ */
+function compareChains(pre: number, label: Label, last: Migration | null, b: Label): number {
+  if (pre !== b.pre) return pre - b.pre;
+  const x = chainOf(label);
+  if (last !== null) x.push(last);
+  const y = chainOf(b);
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    const xi = (x[i] as Migration).id;
+    const yi = (y[i] as Migration).id;
+    if (xi !== yi) return xi < yi ? -1 : 1;
+  }
+  return x.length - y.length;
 }
 
 export function compareIdSequences(a: readonly string[], b: readonly string[]): number {

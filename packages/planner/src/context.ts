@@ -51,8 +51,10 @@ export class PlanContext {
   readonly wipeable: Uint8Array;
   readonly shipping: ShippingIndex;
   /** Per component, all its migrations by the epoch they leave / reach. */
+  private readonly migrationsOf: readonly (readonly Migration[])[];
   private readonly leaving: Map<Epoch, Migration[]>[];
-  private readonly arriving: Map<Epoch, Migration[]>[];
+  /** By the epoch they reach: only `suggest` asks, so built on first use. */
+  private arriving: Map<Epoch, Migration[]>[] | null = null;
   /** Arrivals of cell k = (r, ci), flattened: epochs and distances in [start[k], end[k]). */
   private arrivalStart: Int32Array | null = null;
   private arrivalEnd: Int32Array = new Int32Array(0);
@@ -99,8 +101,8 @@ export class PlanContext {
     const byComponent: Migration[][] = graph.components.map(() => []);
     const indexOf = new Map(graph.components.map((comp, ci) => [comp.name, ci]));
     for (const m of graph.migrations) byComponent[indexOf.get(m.component) as number]?.push(m);
+    this.migrationsOf = byComponent;
     this.leaving = byComponent.map(groupByFrom);
-    this.arriving = byComponent.map(groupByTo);
     this.departures = new Array(this.n * this.c);
     this.upgradeSources = new Array(this.n);
     this.trusts = graph.releases.map((r) => (r.trusts === null ? null : new Set(r.trusts)));
@@ -152,6 +154,7 @@ export class PlanContext {
 
   /** All of component ci's migrations, by the epoch they reach. */
   allEdgesTo(ci: number): EpochEdges {
+    if (this.arriving === null) this.arriving = this.migrationsOf.map(groupByTo);
     const arriving = this.arriving[ci] as Map<Epoch, Migration[]>;
     return (e) => arriving.get(e) ?? [];
   }
@@ -214,7 +217,7 @@ export class PlanContext {
     for (let ci = 0; ci < c; ci++) {
       // Epochs of this component as dense indices: the epoch minus the lowest when they
       // span a small range (they nearly always do), else in order of appearance.
-      const arriving = this.arriving[ci] as Map<Epoch, Migration[]>;
+      const migs = this.migrationsOf[ci] as readonly Migration[];
       let lowest = Number.POSITIVE_INFINITY;
       let highest = Number.NEGATIVE_INFINITY;
       const see = (e: Epoch) => {
@@ -222,9 +225,10 @@ export class PlanContext {
         if (e > highest) highest = e;
       };
       for (let r = 0; r < n; r++) see(this.epochs[r * c + ci] as Epoch);
-      for (const [to, list] of arriving) {
-        see(to);
-        for (const m of list) see(m.from);
+      for (let i = 0; i < migs.length; i++) {
+        const m = migs[i] as Migration;
+        see(m.from);
+        see(m.to);
       }
       let k: number;
       let idOf: (e: Epoch) => number;
@@ -246,23 +250,17 @@ export class PlanContext {
           if (!ids.has(e)) ids.set(e, ids.size);
         };
         for (let r = 0; r < n; r++) add(this.epochs[r * c + ci] as Epoch);
-        for (const [to, list] of arriving) {
-          add(to);
-          for (const m of list) add(m.from);
+        for (const m of migs) {
+          add(m.to);
+          add(m.from);
         }
         k = ids.size;
         idOf = (e) => ids.get(e) as number;
         values = new Int32Array(k);
         for (const [e, id] of ids) values[id] = e;
       }
-      const edges = edgeList(k, idOf, arriving, "from", this.shipping);
-      const outgoing = edgeList(
-        k,
-        idOf,
-        this.leaving[ci] as Map<Epoch, Migration[]>,
-        "to",
-        this.shipping,
-      );
+      const edges = edgeList(k, idOf, migs, "to", this.shipping);
+      const outgoing = edgeList(k, idOf, migs, "from", this.shipping);
       // Releases whose arrivals for this component are the same: nothing that decides
       // them (the epoch, the runner, which of the component's migrations are shipped)
       // changes between two cuts, so the search runs once per segment, not per release.
@@ -280,12 +278,11 @@ export class PlanContext {
         )
           cut[r] = 1;
       }
-      for (const list of arriving.values()) {
-        for (const m of list) {
-          for (const [lo, hi] of this.shipping.intervalsOf(m)) {
-            cut[lo] = 1;
-            cut[hi] = 1;
-          }
+      for (let i = 0; i < migs.length; i++) {
+        const ivs = this.shipping.intervalsOf(migs[i] as Migration);
+        for (let j = 0; j < ivs.length; j++) {
+          cut[(ivs[j] as Interval)[0]] = 1;
+          cut[(ivs[j] as Interval)[1]] = 1;
         }
       }
       const bits: (Bits | undefined)[] = new Array(k);
@@ -579,28 +576,34 @@ interface EdgeList {
 function edgeList(
   k: number,
   idOf: (e: Epoch) => number,
-  grouped: ReadonlyMap<Epoch, readonly Migration[]>,
-  other: "from" | "to",
+  migrations: readonly Migration[],
+  /** The end that groups the edges: "to" for arrivals (searched backward), "from" for departures. */
+  at: "from" | "to",
   shipping: ShippingIndex,
 ): EdgeList {
+  const other = at === "to" ? "from" : "to";
   const first = new Int32Array(k + 1);
-  for (const [at, list] of grouped) first[idOf(at) + 1] = list.length;
+  for (let i = 0; i < migrations.length; i++) {
+    const t = idOf((migrations[i] as Migration)[at]) + 1;
+    first[t] = (first[t] as number) + 1;
+  }
   for (let t = 0; t < k; t++) first[t + 1] = (first[t + 1] as number) + (first[t] as number);
   const m = first[k] as number;
+  const fill = first.slice(0, k);
   const next = new Int32Array(m);
   const lo = new Int32Array(m);
   const hi = new Int32Array(m);
   const mig: Migration[] = new Array(m);
-  for (const [at, list] of grouped) {
-    let j = first[idOf(at)] as number;
-    for (const x of list) {
-      const ivs = shipping.intervalsOf(x);
-      next[j] = idOf(x[other]);
-      lo[j] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
-      hi[j] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
-      mig[j] = x;
-      j++;
-    }
+  for (let i = 0; i < migrations.length; i++) {
+    const x = migrations[i] as Migration;
+    const t = idOf(x[at]);
+    const j = fill[t] as number;
+    fill[t] = j + 1;
+    const ivs = shipping.intervalsOf(x);
+    next[j] = idOf(x[other]);
+    lo[j] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
+    hi[j] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
+    mig[j] = x;
   }
   return { first, next, lo, hi, mig };
 }
