@@ -47,7 +47,7 @@ function keysInText(text: string): number {
 function keysInValue(value: unknown): number {
   if (Array.isArray(value)) {
     let n = 0;
-    for (const v of value) n += keysInValue(v);
+    for (let i = 0; i < value.length; i++) n += keysInValue(value[i]);
     return n;
   }
   if (value !== null && typeof value === "object") {

@@ -1,5 +1,5 @@
 import type { SemVer } from "semver";
-import type { VersionRange } from "./semver.js";
+import type { Bound, VersionRange } from "./semver.js";
 
 /** Half-open index interval [lo, hi) over releases sorted by precedence. */
 export type Interval = readonly [number, number];
@@ -19,10 +19,12 @@ export function rangeIntervals(
   indexOf?: ReadonlyMap<string, number>,
 ): Interval[] {
   const out: [number, number][] = [];
-  for (const set of range.set) {
+  for (let s = 0; s < range.set.length; s++) {
+    const set = range.set[s] as readonly Bound[];
     let lo = 0;
     let hi = sorted.length;
-    for (const c of set) {
+    for (let b = 0; b < set.length; b++) {
+      const c = set[b] as Bound;
       const v = c.semver;
       const hit = indexOf?.get(v.version);
       const firstGte = hit ?? lowerBound(sorted, v, false);

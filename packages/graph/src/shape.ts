@@ -29,11 +29,11 @@ export function isGraphFile(input: unknown): input is GraphFile {
         break;
       case "releases":
         if (!Array.isArray(v)) return false;
-        for (const r of v) if (!isRelease(r)) return false;
+        for (let i = 0; i < v.length; i++) if (!isRelease(v[i])) return false;
         break;
       case "migrations":
         if (!Array.isArray(v)) return false;
-        for (const m of v) if (!isMigration(m)) return false;
+        for (let i = 0; i < v.length; i++) if (!isMigration(v[i])) return false;
         break;
       default:
         return false;
@@ -175,7 +175,7 @@ const isNonEmptyString = (v: unknown): boolean => typeof v === "string" && v.len
 
 function isArrayOf(v: unknown, item: (x: unknown) => boolean): boolean {
   if (!Array.isArray(v)) return false;
-  for (const x of v) if (!item(x)) return false;
+  for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
   return true;
 }
 

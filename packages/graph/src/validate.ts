@@ -64,7 +64,10 @@ export function checkGraph(
   const knownIds = new Set<string>();
   const listed = (input as { migrations?: unknown }).migrations;
   if (Array.isArray(listed)) {
-    for (const m of listed as { id?: unknown }[]) if (typeof m?.id === "string") knownIds.add(m.id);
+    for (let i = 0; i < listed.length; i++) {
+      const id = (listed[i] as { id?: unknown } | null)?.id;
+      if (typeof id === "string") knownIds.add(id);
+    }
   }
 
   // Components.

@@ -52,7 +52,8 @@ export class PlanContext {
   readonly shipping: ShippingIndex;
   /** Per component, all its migrations by the epoch they leave / reach. */
   private readonly migrationsOf: readonly (readonly Migration[])[];
-  private readonly leaving: Map<Epoch, Migration[]>[];
+  /** Per component, its migrations by the epoch they leave (built on first use). */
+  private readonly leaving: (Map<Epoch, Migration[]> | undefined)[];
   /** By the epoch they reach: only `suggest` asks, so built on first use. */
   private arriving: Map<Epoch, Migration[]>[] | null = null;
   /** Arrivals of cell k = (r, ci), flattened: epochs and distances in [start[k], end[k]). */
@@ -90,24 +91,36 @@ export class PlanContext {
     this.n = graph.releases.length;
     this.c = graph.components.length;
     this.epochs = new Int32Array(this.n * this.c);
-    graph.releases.forEach((r, ri) => {
+    const names = graph.components.map((comp) => comp.name);
+    for (let ri = 0; ri < this.n; ri++) {
+      const r = graph.releases[ri] as Release;
       const over = platform === null ? undefined : r.platforms[platform]?.epochs;
-      graph.components.forEach((comp, ci) => {
-        this.epochs[ri * this.c + ci] = over?.[comp.name] ?? (r.epochs[comp.name] as Epoch);
-      });
-    });
+      for (let ci = 0; ci < this.c; ci++) {
+        const name = names[ci] as string;
+        this.epochs[ri * this.c + ci] = over?.[name] ?? (r.epochs[name] as Epoch);
+      }
+    }
     this.wipeable = Uint8Array.from(graph.components, (comp) => (comp.wipeable ? 1 : 0));
     this.shipping = shippingIndex(graph);
     const byComponent: Migration[][] = graph.components.map(() => []);
     const indexOf = new Map(graph.components.map((comp, ci) => [comp.name, ci]));
     for (const m of graph.migrations) byComponent[indexOf.get(m.component) as number]?.push(m);
     this.migrationsOf = byComponent;
-    this.leaving = byComponent.map(groupByFrom);
+    this.leaving = new Array(this.c);
     this.departures = new Array(this.n * this.c);
     this.upgradeSources = new Array(this.n);
     this.trusts = graph.releases.map((r) => (r.trusts === null ? null : new Set(r.trusts)));
     this.versions = graph.releases.map((r) => r.semver);
     this.baseBits = new Array(this.n);
+  }
+
+  private leavingOf(ci: number): Map<Epoch, Migration[]> {
+    let leaving = this.leaving[ci];
+    if (leaving === undefined) {
+      leaving = groupByFrom(this.migrationsOf[ci] as readonly Migration[]);
+      this.leaving[ci] = leaving;
+    }
+    return leaving;
   }
 
   componentIndex(name: string): number {
@@ -124,7 +137,7 @@ export class PlanContext {
 
   /** Component ci's migrations that release r ships, by the epoch they leave. */
   forwardEdges(r: number, ci: number): EpochEdges {
-    const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
+    const leaving = this.leavingOf(ci);
     return (e) => (leaving.get(e) ?? []).filter((m) => this.shipping.ships(r, m));
   }
 
@@ -148,7 +161,7 @@ export class PlanContext {
 
   /** All of component ci's migrations, shipped or not, by the epoch they leave. */
   allEdges(ci: number): EpochEdges {
-    const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
+    const leaving = this.leavingOf(ci);
     return (e) => leaving.get(e) ?? [];
   }
 
@@ -179,7 +192,7 @@ export class PlanContext {
       }
       return list;
     }
-    const leaving = this.leaving[ci] as Map<Epoch, Migration[]>;
+    const leaving = this.leavingOf(ci);
     const out = [start, 0];
     for (let i = 0; i < out.length; i += 2) {
       const e = out[i] as Epoch;
