@@ -45,7 +45,10 @@ export class ShippingIndex {
     if (this.explicit[r]?.has(m)) return true;
     const ivs = this.intervals.get(m);
     if (ivs === undefined) return false;
-    for (const [lo, hi] of ivs) if (r >= lo && r < hi) return true;
+    for (let i = 0; i < ivs.length; i++) {
+      const iv = ivs[i] as Interval;
+      if (r >= iv[0] && r < iv[1]) return true;
+    }
     return false;
   }
 

@@ -104,7 +104,10 @@ export class PlanContext {
     this.shipping = shippingIndex(graph);
     const byComponent: Migration[][] = graph.components.map(() => []);
     const indexOf = new Map(graph.components.map((comp, ci) => [comp.name, ci]));
-    for (const m of graph.migrations) byComponent[indexOf.get(m.component) as number]?.push(m);
+    for (let i = 0; i < graph.migrations.length; i++) {
+      const m = graph.migrations[i] as Migration;
+      byComponent[indexOf.get(m.component) as number]?.push(m);
+    }
     this.migrationsOf = byComponent;
     this.leaving = new Array(this.c);
     this.departures = new Array(this.n * this.c);
@@ -155,8 +158,11 @@ export class PlanContext {
       for (let j = lo; j < hi; j++) if (this.arrivalEpoch[j] === e) return true;
       return false;
     };
-    const forward = this.forwardEdges(r, ci);
-    return (e) => (arrives(e) ? forward(e).filter((m) => arrives(m.to)) : []);
+    const leaving = this.leavingOf(ci);
+    return (e) =>
+      arrives(e)
+        ? (leaving.get(e) ?? []).filter((m) => arrives(m.to) && this.shipping.ships(r, m))
+        : [];
   }
 
   /** All of component ci's migrations, shipped or not, by the epoch they leave. */
