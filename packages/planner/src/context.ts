@@ -165,6 +165,42 @@ export class PlanContext {
         : [];
   }
 
+  /**
+   * The chain bestChain picks when the source can only run nothing (its scripts take its
+   * data nowhere from `start`): the target's scripts alone, fewest first, then the
+   * smallest id sequence, which along shortest paths is the smallest id at each step (ids
+   * are unique). Walks r's arrival distances instead of searching; null when r's scripts
+   * cannot reach its epoch from `start`.
+   */
+  bootChain(r: number, ci: number, start: Epoch): Migration[] | null {
+    if (this.arrivalStart === null) this.buildArrivals();
+    const k = r * this.c + ci;
+    const lo = (this.arrivalStart as Int32Array)[k] as number;
+    const hi = this.arrivalEnd[k] as number;
+    const distOf = (e: number) => {
+      for (let j = lo; j < hi; j++)
+        if (this.arrivalEpoch[j] === e) return this.arrivalDist[j] as number;
+      return -1;
+    };
+    let d = distOf(start);
+    if (d < 0) return null;
+    const leaving = this.leavingOf(ci);
+    const out: Migration[] = [];
+    let x = start;
+    while (d > 0) {
+      let best: Migration | null = null;
+      for (const m of leaving.get(x) ?? []) {
+        if (best !== null && m.id >= best.id) continue;
+        if (distOf(m.to) === d - 1 && this.shipping.ships(r, m)) best = m;
+      }
+      if (best === null) return null;
+      out.push(best);
+      x = best.to;
+      d--;
+    }
+    return out;
+  }
+
   /** All of component ci's migrations, shipped or not, by the epoch they leave. */
   allEdges(ci: number): EpochEdges {
     const leaving = this.leavingOf(ci);

@@ -77,7 +77,15 @@ export function hopDetail(ctx: PlanContext, origin: Origin, b: number): HopDetai
     const start = origin.epochs[ci] as Epoch;
     const goal = ctx.epoch(b, ci);
     if (start === goal) continue;
-    const chain = bestChain(start, goal, ctx.forwardEdges(a, ci), ctx.towardOwnEpoch(b, ci));
+    // A source whose scripts take this data nowhere leaves the whole chain to the target.
+    const stays = ctx.departuresFrom(a, ci, start).length === 2;
+    const alone = stays ? ctx.bootChain(b, ci, start) : undefined;
+    const chain =
+      alone === undefined
+        ? bestChain(start, goal, ctx.forwardEdges(a, ci), ctx.towardOwnEpoch(b, ci))
+        : alone === null
+          ? null
+          : { preFlash: [], boot: alone };
     if (chain === null) wipe.push((ctx.components[ci] as { name: string }).name);
     else {
       preFlash.push(...chain.preFlash);
