@@ -1,6 +1,7 @@
 import type { Release } from "@stepstone/graph";
 import {
   allowMask,
+  BLOCKER_PRIORITY,
   type BlockerCode,
   hopBlockers,
   hopCost,
@@ -89,16 +90,6 @@ export interface PictureOptions {
 /** Smallest run of ordinary releases that folds into one node. */
 export const FOLD_MIN = 3;
 
-/** Blocker codes, most fundamental first (as gaps reports them). */
-const PRIORITY: Record<BlockerCode, number> = {
-  withdrawn: 0,
-  key: 1,
-  upgradeFrom: 2,
-  runner: 3,
-  noChain: 4,
-  wipe: 5,
-};
-
 export function tagsOf(r: Release): Tag[] {
   const tags: Tag[] = [];
   if (r.golden) tags.push("golden");
@@ -131,7 +122,7 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
     let blocked: BlockerCode | null = null;
     if (!hopCost(ctx, releaseOrigin(ctx, a), b, all, cost)) {
       const reasons = hopBlockers(ctx, releaseOrigin(ctx, a), b, all);
-      reasons.sort((x, y) => PRIORITY[x.code] - PRIORITY[y.code]);
+      reasons.sort((x, y) => BLOCKER_PRIORITY[x.code] - BLOCKER_PRIORITY[y.code]);
       blocked = reasons[0]?.code ?? "noChain";
     } else if (cost.wipes > 0) wipe = hopDetail(ctx, releaseOrigin(ctx, a), b).wipe;
     const hop: Hop = { a, b, next: false, golden: false, wipe, blocked, step: null };

@@ -3,6 +3,7 @@ import {
   gaps,
   gapsJson,
   matrix,
+  matrixJson,
   type PlanContext,
   pathTree,
   releaseOrigin,
@@ -52,6 +53,7 @@ export interface MatrixCellData {
 export function reportData(ctx: PlanContext, file: string): ReportData {
   const set = selectReleases(ctx, { kind: "golden" });
   const m = matrix(ctx, set);
+  const json = matrixJson(m);
   // The stops of each cell's plan, from the same path trees the matrix searches (without
   // building every plan's scripts, which a large matrix would pay for thousands of times).
   const all = allowMask(ctx, "all");
@@ -85,15 +87,12 @@ export function reportData(ctx: PlanContext, file: string): ReportData {
     components: ctx.components.map((c) => ({ name: c.name, wipeable: c.wipeable })),
     releases: releases.map((r) => ({ version: r.version, tags: tagsOf(r) })),
     matrix: {
-      releases: m.releases.map((r) => r.version),
-      cells: m.cells.map((c) => ({
-        from: c.from.version,
-        to: c.to.version,
-        reachable: c.reachable,
-        hops: c.hops,
-        wipes: c.wipes,
-        stops: stops.get(`${index.get(c.from)}>${index.get(c.to)}`) ?? [],
-      })),
+      // The CLI's `matrix --format json`, each cell with the stops the page draws.
+      releases: json.releases,
+      cells: json.cells.map((cell, i) => {
+        const c = m.cells[i] as (typeof m.cells)[number];
+        return { ...cell, stops: stops.get(`${index.get(c.from)}>${index.get(c.to)}`) ?? [] };
+      }),
     },
     gaps: gapsJson(gapList, gapList.length > 0 ? suggest(ctx, gapList) : null),
   };

@@ -150,14 +150,7 @@ export class PlanContext {
    * target that ships a long history would otherwise send the chain search down all of it.
    */
   towardOwnEpoch(r: number, ci: number): EpochEdges {
-    if (this.arrivalStart === null) this.buildArrivals();
-    const k = r * this.c + ci;
-    const lo = (this.arrivalStart as Int32Array)[k] as number;
-    const hi = this.arrivalEnd[k] as number;
-    const arrives = (e: number) => {
-      for (let j = lo; j < hi; j++) if (this.arrivalEpoch[j] === e) return true;
-      return false;
-    };
+    const arrives = (e: number) => this.arrivalDistance(r, ci, e) >= 0;
     const leaving = this.leavingOf(ci);
     return (e) =>
       arrives(e)
@@ -173,15 +166,7 @@ export class PlanContext {
    * cannot reach its epoch from `start`.
    */
   bootChain(r: number, ci: number, start: Epoch): Migration[] | null {
-    if (this.arrivalStart === null) this.buildArrivals();
-    const k = r * this.c + ci;
-    const lo = (this.arrivalStart as Int32Array)[k] as number;
-    const hi = this.arrivalEnd[k] as number;
-    const distOf = (e: number) => {
-      for (let j = lo; j < hi; j++)
-        if (this.arrivalEpoch[j] === e) return this.arrivalDist[j] as number;
-      return -1;
-    };
+    const distOf = (e: number) => this.arrivalDistance(r, ci, e);
     let d = distOf(start);
     if (d < 0) return null;
     const leaving = this.leavingOf(ci);
@@ -429,22 +414,24 @@ export class PlanContext {
 
   /** Like chainLength, with the source side's departures already known. */
   chainLengthVia(departures: readonly number[], b: number, ci: number): number {
-    if (this.arrivalStart === null) this.buildArrivals();
-    const k = b * this.c + ci;
-    const lo = (this.arrivalStart as Int32Array)[k] as number;
-    const hi = this.arrivalEnd[k] as number;
     let best = Number.POSITIVE_INFINITY;
     for (let i = 0; i < departures.length; i += 2) {
-      const e = departures[i] as number;
-      for (let j = lo; j < hi; j++) {
-        if (this.arrivalEpoch[j] === e) {
-          const total = (departures[i + 1] as number) + (this.arrivalDist[j] as number);
-          if (total < best) best = total;
-          break;
-        }
-      }
+      const d = this.arrivalDistance(b, ci, departures[i] as number);
+      if (d >= 0 && (departures[i + 1] as number) + d < best)
+        best = (departures[i + 1] as number) + d;
     }
     return best;
+  }
+
+  /** Fewest of r's own scripts from epoch e to r's epoch of ci; -1 when they cannot. */
+  private arrivalDistance(r: number, ci: number, e: number): number {
+    if (this.arrivalStart === null) this.buildArrivals();
+    const k = r * this.c + ci;
+    const hi = this.arrivalEnd[k] as number;
+    // Arrival lists are short (a release ships a window of its history).
+    for (let j = (this.arrivalStart as Int32Array)[k] as number; j < hi; j++)
+      if (this.arrivalEpoch[j] === e) return this.arrivalDist[j] as number;
+    return -1;
   }
 
   /**

@@ -11,6 +11,7 @@ export {
 } from "./hop.js";
 export { gapsJson, matrixJson, planJson } from "./json.js";
 export {
+  BLOCKER_PRIORITY,
   type Gap,
   type GapReason,
   gaps,

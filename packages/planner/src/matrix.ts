@@ -83,8 +83,8 @@ export interface Gap {
   readonly plan: Plan | null;
 }
 
-/** Reasons are listed most fundamental first when a pair is unreachable. */
-const PRIORITY: Record<Blocker["code"], number> = {
+/** Blocker codes, most fundamental first: the order gaps (and pictures) list reasons in. */
+export const BLOCKER_PRIORITY: Readonly<Record<Blocker["code"], number>> = {
   withdrawn: 0,
   key: 1,
   upgradeFrom: 2,
@@ -127,7 +127,7 @@ export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
     const a = ctx.releases.indexOf(cell.from);
     const b = ctx.releases.indexOf(cell.to);
     const blockers = hopBlockers(ctx, releaseOrigin(ctx, a), b, all);
-    blockers.sort((x, y) => PRIORITY[x.code] - PRIORITY[y.code]);
+    blockers.sort((x, y) => BLOCKER_PRIORITY[x.code] - BLOCKER_PRIORITY[y.code]);
     out.push({
       from: cell.from,
       to: cell.to,

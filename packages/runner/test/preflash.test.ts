@@ -23,6 +23,7 @@ import {
   runs,
   SHELLS,
   status,
+  type TestRoot,
   tarBundle,
   tempDir,
   writeBundle,
@@ -73,6 +74,22 @@ function targetRootfs(spec: BundleSpec): string {
   const dir = tempDir("stepstone-target-");
   writeBundle(join(dir, BUNDLE_REL), spec);
   return dir;
+}
+
+/**
+ * The durable marker the runner writes before a pre-flash script (as a cut inside the
+ * script leaves it), for a script of the installed bundle.
+ */
+function markInterrupted(t: TestRoot, scriptId: string): { id: string; from: string; to: string } {
+  const manifest = readFileSync(join(t.root, BUNDLE_REL, "manifest.tsv"), "utf8");
+  const line = manifest.split("\n").find((l) => l.split("\t")[2] === scriptId) as string;
+  const [, , id = "", sha, , from = "", to = "", file] = line.split("\t");
+  writeState(
+    t,
+    `preflash/${line.split("\t")[4]}`,
+    `id=${id}\nfrom=${from}\nto=${to}\nfile=${file}\nsha256=${sha}\nend\n`,
+  );
+  return { id, from, to };
 }
 
 describe.each(SHELLS)("pre-flash under %s", (shell) => {
@@ -223,14 +240,7 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     // The cut: users-2-1 was announced (its durable marker) and may have run part-way,
     // but its record is still at 2. The flash never happened: 2.10 boots again.
-    const manifest = readFileSync(join(t.root, BUNDLE_REL, "manifest.tsv"), "utf8");
-    const line = manifest.split("\n").find((l) => l.split("\t")[2] === "users-2-1") as string;
-    const [, , id, sha, , from, to, file] = line.split("\t");
-    writeState(
-      t,
-      "preflash/users",
-      `id=${id}\nfrom=${from}\nto=${to}\nfile=${file}\nsha256=${sha}\nend\n`,
-    );
+    const { id, from, to } = markInterrupted(t, "users-2-1");
     // Status tells it before boot does: the interrupted script first, then the way back.
     expect(status(t, shell).components[0]).toMatchObject({
       name: "users",
@@ -267,14 +277,7 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
   it("a pre-flash after an interrupted one finishes it first, whatever the new target", async () => {
     const t = await makeRoot({ bundle: r210() });
     writeState(t, "epoch/users", "2\n");
-    const manifest = readFileSync(join(t.root, BUNDLE_REL, "manifest.tsv"), "utf8");
-    const line = manifest.split("\n").find((l) => l.split("\t")[2] === "users-2-1") as string;
-    const [, , id, sha, , from, to, file] = line.split("\t");
-    writeState(
-      t,
-      "preflash/users",
-      `id=${id}\nfrom=${from}\nto=${to}\nfile=${file}\nsha256=${sha}\nend\n`,
-    );
+    markInterrupted(t, "users-2-1");
     // Now flashing 2.10 itself again (same epochs): the interrupted script is finished
     // first; the way back to 2 is shipped by the target too, so it runs at its boot.
     const r = runRunner(t, shell, ["pre-flash", "--target", targetRootfs(r210())]);
