@@ -37,8 +37,10 @@ function keysInText(text: string): number {
       end = text.indexOf('"', end + 1);
     }
     let j = end + 1;
-    while (j < text.length && " \t\r\n".includes(text[j] as string)) j++;
-    if (text[j] === ":") count++;
+    let ch = text.charCodeAt(j);
+    // JSON whitespace: space, tab, CR, LF (charCodeAt: no one-character strings).
+    while (ch === 32 || ch === 10 || ch === 13 || ch === 9) ch = text.charCodeAt(++j);
+    if (ch === 58 /* : */) count++;
     i = text.indexOf('"', j);
   }
   return count;

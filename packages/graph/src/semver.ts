@@ -69,6 +69,15 @@ function holds(c: number, op: Operator): boolean {
   }
 }
 
+/** The operator of a SIMPLE bound of `len` characters at `at` (no slicing). */
+function operatorAt(text: string, at: number, len: number): Operator {
+  if (len === 0) return "";
+  const c = text.charCodeAt(at);
+  // SIMPLE admits >=, <=, >, < and = only.
+  if (len === 2) return c === 62 /* > */ ? ">=" : "<=";
+  return c === 62 ? ">" : c === 60 /* < */ ? "<" : "=";
+}
+
 // `>=1.2.3 <1.5.0-0`: plain bounds, which most graphs (and every synced one) use.
 const SIMPLE = /^(?:(?:>=|<=|>|<|=)?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)? ?)+$/;
 
@@ -81,14 +90,19 @@ const SIMPLE = /^(?:(?:>=|<=|>|<|=)?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-
 export function parseRange(text: string): VersionRange | null {
   if (SIMPLE.test(text)) {
     const bounds: Bound[] = [];
-    for (const part of text.split(" ")) {
-      if (part === "") continue;
-      // The operator is what precedes the first digit (SIMPLE allows nothing else).
-      const c0 = part.charCodeAt(0);
-      const len = c0 >= 48 && c0 <= 57 ? 0 : part.charCodeAt(1) === 61 /* = */ ? 2 : 1;
-      const v = parseVersion(len === 0 ? part : part.slice(len));
-      if (v === null) return null;
-      bounds.push({ operator: part.slice(0, len) as Operator, semver: v });
+    // Bounds are separated by single spaces (SIMPLE): scanned in place, no split.
+    for (let at = 0; at < text.length; ) {
+      let end = text.indexOf(" ", at);
+      if (end === -1) end = text.length;
+      if (end > at) {
+        // The operator is what precedes the first digit (SIMPLE allows nothing else).
+        const c0 = text.charCodeAt(at);
+        const len = c0 >= 48 && c0 <= 57 ? 0 : text.charCodeAt(at + 1) === 61 /* = */ ? 2 : 1;
+        const v = parseVersion(text.slice(at + len, end));
+        if (v === null) return null;
+        bounds.push({ operator: operatorAt(text, at, len), semver: v });
+      }
+      at = end + 1;
     }
     return new VersionRange(text, [bounds]);
   }

@@ -117,23 +117,29 @@ export function checkGraph(
   for (let i = 0; i < docMigrations.length; i++) {
     const m = docMigrations[i];
     if (m === undefined || m === null) continue;
-    const at = ["migrations", i];
-    if (!MIGRATION_ID.test(m.id)) err([...at, "id"], `"${m.id}" must match ${MIGRATION_ID.source}`);
+    if (!MIGRATION_ID.test(m.id))
+      err(["migrations", i, "id"], `"${m.id}" must match ${MIGRATION_ID.source}`);
     const first = byId.get(m.id);
     if (first !== undefined)
-      err([...at, "id"], `duplicate id "${m.id}" (first at migrations[${fileIndex[first]}])`);
+      err(
+        ["migrations", i, "id"],
+        `duplicate id "${m.id}" (first at migrations[${fileIndex[first]}])`,
+      );
     else byId.set(m.id, migrations.length);
     if (!isComponent.has(m.component)) {
       err(
-        [...at, "component"],
+        ["migrations", i, "component"],
         `unknown component "${m.component}"${suggest(m.component, componentNames)}`,
       );
     }
     if (m.from === m.to)
-      err([...at, "to"], `from and to are both ${m.from}: a migration must change the epoch`);
+      err(
+        ["migrations", i, "to"],
+        `from and to are both ${m.from}: a migration must change the epoch`,
+      );
     if (!isInsideRelative(m.script)) {
       err(
-        [...at, "script"],
+        ["migrations", i, "script"],
         `"${m.script}" must be a relative path inside the graph's folder (no "..", not absolute)`,
       );
     }
@@ -142,7 +148,7 @@ export function checkGraph(
       shippedIn = parseRange(m.shippedIn);
       if (shippedIn === null)
         err(
-          [...at, "shippedIn"],
+          ["migrations", i, "shippedIn"],
           `"${m.shippedIn}" is not a semver range (e.g. ">=2.10.0 <2.12.0")`,
         );
     }
@@ -190,11 +196,10 @@ export function checkGraph(
   for (let i = 0; i < doc.releases.length; i++) {
     const r = doc.releases[i];
     if (r === undefined || r === null) continue;
-    const at = ["releases", i];
     const sv = parseVersion(r.version);
     if (sv === null) {
       err(
-        [...at, "version"],
+        ["releases", i, "version"],
         `"${r.version}" is not a semver version (e.g. "2.10.0" or "2.10.1-transition.1")`,
       );
       continue;
@@ -203,28 +208,31 @@ export function checkGraph(
     const first = seenVersions.get(key);
     if (first !== undefined) {
       err(
-        [...at, "version"],
+        ["releases", i, "version"],
         `duplicate release ${key} (first at releases[${first}]; versions equal but for +build are the same release)`,
       );
     } else seenVersions.set(key, i);
     for (let c = 0; c < componentNames.length; c++) {
       const name = componentNames[c] as string;
       if (r.epochs[name] === undefined)
-        err([...at, "epochs"], `missing the epoch of component "${name}"`);
+        err(["releases", i, "epochs"], `missing the epoch of component "${name}"`);
     }
     const named = Object.keys(r.epochs);
     for (let c = 0; c < named.length; c++) {
       const name = named[c] as string;
       if (!isComponent.has(name))
-        err([...at, "epochs", name], `unknown component "${name}"${suggest(name, componentNames)}`);
+        err(
+          ["releases", i, "epochs", name],
+          `unknown component "${name}"${suggest(name, componentNames)}`,
+        );
     }
     const overrides: Record<string, PlatformOverride> = {};
-    for (const [p, o] of Object.entries(r.platforms ?? {})) {
+    for (const [p, o] of r.platforms === undefined ? [] : Object.entries(r.platforms)) {
       platforms.add(p);
       for (const name of Object.keys(o.epochs)) {
         if (!isComponent.has(name)) {
           err(
-            [...at, "platforms", p, "epochs", name],
+            ["releases", i, "platforms", p, "epochs", name],
             `unknown component "${name}"${suggest(name, componentNames)}`,
           );
         }
@@ -235,16 +243,21 @@ export function checkGraph(
     if (r.upgradeFrom !== undefined) {
       upgradeFrom = parseRange(r.upgradeFrom);
       if (upgradeFrom === null)
-        err([...at, "upgradeFrom"], `"${r.upgradeFrom}" is not a semver range (e.g. ">=2.9.0")`);
+        err(
+          ["releases", i, "upgradeFrom"],
+          `"${r.upgradeFrom}" is not a semver range (e.g. ">=2.9.0")`,
+        );
     }
     const runner = r.runner ?? true;
-    for (const [j, id] of (r.ships ?? []).entries()) {
+    const ships = r.ships ?? [];
+    for (let j = 0; j < ships.length; j++) {
+      const id = ships[j] as string;
       if (!knownIds.has(id))
-        err([...at, "ships", j], `unknown migration "${id}"${suggest(id, [...knownIds])}`);
+        err(["releases", i, "ships", j], `unknown migration "${id}"${suggest(id, [...knownIds])}`);
     }
-    if (!runner && (r.ships ?? []).length > 0) {
+    if (!runner && ships.length > 0) {
       warn(
-        [...at, "ships"],
+        ["releases", i, "ships"],
         "this release has no runner (runner: false), so it runs none of the migrations it ships",
       );
     }
@@ -259,7 +272,7 @@ export function checkGraph(
         withdrawn: r.withdrawn ?? false,
         runner,
         epochs: r.epochs,
-        ships: r.ships ?? [],
+        ships,
         upgradeFrom,
         signedBy: r.signedBy ?? null,
         trusts: r.trusts ?? null,

@@ -2,8 +2,31 @@
 
 export type Bits = Uint32Array;
 
+// Bitsets are carved out of shared slabs: a plan makes tens of thousands of them, and a
+// typed array over 64 bytes gets its own off-heap buffer, which costs an allocation and
+// GC bookkeeping each; a view into a slab is one small object.
+const SLAB_WORDS = 1 << 16;
+let slab = new Uint32Array(SLAB_WORDS);
+let used = 0;
+
+/** A zeroed bitset over n releases. */
 export function bitsFor(n: number): Bits {
-  return new Uint32Array((n + 31) >>> 5);
+  const words = (n + 31) >>> 5;
+  if (words > SLAB_WORDS >>> 4) return new Uint32Array(words);
+  if (used + words > SLAB_WORDS) {
+    slab = new Uint32Array(SLAB_WORDS);
+    used = 0;
+  }
+  const b = slab.subarray(used, used + words);
+  used += words;
+  return b;
+}
+
+/** A copy of b. */
+export function copyBits(b: Bits): Bits {
+  const out = bitsFor(b.length << 5);
+  out.set(b);
+  return out;
 }
 
 export function setBit(b: Bits, i: number): void {

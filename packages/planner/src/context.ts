@@ -11,7 +11,16 @@ import {
   type VersionRange,
 } from "@stepstone/graph";
 import type { SemVer } from "semver";
-import { andInto, type Bits, bitsFor, clearBit, orInto, setBit, setRange } from "./bits.js";
+import {
+  andInto,
+  type Bits,
+  bitsFor,
+  clearBit,
+  copyBits,
+  orInto,
+  setBit,
+  setRange,
+} from "./bits.js";
 
 function grow(a: Int32Array, min: number): Int32Array {
   const b = new Int32Array(Math.max(min, a.length * 2));
@@ -77,10 +86,8 @@ export class PlanContext {
   private readonly trusts: (ReadonlySet<string> | null)[];
   private readonly versions: readonly SemVer[];
   private readonly baseBits: (Bits | undefined)[];
-  private listed: Bits | null = null;
-  private signedWith = new Map<string, Bits>();
-  /** Releases grouped by their upgradeFrom range, with the sources it admits. */
-  private upgradeGroups: readonly { admitted: Uint8Array; members: Bits }[] = [];
+  /** baseTargets of every release, row by row (built on first use). */
+  private base: Uint32Array | null = null;
   private readonly admitted = new Map<string, Uint8Array>();
 
   constructor(graph: ReleaseGraph, platform: string | null) {
@@ -328,6 +335,10 @@ export class PlanContext {
       const bits: (Bits | undefined)[] = new Array(k);
       const stamp = new Int32Array(k).fill(-1);
       const stampOut = new Int32Array(k).fill(-1);
+      // Per epoch id, the run of releases [runStart, runEnd) whose arrivals hold it so far:
+      // consecutive segments mostly share their arrivals, so each run is one setRange.
+      const runStart = new Int32Array(k);
+      const runEnd = new Int32Array(k).fill(-1);
       for (let r = 0; r < n; ) {
         let next = r + 1;
         while (cut[next] === 0) next++;
@@ -352,16 +363,7 @@ export class PlanContext {
           len,
           stamp,
         );
-        for (let i = len; i < tail; i++) {
-          const e = epochs[i] as number;
-          let b = bits[e];
-          if (!b) {
-            b = bitsFor(n);
-            bits[e] = b;
-          }
-          setRange(b, r, next);
-        }
-        for (let i = len; i < tail; i++) epochs[i] = values[epochs[i] as number] as number;
+        extendRuns(epochs, len, tail, values, runStart, runEnd, bits, r, next, n);
         // And the other way: where r's own scripts take data at r's epoch (departures).
         const dtail = search(
           outgoing,
@@ -378,20 +380,24 @@ export class PlanContext {
         for (let i = dlen; i < dtail; i++) depEpochs[i] = values[depEpochs[i] as number] as number;
         // Every release of the segment shares the slice.
         for (let q = r; q < next; q++) {
-          start[q * c + ci] = len;
-          end[q * c + ci] = tail;
-          segment[q * c + ci] = r;
-          depStart[q * c + ci] = dlen;
-          depEnd[q * c + ci] = dtail;
+          const cell = q * c + ci;
+          start[cell] = len;
+          end[cell] = tail;
+          segment[cell] = r;
+          depStart[cell] = dlen;
+          depEnd[cell] = dtail;
         }
         len = tail;
         dlen = dtail;
         r = next;
       }
+      for (let id = 0; id < k; id++)
+        if ((runEnd[id] as number) >= 0) closeRun(bits, id, runStart, runEnd, n);
       const byEpoch = reachers[ci] as Map<Epoch, Bits>;
-      bits.forEach((b, id) => {
+      for (let id = 0; id < k; id++) {
+        const b = bits[id];
         if (b) byEpoch.set(values[id] as number, b);
-      });
+      }
     }
     this.arrivalStart = start;
     this.arrivalEnd = end;
@@ -444,7 +450,7 @@ export class PlanContext {
    * (no departure lists, no unions) since releases of a segment reach the same releases.
    */
   zeroFrom(u: number): Bits {
-    const zero = Uint32Array.from(this.baseTargets(u));
+    const zero = copyBits(this.baseTargets(u));
     for (let ci = 0; ci < this.c; ci++) {
       const reach = this.ownReach(u, ci);
       if (reach === null) {
@@ -504,64 +510,96 @@ export class PlanContext {
 
   /** Rules 1-3 for hops out of a: the releases that are not withdrawn, are trusted by a and admit a. */
   baseTargets(a: number): Bits {
+    if (this.base === null) this.base = this.buildBase();
     let bits = this.baseBits[a];
     if (!bits) {
-      const n = this.n;
-      if (this.listed === null) {
-        // Once per graph: who is listed at all, who signs with which key, who restricts
-        // its sources (upgradeFrom); then each origin costs a few ORs and one pass over
-        // the restricting releases above it.
-        const listed = bitsFor(n);
-        const byKey = new Map<string, Bits>();
-        const groups = new Map<string, { admitted: Uint8Array; members: Bits }>();
-        for (let b = 0; b < n; b++) {
-          const r = this.releases[b] as Release;
-          if (!r.withdrawn) setBit(listed, b);
-          if (r.signedBy !== null) {
-            let kb = byKey.get(r.signedBy);
-            if (!kb) {
-              kb = bitsFor(n);
-              byKey.set(r.signedBy, kb);
-            }
-            setBit(kb, b);
-          }
-          if (r.upgradeFrom !== null) {
-            let g = groups.get(r.upgradeFrom.raw);
-            if (!g) {
-              g = { admitted: this.admittedBy(r.upgradeFrom), members: bitsFor(n) };
-              groups.set(r.upgradeFrom.raw, g);
-            }
-            setBit(g.members, b);
-          }
-        }
-        this.listed = listed;
-        this.signedWith = byKey;
-        this.upgradeGroups = [...groups.values()];
-      }
-      bits = Uint32Array.from(this.listed);
-      const t = this.trusts[a];
-      if (t !== null && t !== undefined) {
-        const trusted = bitsFor(n);
-        for (const key of t) {
-          const kb = this.signedWith.get(key);
-          if (kb) orInto(trusted, kb);
-        }
-        andInto(bits, trusted);
-      }
-      // Rule 3, per distinct upgradeFrom: drop its releases above a when it does not admit a.
-      const aw = a >>> 5;
-      const low = (a & 31) === 31 ? 0 : (0xffffffff << ((a & 31) + 1)) >>> 0;
-      for (const g of this.upgradeGroups) {
-        if (g.admitted[a] === 1) continue;
-        const m = g.members;
-        bits[aw] = (bits[aw] as number) & ~((m[aw] as number) & low);
-        for (let w = aw + 1; w < bits.length; w++)
-          bits[w] = (bits[w] as number) & ~(m[w] as number);
-      }
-      clearBit(bits, a);
+      const words = (this.n + 31) >>> 5;
+      bits = this.base.subarray(a * words, (a + 1) * words);
       this.baseBits[a] = bits;
     }
     return bits;
+  }
+
+  /**
+   * Every release's base targets (rules 1-3) in one sweep up the releases: who is listed
+   * and who signs with which key are bitsets made once; the releases a restricts away
+   * (rule 3: those above a whose upgradeFrom does not admit a) are kept as the union of
+   * the upgradeFrom groups that do not admit the current release, which changes only
+   * where a group's admitted interval starts or ends. Each release then costs one pass
+   * over its words.
+   */
+  private buildBase(): Uint32Array {
+    const n = this.n;
+    const words = (n + 31) >>> 5;
+    const listed = bitsFor(n);
+    const byKey = new Map<string, Bits>();
+    const groups = new Map<string, { admitted: Uint8Array; members: Bits }>();
+    for (let b = 0; b < n; b++) {
+      const r = this.releases[b] as Release;
+      if (!r.withdrawn) setBit(listed, b);
+      if (r.signedBy !== null) {
+        let kb = byKey.get(r.signedBy);
+        if (!kb) {
+          kb = bitsFor(n);
+          byKey.set(r.signedBy, kb);
+        }
+        setBit(kb, b);
+      }
+      if (r.upgradeFrom !== null) {
+        let g = groups.get(r.upgradeFrom.raw);
+        if (!g) {
+          g = { admitted: this.admittedBy(r.upgradeFrom), members: bitsFor(n) };
+          groups.set(r.upgradeFrom.raw, g);
+        }
+        setBit(g.members, b);
+      }
+    }
+    // The releases a key list trusts: one bitset per distinct list.
+    const trustedBy = new Map<string, Bits>();
+    const trustedOf = (keys: readonly string[]): Bits => {
+      const id = JSON.stringify(keys);
+      let t = trustedBy.get(id);
+      if (!t) {
+        t = bitsFor(n);
+        for (let i = 0; i < keys.length; i++) {
+          const kb = byKey.get(keys[i] as string);
+          if (kb) orInto(t, kb);
+        }
+        trustedBy.set(id, t);
+      }
+      return t;
+    };
+    const list = [...groups.values()];
+    // Groups are disjoint (a release has one upgradeFrom), so a group that starts
+    // admitting again can clear its members from the union.
+    const admits = new Uint8Array(list.length).fill(1);
+    const excluded = bitsFor(n);
+    const all = new Uint32Array(n * words);
+    for (let a = 0; a < n; a++) {
+      for (let gi = 0; gi < list.length; gi++) {
+        const g = list[gi] as { admitted: Uint8Array; members: Bits };
+        const now = g.admitted[a] as number;
+        if (now === admits[gi]) continue;
+        admits[gi] = now;
+        for (let w = 0; w < words; w++)
+          excluded[w] =
+            now === 1
+              ? (excluded[w] as number) & ~(g.members[w] as number)
+              : (excluded[w] as number) | (g.members[w] as number);
+      }
+      const keys = (this.releases[a] as Release).trusts;
+      const trusted = keys === null ? listed : trustedOf(keys);
+      const aw = a >>> 5;
+      // Rule 3 restricts upgrades only: the bits above a.
+      const above = (a & 31) === 31 ? 0 : (0xffffffff << ((a & 31) + 1)) >>> 0;
+      const row = a * words;
+      for (let w = 0; w < words; w++) {
+        const x = w < aw ? 0 : w === aw ? (excluded[w] as number) & above : (excluded[w] as number);
+        all[row + w] = (listed[w] as number) & (trusted[w] as number) & ~x;
+      }
+      all[row + aw] = (all[row + aw] as number) & ~(1 << (a & 31));
+    }
+    return all;
   }
 
   /** Rule 2: does a accept b's signature? */
@@ -600,6 +638,51 @@ export class PlanContext {
 function seenIn(list: readonly number[], e: number): boolean {
   for (let i = 0; i < list.length; i += 2) if (list[i] === e) return true;
   return false;
+}
+
+/**
+ * The arrivals of the segment [r, next) (epoch ids in queue[from, to)): extends each
+ * epoch's run of releases, closing the runs that a gap ends, and turns the ids into
+ * epochs in place. Its own function so it gets optimized early (it runs per segment).
+ */
+function extendRuns(
+  queue: Int32Array,
+  from: number,
+  to: number,
+  values: Int32Array,
+  runStart: Int32Array,
+  runEnd: Int32Array,
+  bits: (Bits | undefined)[],
+  r: number,
+  next: number,
+  n: number,
+): void {
+  for (let i = from; i < to; i++) {
+    const id = queue[i] as number;
+    if (runEnd[id] !== r) {
+      if ((runEnd[id] as number) >= 0) closeRun(bits, id, runStart, runEnd, n);
+      runStart[id] = r;
+    }
+    runEnd[id] = next;
+    queue[i] = values[id] as number;
+  }
+}
+
+/** Sets the run of releases of epoch id in its bitset. */
+function closeRun(
+  bits: (Bits | undefined)[],
+  id: number,
+  runStart: Int32Array,
+  runEnd: Int32Array,
+  n: number,
+): void {
+  let b = bits[id];
+  if (!b) {
+    b = bitsFor(n);
+    bits[id] = b;
+  }
+  setRange(b, runStart[id] as number, runEnd[id] as number);
+  runEnd[id] = -1;
 }
 
 /**

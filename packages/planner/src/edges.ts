@@ -1,4 +1,4 @@
-import { andInto, type Bits, bitsFor, forEachBit, hasBit } from "./bits.js";
+import { andInto, type Bits, bitsFor, copyBits, forEachBit, hasBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
 import type { Origin, WipeMask } from "./hop.js";
 
@@ -23,14 +23,14 @@ export function outEdges(ctx: PlanContext, origin: Origin, allow: WipeMask): Out
   const departures = Array.from({ length: ctx.c }, (_, ci) =>
     ctx.departuresFrom(a, ci, origin.epochs[ci] as number),
   );
-  const zero = Uint32Array.from(base);
-  const must = Uint32Array.from(base);
+  const zero = copyBits(base);
+  const must = copyBits(base);
   const perComponent: Bits[] = [];
   const scratch = bitsFor(ctx.n);
   for (let ci = 0; ci < ctx.c; ci++) {
     ctx.reachableFor(departures[ci] as number[], ci, scratch);
     andInto(zero, scratch);
-    if (ctx.wipeable[ci] === 1 && allow[ci] === 1) perComponent.push(Uint32Array.from(scratch));
+    if (ctx.wipeable[ci] === 1 && allow[ci] === 1) perComponent.push(copyBits(scratch));
     else andInto(must, scratch);
   }
   const pairs: number[] = [];
@@ -82,7 +82,7 @@ export function zeroTargets(
   origin: Origin,
   departures: readonly (readonly number[])[],
 ): Bits {
-  const zero = Uint32Array.from(ctx.baseTargets(origin.release));
+  const zero = copyBits(ctx.baseTargets(origin.release));
   const scratch = bitsFor(ctx.n);
   for (let ci = 0; ci < ctx.c; ci++)
     ctx.andReachable(zero, departures[ci] as number[], ci, scratch);
