@@ -22,13 +22,33 @@ export class ShippingIndex {
     const sorted = graph.releases.map((r) => r.semver);
     const indexOf = new Map(sorted.map((v, i) => [v.version, i]));
     this.intervals = new Map();
-    for (const m of graph.migrations) {
-      if (m.shippedIn !== null) this.intervals.set(m, rangeIntervals(m.shippedIn, sorted, indexOf));
+    // Releases share ranges (a line's scripts ship in the same versions): one lookup each.
+    const byRange = new Map<string, readonly Interval[]>();
+    const migrations = graph.migrations;
+    for (let i = 0; i < migrations.length; i++) {
+      const m = migrations[i] as Migration;
+      if (m.shippedIn === null) continue;
+      let ivs = byRange.get(m.shippedIn.raw);
+      if (ivs === undefined) {
+        ivs = rangeIntervals(m.shippedIn, sorted, indexOf);
+        byRange.set(m.shippedIn.raw, ivs);
+      }
+      this.intervals.set(m, ivs);
     }
-    const byId = new Map(graph.migrations.map((m) => [m.id, m]));
-    this.explicit = graph.releases.map((r) =>
-      r.ships.length === 0 ? null : new Set(r.ships.flatMap((id) => byId.get(id) ?? [])),
-    );
+    // Only the ids some release names in `ships` (few) are looked up: one pass over the
+    // migrations for those, not a map of every id.
+    const named = new Map<string, Migration | undefined>();
+    for (const r of graph.releases) for (const id of r.ships) named.set(id, undefined);
+    if (named.size > 0) for (const m of graph.migrations) if (named.has(m.id)) named.set(m.id, m);
+    this.explicit = graph.releases.map((r) => {
+      if (r.ships.length === 0) return null;
+      const set = new Set<Migration>();
+      for (const id of r.ships) {
+        const m = named.get(id);
+        if (m !== undefined) set.add(m);
+      }
+      return set;
+    });
     this.namedBy = new Map();
     this.explicit.forEach((set, r) => {
       for (const m of set ?? []) {

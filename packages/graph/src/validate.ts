@@ -6,6 +6,9 @@ import type { componentSchema, migrationSchema, releaseSchema } from "./schema.j
 import { parseRange, parseVersion, versionKey } from "./semver.js";
 import { shippingIndex } from "./shipping.js";
 
+/** The `after` of the many migrations that have none: one shared empty list. */
+const NO_IDS: readonly string[] = Object.freeze([]);
+
 export interface ParsedGraph {
   graph: ReleaseGraph;
   /** Problems that do not stop anything (exit 0), e.g. a wipeable component without paths. */
@@ -59,15 +62,20 @@ export function checkGraph(
   const warn = (path: readonly PropertyKey[], message: string) =>
     warnings.push({ file, where: jsonPath(path), message });
 
-  // Names and ids present in the file, parsed or not: a broken entry must not make every
-  // reference to it an "unknown" error too.
-  const knownIds = new Set<string>();
-  const listed = (input as { migrations?: unknown }).migrations;
-  if (Array.isArray(listed)) {
-    for (let i = 0; i < listed.length; i++) {
-      const id = (listed[i] as { id?: unknown } | null)?.id;
-      if (typeof id === "string") knownIds.add(id);
+  // Ids present in the file, parsed or not: a broken entry must not make every reference
+  // to it an "unknown" error too. A file that passed the structural check as it is has
+  // no broken entry: its ids are the parsed ones (byId, below), no second set needed.
+  let knownIds: { has(id: string): boolean; keys(): IterableIterator<string> } | null = null;
+  if (doc !== input) {
+    const ids = new Set<string>();
+    const listed = (input as { migrations?: unknown }).migrations;
+    if (Array.isArray(listed)) {
+      for (let i = 0; i < listed.length; i++) {
+        const id = (listed[i] as { id?: unknown } | null)?.id;
+        if (typeof id === "string") ids.add(id);
+      }
     }
+    knownIds = ids;
   }
 
   // Components.
@@ -162,23 +170,24 @@ export function checkGraph(
       to: m.to,
       script: m.script,
       shippedIn,
-      after: m.after ?? [],
+      after: m.after ?? NO_IDS,
     };
     if (m.sha256 !== undefined) migration.sha256 = m.sha256;
     if (m.description !== undefined) migration.description = m.description;
     if (m.notes !== undefined) migration.notes = m.notes;
     migrations.push(migration);
   }
+  const known = knownIds ?? byId;
   for (let k = 0; k < migrations.length; k++) {
     const m = migrations[k] as Migration;
     const i = fileIndex[k] as number;
     for (let j = 0; j < m.after.length; j++) {
       const dep = m.after[j] as string;
       if (dep === m.id) err(["migrations", i, "after", j], "a migration cannot run after itself");
-      else if (!knownIds.has(dep))
+      else if (!known.has(dep))
         err(
           ["migrations", i, "after", j],
-          `unknown migration "${dep}"${suggest(dep, [...knownIds])}`,
+          `unknown migration "${dep}"${suggest(dep, [...known.keys()])}`,
         );
     }
   }
@@ -212,13 +221,19 @@ export function checkGraph(
         `duplicate release ${key} (first at releases[${first}]; versions equal but for +build are the same release)`,
       );
     } else seenVersions.set(key, i);
-    for (let c = 0; c < componentNames.length; c++) {
-      const name = componentNames[c] as string;
-      if (r.epochs[name] === undefined)
-        err(["releases", i, "epochs"], `missing the epoch of component "${name}"`);
-    }
+    // Keys are unique: when every key names a component and there are as many keys as
+    // components, none is missing (no lookup per component).
     const named = Object.keys(r.epochs);
-    for (let c = 0; c < named.length; c++) {
+    let unknown = 0;
+    for (let c = 0; c < named.length; c++) if (!isComponent.has(named[c] as string)) unknown++;
+    if (named.length - unknown < componentNames.length) {
+      for (let c = 0; c < componentNames.length; c++) {
+        const name = componentNames[c] as string;
+        if (r.epochs[name] === undefined)
+          err(["releases", i, "epochs"], `missing the epoch of component "${name}"`);
+      }
+    }
+    for (let c = 0; unknown > 0 && c < named.length; c++) {
       const name = named[c] as string;
       if (!isComponent.has(name))
         err(
@@ -252,8 +267,11 @@ export function checkGraph(
     const ships = r.ships ?? [];
     for (let j = 0; j < ships.length; j++) {
       const id = ships[j] as string;
-      if (!knownIds.has(id))
-        err(["releases", i, "ships", j], `unknown migration "${id}"${suggest(id, [...knownIds])}`);
+      if (!known.has(id))
+        err(
+          ["releases", i, "ships", j],
+          `unknown migration "${id}"${suggest(id, [...known.keys()])}`,
+        );
     }
     if (!runner && ships.length > 0) {
       warn(
