@@ -65,23 +65,31 @@ export class PlanContext {
   private readonly leaving: (Map<Epoch, Migration[]> | undefined)[];
   /** By the epoch they reach: only `suggest` asks, so built on first use. */
   private arriving: Map<Epoch, Migration[]>[] | null = null;
-  /** Arrivals of cell k = (r, ci), flattened: epochs and distances in [start[k], end[k]). */
-  private arrivalStart: Int32Array | null = null;
+  /**
+   * Per cell k = (r, ci): its segment s (releases that ship the same scripts of ci, see
+   * buildArrivals); null until indexed. A segment's arrivals (epochs and distances) are
+   * arrivalEpoch/arrivalDist[arrivalStart[s], arrivalEnd[s]), its departures likewise.
+   */
+  private segmentOf: Int32Array | null = null;
+  private arrivalStart: Int32Array = new Int32Array(0);
   private arrivalEnd: Int32Array = new Int32Array(0);
   private arrivalEpoch: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private arrivalDist: Int32Array<ArrayBufferLike> = new Int32Array(0);
   /** Per component: epoch -> releases that can convert data from that epoch at boot. */
   private reachers: Map<Epoch, Bits>[] | null = null;
-  /** Per cell (r, ci): the first release of r's segment (see buildArrivals). */
-  private segmentOf: Int32Array = new Int32Array(0);
-  /** Departures of each cell from its own epoch, flattened like the arrivals. */
   private depStart: Int32Array = new Int32Array(0);
   private depEnd: Int32Array = new Int32Array(0);
   private depEpoch: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private depDist: Int32Array<ArrayBufferLike> = new Int32Array(0);
-  /** ownReach per (segment, component), by the segment's first cell. */
+  /** Per component (after indexing): its migrations by the epoch id they leave. */
+  private outgoingOf: EdgeList[] = [];
+  /** Per component (after indexing): an epoch's id in its edge lists, -1 if none. */
+  private epochIdOf: ((e: Epoch) => number)[] = [];
+  private runnerAt: Uint8Array = new Uint8Array(0);
+  private explicitAt: (ReadonlySet<Migration> | null)[] = [];
+  /** ownReach and departures from its own epoch, per segment. */
   private reach: (Bits | null | undefined)[] = [];
-  private readonly departures: (readonly number[] | undefined)[];
+  private departures: (readonly number[] | undefined)[] = [];
   private readonly upgradeSources: (Uint8Array | null | undefined)[];
   private readonly trusts: (ReadonlySet<string> | null)[];
   private readonly versions: readonly SemVer[];
@@ -117,7 +125,6 @@ export class PlanContext {
     }
     this.migrationsOf = byComponent;
     this.leaving = new Array(this.c);
-    this.departures = new Array(this.n * this.c);
     this.upgradeSources = new Array(this.n);
     this.trusts = graph.releases.map((r) => (r.trusts === null ? null : new Set(r.trusts)));
     this.versions = graph.releases.map((r) => r.semver);
@@ -147,8 +154,7 @@ export class PlanContext {
 
   /** Component ci's migrations that release r ships, by the epoch they leave. */
   forwardEdges(r: number, ci: number): EpochEdges {
-    const leaving = this.leavingOf(ci);
-    return (e) => (leaving.get(e) ?? []).filter((m) => this.shipping.ships(r, m));
+    return this.shippedEdges(r, ci, null);
   }
 
   /**
@@ -157,12 +163,35 @@ export class PlanContext {
    * target that ships a long history would otherwise send the chain search down all of it.
    */
   towardOwnEpoch(r: number, ci: number): EpochEdges {
-    const arrives = (e: number) => this.arrivalDistance(r, ci, e) >= 0;
-    const leaving = this.leavingOf(ci);
-    return (e) =>
-      arrives(e)
-        ? (leaving.get(e) ?? []).filter((m) => arrives(m.to) && this.shipping.ships(r, m))
-        : [];
+    return this.shippedEdges(r, ci, (e) => this.arrivalDistance(r, ci, e) >= 0);
+  }
+
+  /** r's shipped migrations of ci leaving each epoch, both ends passing `keep` if given. */
+  private shippedEdges(r: number, ci: number, keep: ((e: Epoch) => boolean) | null): EpochEdges {
+    if (this.segmentOf === null) this.buildArrivals();
+    const g = this.outgoingOf[ci] as EdgeList;
+    const idOf = this.epochIdOf[ci] as (e: Epoch) => number;
+    return (e) => {
+      const id = idOf(e);
+      if (id < 0 || (keep !== null && !keep(e))) return NO_MIGRATIONS;
+      const out: Migration[] = [];
+      const stop = g.first[id + 1] as number;
+      for (let j = g.first[id] as number; j < stop; j++) {
+        if (this.shipsEdge(g, j, r) && (keep === null || keep((g.mig[j] as Migration).to)))
+          out.push(g.mig[j] as Migration);
+      }
+      return out;
+    };
+  }
+
+  /** Does release r ship edge j of g? (What search() tests, the runner included.) */
+  private shipsEdge(g: EdgeList, j: number, r: number): boolean {
+    if (this.runnerAt[r] !== 1) return false;
+    const l = g.lo[j] as number;
+    return l >= 0
+      ? (r >= l && r < (g.hi[j] as number)) ||
+          this.explicitAt[r]?.has(g.mig[j] as Migration) === true
+      : this.shipping.ships(r, g.mig[j] as Migration);
   }
 
   /**
@@ -173,17 +202,20 @@ export class PlanContext {
    * cannot reach its epoch from `start`.
    */
   bootChain(r: number, ci: number, start: Epoch): Migration[] | null {
-    const distOf = (e: number) => this.arrivalDistance(r, ci, e);
-    let d = distOf(start);
+    let d = this.arrivalDistance(r, ci, start);
     if (d < 0) return null;
-    const leaving = this.leavingOf(ci);
+    const g = this.outgoingOf[ci] as EdgeList;
+    const idOf = this.epochIdOf[ci] as (e: Epoch) => number;
     const out: Migration[] = [];
     let x = start;
     while (d > 0) {
       let best: Migration | null = null;
-      for (const m of leaving.get(x) ?? []) {
+      const id = idOf(x);
+      const stop = id < 0 ? 0 : (g.first[id + 1] as number);
+      for (let j = id < 0 ? 0 : (g.first[id] as number); j < stop; j++) {
+        const m = g.mig[j] as Migration;
         if (best !== null && m.id >= best.id) continue;
-        if (distOf(m.to) === d - 1 && this.shipping.ships(r, m)) best = m;
+        if (this.arrivalDistance(r, ci, m.to) === d - 1 && this.shipsEdge(g, j, r)) best = m;
       }
       if (best === null) return null;
       out.push(best);
@@ -214,12 +246,12 @@ export class PlanContext {
     const k = r * this.c + ci;
     if (start === this.epochs[k]) {
       // Releases of one segment ship the same scripts of ci from the same epoch: one list.
-      if (this.arrivalStart === null) this.buildArrivals();
-      const key = (this.segmentOf[k] as number) * this.c + ci;
+      if (this.segmentOf === null) this.buildArrivals();
+      const key = (this.segmentOf as Int32Array)[k] as number;
       let list = this.departures[key];
       if (!list) {
         const out: number[] = [];
-        for (let j = this.depStart[k] as number; j < (this.depEnd[k] as number); j++)
+        for (let j = this.depStart[key] as number; j < (this.depEnd[key] as number); j++)
           out.push(this.depEpoch[j] as number, this.depDist[j] as number);
         list = out;
         this.departures[key] = list;
@@ -247,11 +279,13 @@ export class PlanContext {
    */
   private buildArrivals(): void {
     const { n, c } = this;
+    // Per segment (at most one per cell).
     const start = new Int32Array(n * c);
     const end = new Int32Array(n * c);
-    const segment = new Int32Array(n * c);
     const depStart = new Int32Array(n * c);
     const depEnd = new Int32Array(n * c);
+    const segment = new Int32Array(n * c);
+    let segments = 0;
     let depEpochs: Int32Array = new Int32Array(n * c * 2);
     let depDists: Int32Array = new Int32Array(n * c * 2);
     let dlen = 0;
@@ -267,16 +301,19 @@ export class PlanContext {
       const migs = this.migrationsOf[ci] as readonly Migration[];
       let lowest = Number.POSITIVE_INFINITY;
       let highest = Number.NEGATIVE_INFINITY;
-      const see = (e: Epoch) => {
+      for (let r = 0; r < n; r++) {
+        const e = this.epochs[r * c + ci] as Epoch;
         if (e < lowest) lowest = e;
         if (e > highest) highest = e;
-      };
-      for (let r = 0; r < n; r++) see(this.epochs[r * c + ci] as Epoch);
+      }
       for (let i = 0; i < migs.length; i++) {
         const m = migs[i] as Migration;
-        see(m.from);
-        see(m.to);
+        const a = m.from < m.to ? m.from : m.to;
+        const b = m.from < m.to ? m.to : m.from;
+        if (a < lowest) lowest = a;
+        if (b > highest) highest = b;
       }
+      const multi: (readonly Interval[])[] = [];
       let k: number;
       let idOf: (e: Epoch) => number;
       let values: Int32Array;
@@ -306,8 +343,20 @@ export class PlanContext {
         values = new Int32Array(k);
         for (const [e, id] of ids) values[id] = e;
       }
-      const edges = edgeList(k, idOf, migs, "to", this.shipping);
-      const outgoing = edgeList(k, idOf, migs, "from", this.shipping);
+      // Each migration's shipping interval, when it has exactly one (nearly always):
+      // looked up once here for the cuts below and both edge lists.
+      const lo = new Int32Array(migs.length);
+      const hi = new Int32Array(migs.length);
+      for (let i = 0; i < migs.length; i++) {
+        const ivs = this.shipping.intervalsOf(migs[i] as Migration);
+        lo[i] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
+        hi[i] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
+        if (ivs.length !== 1) multi.push(ivs);
+      }
+      const edges = edgeList(k, idOf, migs, "to", lo, hi);
+      const outgoing = edgeList(k, idOf, migs, "from", lo, hi);
+      this.outgoingOf[ci] = outgoing;
+      this.epochIdOf[ci] = safeIdOf(k, values, idOf);
       // Releases whose arrivals for this component are the same: nothing that decides
       // them (the epoch, the runner, which of the component's migrations are shipped)
       // changes between two cuts, so the search runs once per segment, not per release.
@@ -326,7 +375,12 @@ export class PlanContext {
           cut[r] = 1;
       }
       for (let i = 0; i < migs.length; i++) {
-        const ivs = this.shipping.intervalsOf(migs[i] as Migration);
+        if ((lo[i] as number) < 0) continue;
+        cut[lo[i] as number] = 1;
+        cut[hi[i] as number] = 1;
+      }
+      for (let i = 0; i < multi.length; i++) {
+        const ivs = multi[i] as readonly Interval[];
         for (let j = 0; j < ivs.length; j++) {
           cut[(ivs[j] as Interval)[0]] = 1;
           cut[(ivs[j] as Interval)[1]] = 1;
@@ -378,15 +432,13 @@ export class PlanContext {
           stampOut,
         );
         for (let i = dlen; i < dtail; i++) depEpochs[i] = values[depEpochs[i] as number] as number;
-        // Every release of the segment shares the slice.
-        for (let q = r; q < next; q++) {
-          const cell = q * c + ci;
-          start[cell] = len;
-          end[cell] = tail;
-          segment[cell] = r;
-          depStart[cell] = dlen;
-          depEnd[cell] = dtail;
-        }
+        start[segments] = len;
+        end[segments] = tail;
+        depStart[segments] = dlen;
+        depEnd[segments] = dtail;
+        // Every release of the segment shares the slices.
+        for (let q = r; q < next; q++) segment[q * c + ci] = segments;
+        segments++;
         len = tail;
         dlen = dtail;
         r = next;
@@ -399,6 +451,8 @@ export class PlanContext {
         if (b) byEpoch.set(values[id] as number, b);
       }
     }
+    this.runnerAt = runner;
+    this.explicitAt = explicit;
     this.arrivalStart = start;
     this.arrivalEnd = end;
     this.arrivalEpoch = epochs.subarray(0, len);
@@ -409,7 +463,8 @@ export class PlanContext {
     this.depEnd = depEnd;
     this.depEpoch = depEpochs.subarray(0, dlen);
     this.depDist = depDists.subarray(0, dlen);
-    this.reach = new Array(n * c).fill(undefined);
+    this.reach = new Array(segments).fill(undefined);
+    this.departures = new Array(segments).fill(undefined);
   }
 
   /** Fewest scripts converting ci from `start` (data on a) to b's epoch; Infinity if none. */
@@ -431,11 +486,11 @@ export class PlanContext {
 
   /** Fewest of r's own scripts from epoch e to r's epoch of ci; -1 when they cannot. */
   private arrivalDistance(r: number, ci: number, e: number): number {
-    if (this.arrivalStart === null) this.buildArrivals();
-    const k = r * this.c + ci;
-    const hi = this.arrivalEnd[k] as number;
+    if (this.segmentOf === null) this.buildArrivals();
+    const s = (this.segmentOf as Int32Array)[r * this.c + ci] as number;
+    const hi = this.arrivalEnd[s] as number;
     // Arrival lists are short (a release ships a window of its history).
-    for (let j = (this.arrivalStart as Int32Array)[k] as number; j < hi; j++)
+    for (let j = this.arrivalStart[s] as number; j < hi; j++)
       if (this.arrivalEpoch[j] === e) return this.arrivalDist[j] as number;
     return -1;
   }
@@ -464,13 +519,13 @@ export class PlanContext {
 
   /** The releases that can take ci from release u's own data without wiping; null: none. */
   private ownReach(u: number, ci: number): Bits | null {
-    if (this.reachers === null) this.buildArrivals();
-    const key = (this.segmentOf[u * this.c + ci] as number) * this.c + ci;
+    if (this.segmentOf === null) this.buildArrivals();
+    const k = u * this.c + ci;
+    const key = (this.segmentOf as Int32Array)[k] as number;
     let reach = this.reach[key];
     if (reach === undefined) {
-      const k = u * this.c + ci;
-      const lo = this.depStart[k] as number;
-      if ((this.depEnd[k] as number) - lo === 1)
+      const lo = this.depStart[key] as number;
+      if ((this.depEnd[key] as number) - lo === 1)
         reach = (this.reachers as Map<Epoch, Bits>[])[ci]?.get(this.depEpoch[lo] as Epoch) ?? null;
       else {
         const deps = this.departuresFrom(u, ci, this.epochs[k] as Epoch);
@@ -487,7 +542,7 @@ export class PlanContext {
    * without building the union when there is one epoch, as there nearly always is.
    */
   andReachable(zero: Bits, departures: readonly number[], ci: number, scratch: Bits): void {
-    if (this.reachers === null) this.buildArrivals();
+    if (this.segmentOf === null) this.buildArrivals();
     if (departures.length === 2) {
       const b = (this.reachers as Map<Epoch, Bits>[])[ci]?.get(departures[0] as Epoch);
       if (b) andInto(zero, b);
@@ -499,7 +554,7 @@ export class PlanContext {
   }
 
   reachableFor(departures: readonly number[], ci: number, out: Bits): void {
-    if (this.reachers === null) this.buildArrivals();
+    if (this.segmentOf === null) this.buildArrivals();
     out.fill(0);
     const bits = (this.reachers as Map<Epoch, Bits>[])[ci] as Map<Epoch, Bits>;
     for (let i = 0; i < departures.length; i += 2) {
@@ -634,6 +689,17 @@ export class PlanContext {
   }
 }
 
+const NO_MIGRATIONS: readonly Migration[] = Object.freeze([]);
+
+/** idOf for any epoch: -1 for one the component's releases and migrations never name. */
+function safeIdOf(k: number, values: Int32Array, idOf: (e: Epoch) => number): (e: Epoch) => number {
+  return (e) => {
+    if (k === 0) return -1;
+    const id = idOf(e);
+    return id !== undefined && id >= 0 && id < k && values[id] === e ? id : -1;
+  };
+}
+
 /** Is epoch e among the epochs of a flat [epoch, dist, ...] list? (Lists are short.) */
 function seenIn(list: readonly number[], e: number): boolean {
   for (let i = 0; i < list.length; i += 2) if (list[i] === e) return true;
@@ -704,7 +770,9 @@ function edgeList(
   migrations: readonly Migration[],
   /** The end that groups the edges: "to" for arrivals (searched backward), "from" for departures. */
   at: "from" | "to",
-  shipping: ShippingIndex,
+  /** Each migration's one shipping interval [lo, hi); lo -1 when it has several or none. */
+  migLo: Int32Array,
+  migHi: Int32Array,
 ): EdgeList {
   const other = at === "to" ? "from" : "to";
   const first = new Int32Array(k + 1);
@@ -724,10 +792,9 @@ function edgeList(
     const t = idOf(x[at]);
     const j = fill[t] as number;
     fill[t] = j + 1;
-    const ivs = shipping.intervalsOf(x);
     next[j] = idOf(x[other]);
-    lo[j] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
-    hi[j] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
+    lo[j] = migLo[i] as number;
+    hi[j] = migHi[i] as number;
     mig[j] = x;
   }
   return { first, next, lo, hi, mig };
