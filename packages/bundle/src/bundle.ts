@@ -3,7 +3,8 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import type { Migration, Release } from "@stepstone/graph";
-import { hasSetE, type LoadedGraph, sha256 as sha256Hex } from "@stepstone/graph-file";
+import type { LoadedGraph } from "@stepstone/graph-file";
+import { hasSetE, sha256 as sha256Hex } from "@stepstone/graph-file/scripts";
 import type { PlanContext } from "@stepstone/planner";
 import {
   BUNDLE_DIR,

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
-import { sha256 } from "@stepstone/graph-file";
+import { sha256 } from "@stepstone/graph-file/scripts";
 import { BUNDLE_DIR, type Manifest, parseManifestTsv } from "./manifest.js";
 import { readTarGz, type TarEntry } from "./read.js";
 import { verifyManifest } from "./sign.js";

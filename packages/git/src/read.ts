@@ -1,4 +1,4 @@
-import { sha256 } from "@stepstone/graph-file";
+import { sha256 } from "@stepstone/graph-file/scripts";
 import { CatFile, parseTree } from "./git.js";
 import {
   type ComponentEntry,

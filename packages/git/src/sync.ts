@@ -10,7 +10,8 @@ import {
 import { chmod, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { InputError } from "@stepstone/errors";
-import { displayPath, type LoadedGraph, loadGraph, sha256 } from "@stepstone/graph-file";
+import { displayPath, type LoadedGraph, loadGraph } from "@stepstone/graph-file";
+import { sha256 } from "@stepstone/graph-file/scripts";
 import { listTags, openRepo } from "./git.js";
 import { type MergeResult, mergeSync, type SyncChanges } from "./merge.js";
 import { type ReadProgress, readTags } from "./read.js";

@@ -1,7 +1,7 @@
 import { InputError } from "@stepstone/errors";
 import { parseVersion } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
-import { sha256 } from "@stepstone/graph-file";
+import { sha256 } from "@stepstone/graph-file/scripts";
 import type { SemVer } from "semver";
 import { describe, expect, it } from "vitest";
 import {

@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type Diagnostic, InputError } from "@stepstone/errors";
-import { type ParsedGraph, parseGraphAsync, type ReleaseGraph } from "@stepstone/graph";
+import { type ParsedGraph, parseGraphAsync } from "@stepstone/graph";
 import { parseJsonStrict } from "./json.js";
 
 export const GRAPH_FILE = "release-graph.json";
@@ -71,6 +70,8 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
   });
   const root = dirname(file);
   if (options.checkScripts) {
+    // Its own module: hashing loads node:crypto, which a plan never needs.
+    const { checkScripts } = await import("./scripts.js");
     const { errors, warnings } = checkScripts(parsed.graph, root, path);
     if (errors.length > 0) throw InputError.fromDiagnostics(errors);
     parsed.warnings.push(...warnings);
@@ -97,60 +98,4 @@ function realRootOf(root: string): string {
     realRoots.set(root, real);
   }
   return real;
-}
-
-export function sha256(data: Buffer | string): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-/** A script without `set -e` (in a `set` line or the shebang) keeps going after errors. */
-export function hasSetE(text: string): boolean {
-  return (
-    /^\s*set\s+(-[a-zA-Z]*e[a-zA-Z]*|-o\s+errexit)\b/m.test(text) ||
-    /^#!\S+\s+-[a-zA-Z]*e/.test(text)
-  );
-}
-
-function checkScripts(
-  graph: ReleaseGraph,
-  root: string,
-  file: string,
-): { errors: Diagnostic[]; warnings: Diagnostic[] } {
-  const errors: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
-  graph.migrations.forEach((m, i) => {
-    const where = `migrations[${i}].script`;
-    let data: Buffer;
-    try {
-      data = readScript(root, m.script);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const message =
-        code === "ENOENT"
-          ? `${m.script}: no such file (relative to ${root})`
-          : e instanceof InputError
-            ? e.message
-            : `${m.script}: cannot read: ${code ?? String(e)}`;
-      errors.push({ file, where, message });
-      return;
-    }
-    if (m.sha256 !== undefined) {
-      const actual = sha256(data);
-      if (actual !== m.sha256) {
-        errors.push({
-          file,
-          where: `migrations[${i}].sha256`,
-          message: `${m.script} has sha256 ${actual}, but the graph pins ${m.sha256}: a released migration must not change; restore the script or add a new migration`,
-        });
-      }
-    }
-    if (!hasSetE(data.toString("utf8"))) {
-      warnings.push({
-        file,
-        where,
-        message: `${m.script} does not use "set -e": add "set -eu" near the top so a failing command fails the migration`,
-      });
-    }
-  });
-  return { errors, warnings };
 }
