@@ -16,7 +16,7 @@ export function parseJsonStrict(text: string, file: string): unknown {
   }
   // Duplicates make the text hold more keys than the parsed value: count both (cheap),
   // and only on a difference locate them with the (slower) full scan.
-  if (keysInText(text) !== keysInValue(value)) {
+  if (keysInText(text) !== (typeof value === "object" && value !== null ? keysInValue(value) : 0)) {
     const dups = duplicateKeys(text, file);
     if (dups.length > 0) throw InputError.fromDiagnostics(dups);
   }
@@ -47,17 +47,21 @@ function keysInText(text: string): number {
 }
 
 function keysInValue(value: unknown): number {
+  // Only objects and arrays recurse: a call per string or number would double the cost.
+  let n = 0;
   if (Array.isArray(value)) {
-    let n = 0;
-    for (let i = 0; i < value.length; i++) n += keysInValue(value[i]);
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === "object" && v !== null) n += keysInValue(v);
+    }
     return n;
   }
-  if (value !== null && typeof value === "object") {
-    let n = 0;
-    for (const k in value) n += 1 + keysInValue((value as Record<string, unknown>)[k]);
-    return n;
+  for (const k in value as Record<string, unknown>) {
+    n++;
+    const v = (value as Record<string, unknown>)[k];
+    if (typeof v === "object" && v !== null) n += keysInValue(v);
   }
-  return 0;
+  return n;
 }
 
 function syntaxErrors(text: string, file: string): Diagnostic[] {

@@ -1,4 +1,4 @@
-import type { Migration, ReleaseGraph } from "./model.js";
+import type { Migration, Release, ReleaseGraph } from "./model.js";
 import { type Interval, rangeIntervals } from "./ranges.js";
 
 /**
@@ -38,8 +38,16 @@ export class ShippingIndex {
     // Only the ids some release names in `ships` (few) are looked up: one pass over the
     // migrations for those, not a map of every id.
     const named = new Map<string, Migration | undefined>();
-    for (const r of graph.releases) for (const id of r.ships) named.set(id, undefined);
-    if (named.size > 0) for (const m of graph.migrations) if (named.has(m.id)) named.set(m.id, m);
+    for (let r = 0; r < graph.releases.length; r++) {
+      const ships = (graph.releases[r] as Release).ships;
+      for (let i = 0; i < ships.length; i++) named.set(ships[i] as string, undefined);
+    }
+    if (named.size > 0) {
+      for (let i = 0; i < migrations.length; i++) {
+        const m = migrations[i] as Migration;
+        if (named.has(m.id)) named.set(m.id, m);
+      }
+    }
     this.explicit = graph.releases.map((r) => {
       if (r.ships.length === 0) return null;
       const set = new Set<Migration>();
@@ -50,13 +58,15 @@ export class ShippingIndex {
       return set;
     });
     this.namedBy = new Map();
-    this.explicit.forEach((set, r) => {
-      for (const m of set ?? []) {
+    for (let r = 0; r < this.explicit.length; r++) {
+      const set = this.explicit[r];
+      if (!set) continue;
+      for (const m of set) {
         const list = this.namedBy.get(m);
         if (list) list.push(r);
         else this.namedBy.set(m, [r]);
       }
-    });
+    }
   }
 
   /** Does release r (an index into graph.releases) ship m? */
