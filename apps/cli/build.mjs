@@ -4,8 +4,8 @@
 //   cli.js        the CLI and every stepstone package, one CommonJS file; each command's
 //                 code runs only when that command does
 //   cli.js.cache  V8's code cache for cli.js, made here by running the main commands
-//   lib/*.cjs     the large libraries few commands need (the schema library, tar,
-//                 simple-git, graphviz), each loaded on first use
+//   lib/          what few commands need: the schema library, tar, simple-git and
+//                 graphviz (*.cjs, each loaded on first use), the report page's script
 //
 // Node resolves and compiles a module graph of hundreds of small files (zod, semver,
 // commander) in tens of milliseconds, and compiles the functions a plan runs on their
@@ -103,6 +103,8 @@ const inlineRunner = {
   },
 };
 
+writeFileSync(join(out, "lib", "report-page.js"), page.outputFiles[0].text);
+
 const cli = await build({
   entryPoints: { cli: "src/bin.ts" },
   outdir: out,
@@ -115,7 +117,12 @@ const cli = await build({
   // jsonc-parser's "main" is a UMD build that requires its own files at run time.
   mainFields: ["module", "main"],
   plugins: [lazyLibraries, inlineRunner],
-  define: { STEPSTONE_REPORT_PAGE: JSON.stringify(page.outputFiles[0].text) },
+  // The report page's script (half a megabyte) stays out of the file every command
+  // reads: lib/report-page.js, read when the report asks for it.
+  define: { STEPSTONE_REPORT_PAGE: "__stepstoneReportPage" },
+  banner: {
+    js: `Object.defineProperty(globalThis, "__stepstoneReportPage", { configurable: true, get: () => require("node:fs").readFileSync(require("node:path").join(__dirname, "lib/report-page.js"), "utf8") });`,
+  },
   metafile: true,
   logLevel: "warning",
 });

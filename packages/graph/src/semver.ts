@@ -1,4 +1,9 @@
-import semver, { type Comparator, Range, SemVer } from "semver";
+// The three modules used, not the package's index: it loads all of node-semver's forty
+// modules, which every command would pay for at start.
+import type { Comparator } from "semver";
+import Range from "semver/classes/range.js";
+import SemVer from "semver/classes/semver.js";
+import parse from "semver/functions/parse.js";
 
 /**
  * Every range in stepstone is evaluated with prereleases included: a transition build
@@ -17,7 +22,7 @@ export function parseVersion(text: string): SemVer | null {
   let v = parsed.get(text);
   if (v === undefined) {
     if (parsed.size > 100_000) parsed.clear();
-    v = semver.parse(text, { loose: false });
+    v = parse(text, { loose: false });
     parsed.set(text, v);
   }
   return v;

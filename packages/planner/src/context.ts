@@ -289,8 +289,10 @@ export class PlanContext {
     let depEpochs: Int32Array = new Int32Array(n * c * 2);
     let depDists: Int32Array = new Int32Array(n * c * 2);
     let dlen = 0;
-    let epochs: Int32Array = new Int32Array(n * c * 4);
-    let dists: Int32Array = new Int32Array(n * c * 4);
+    // Roomy from the start: a large typed array is zero pages until written, while each
+    // grow() copies everything so far (a vendor's releases reach ~10 epochs back each).
+    let epochs: Int32Array = new Int32Array(n * c * 16 + 1024);
+    let dists: Int32Array = new Int32Array(n * c * 16 + 1024);
     let len = 0;
     const runner = Uint8Array.from(this.releases, (r) => (r.runner ? 1 : 0));
     const explicit = this.releases.map((_, r) => this.shipping.explicitOf(r));
