@@ -351,9 +351,11 @@ export class PlanContext {
       const hi = new Int32Array(migs.length);
       for (let i = 0; i < migs.length; i++) {
         const ivs = this.shipping.intervalsOf(migs[i] as Migration);
-        lo[i] = ivs.length === 1 ? (ivs[0] as Interval)[0] : -1;
-        hi[i] = ivs.length === 1 ? (ivs[0] as Interval)[1] : -1;
-        if (ivs.length !== 1) multi.push(ivs);
+        // None (a script only `ships` names, like most down-migrations) is the empty
+        // interval [0, 0): the fast test, not ShippingIndex.ships, answers for it too.
+        lo[i] = ivs.length === 1 ? (ivs[0] as Interval)[0] : ivs.length === 0 ? 0 : -1;
+        hi[i] = ivs.length === 1 ? (ivs[0] as Interval)[1] : ivs.length === 0 ? 0 : -1;
+        if (ivs.length > 1) multi.push(ivs);
       }
       const edges = edgeList(k, idOf, migs, "to", lo, hi);
       const outgoing = edgeList(k, idOf, migs, "from", lo, hi);
@@ -760,7 +762,7 @@ function closeRun(
 interface EdgeList {
   readonly first: Int32Array;
   readonly next: Int32Array;
-  /** The one shipping interval [lo, hi) of each edge's migration; lo -1 when it has several or none. */
+  /** The one shipping interval [lo, hi) of each edge's migration ([0, 0) for none); lo -1 when it has several. */
   readonly lo: Int32Array;
   readonly hi: Int32Array;
   readonly mig: readonly Migration[];
@@ -772,7 +774,7 @@ function edgeList(
   migrations: readonly Migration[],
   /** The end that groups the edges: "to" for arrivals (searched backward), "from" for departures. */
   at: "from" | "to",
-  /** Each migration's one shipping interval [lo, hi); lo -1 when it has several or none. */
+  /** Each migration's one shipping interval [lo, hi) ([0, 0) for none); lo -1 when it has several. */
   migLo: Int32Array,
   migHi: Int32Array,
 ): EdgeList {
