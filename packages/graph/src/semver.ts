@@ -93,19 +93,6 @@ const SIMPLE = /^(?:(?:>=|<=|>|<|=)?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-
  * bounds it would.
  */
 export function parseRange(text: string): VersionRange | null {
-  let r = ranges.get(text);
-  if (r === undefined) {
-    if (ranges.size > 100_000) ranges.clear();
-    r = parseRangeText(text);
-    ranges.set(text, r);
-  }
-  return r;
-}
-
-/** Parsed ranges by text (scripts of one line often ship in the same versions); never mutated. */
-const ranges = new Map<string, VersionRange | null>();
-
-function parseRangeText(text: string): VersionRange | null {
   if (SIMPLE.test(text)) {
     const bounds: Bound[] = [];
     // Bounds are separated by single spaces (SIMPLE): scanned in place, no split.

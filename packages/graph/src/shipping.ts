@@ -22,18 +22,10 @@ export class ShippingIndex {
     const sorted = graph.releases.map((r) => r.semver);
     const indexOf = new Map(sorted.map((v, i) => [v.version, i]));
     this.intervals = new Map();
-    // Releases share ranges (a line's scripts ship in the same versions): one lookup each.
-    const byRange = new Map<string, readonly Interval[]>();
     const migrations = graph.migrations;
     for (let i = 0; i < migrations.length; i++) {
       const m = migrations[i] as Migration;
-      if (m.shippedIn === null) continue;
-      let ivs = byRange.get(m.shippedIn.raw);
-      if (ivs === undefined) {
-        ivs = rangeIntervals(m.shippedIn, sorted, indexOf);
-        byRange.set(m.shippedIn.raw, ivs);
-      }
-      this.intervals.set(m, ivs);
+      if (m.shippedIn !== null) this.intervals.set(m, rangeIntervals(m.shippedIn, sorted, indexOf));
     }
     // Only the ids some release names in `ships` (few) are looked up: one pass over the
     // migrations for those, not a map of every id.

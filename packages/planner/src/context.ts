@@ -202,8 +202,27 @@ export class PlanContext {
    * cannot reach its epoch from `start`.
    */
   bootChain(r: number, ci: number, start: Epoch): Migration[] | null {
-    let d = this.arrivalDistance(r, ci, start);
+    if (this.segmentOf === null) this.buildArrivals();
+    const s = (this.segmentOf as Int32Array)[r * this.c + ci] as number;
+    const lo = this.arrivalStart[s] as number;
+    const hi = this.arrivalEnd[s] as number;
+    const epochs = this.arrivalEpoch;
+    const dists = this.arrivalDist;
+    let d = -1;
+    for (let j = lo; j < hi; j++) {
+      if (epochs[j] === start) {
+        d = dists[j] as number;
+        break;
+      }
+    }
     if (d < 0) return null;
+    // r's arrivals are in breadth-first order from its epoch: the epochs at distance x
+    // are the entries [first[x], first[x + 1]).
+    const first = new Int32Array(d + 2).fill(hi);
+    for (let j = hi - 1; j >= lo; j--) {
+      const x = dists[j] as number;
+      if (x <= d + 1) first[x] = j;
+    }
     const g = this.outgoingOf[ci] as EdgeList;
     const idOf = this.epochIdOf[ci] as (e: Epoch) => number;
     const out: Migration[] = [];
@@ -212,10 +231,19 @@ export class PlanContext {
       let best: Migration | null = null;
       const id = idOf(x);
       const stop = id < 0 ? 0 : (g.first[id + 1] as number);
+      const from = first[d - 1] as number;
+      const to = first[d] as number;
       for (let j = id < 0 ? 0 : (g.first[id] as number); j < stop; j++) {
         const m = g.mig[j] as Migration;
         if (best !== null && m.id >= best.id) continue;
-        if (this.arrivalDistance(r, ci, m.to) === d - 1 && this.shipsEdge(g, j, r)) best = m;
+        let next = false;
+        for (let q = from; q < to; q++) {
+          if (epochs[q] === m.to) {
+            next = true;
+            break;
+          }
+        }
+        if (next && this.shipsEdge(g, j, r)) best = m;
       }
       if (best === null) return null;
       out.push(best);

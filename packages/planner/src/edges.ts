@@ -70,10 +70,10 @@ export function costedWipes(
 
 /** The departures of every component of an origin (what its own image can convert to). */
 export function departuresOf(ctx: PlanContext, origin: Origin): number[][] {
-  return Array.from(
-    { length: ctx.c },
-    (_, ci) => ctx.departuresFrom(origin.release, ci, origin.epochs[ci] as number) as number[],
-  );
+  const out: number[][] = new Array(ctx.c);
+  for (let ci = 0; ci < ctx.c; ci++)
+    out[ci] = ctx.departuresFrom(origin.release, ci, origin.epochs[ci] as number) as number[];
+  return out;
 }
 
 /** The releases a hop from `origin` can reach without wiping anything, as a bitset. */

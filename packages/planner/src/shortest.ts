@@ -18,8 +18,16 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
   const zeroOf = new Map<number, Bits>();
   const depsOf = new Map<number, number[][]>();
   // Node n is the origin itself (its data may differ from its release's).
-  const originOf = (u: number): Origin =>
-    u === n ? origin : { release: u, epochs: ctx.releaseEpochs(u) };
+  const origins: (Origin | undefined)[] = new Array(n);
+  const originOf = (u: number): Origin => {
+    if (u === n) return origin;
+    let o = origins[u];
+    if (o === undefined) {
+      o = { release: u, epochs: ctx.releaseEpochs(u) };
+      origins[u] = o;
+    }
+    return o;
+  };
   const deps = (u: number) => {
     let d = depsOf.get(u);
     if (!d) {
