@@ -8,19 +8,38 @@ import { type ParseError, printParseErrorCode, visit } from "jsonc-parser";
  * "golden": false` would drop a flag without a word).
  */
 export function parseJsonStrict(text: string, file: string): unknown {
-  let value: unknown;
+  const value = parseJson(text, file);
+  checkDuplicateKeys(text, value, file);
+  return value;
+}
+
+/** JSON.parse, with line:column for a syntax error. */
+export function parseJson(text: string, file: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw InputError.fromDiagnostics(syntaxErrors(text, file));
   }
-  // Duplicates make the text hold more keys than the parsed value: count both (cheap),
-  // and only on a difference locate them with the (slower) full scan.
-  if (keysInText(text) !== (typeof value === "object" && value !== null ? keysInValue(value) : 0)) {
+}
+
+/**
+ * Throws on duplicate keys in `text` (whose parse is `value`). Duplicates make the text
+ * hold more keys than the parsed value: count both (cheap; `valueKeys` when the caller
+ * has counted the value's keys already), and only on a difference locate them with the
+ * (slower) full scan.
+ */
+export function checkDuplicateKeys(
+  text: string,
+  value: unknown,
+  file: string,
+  valueKeys?: number,
+): void {
+  const inValue =
+    valueKeys ?? (typeof value === "object" && value !== null ? keysInValue(value) : 0);
+  if (keysInText(text) !== inValue) {
     const dups = duplicateKeys(text, file);
     if (dups.length > 0) throw InputError.fromDiagnostics(dups);
   }
-  return value;
 }
 
 /** Object keys in valid JSON text: strings followed by a colon. */

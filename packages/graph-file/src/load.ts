@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type Diagnostic, InputError } from "@stepstone/errors";
-import { type ParsedGraph, parseGraphAsync } from "@stepstone/graph";
-import { parseJsonStrict } from "./json.js";
+import { graphFileKeys, type ParsedGraph, parseGraphAsync } from "@stepstone/graph";
+import { checkDuplicateKeys, parseJson } from "./json.js";
 
 export const GRAPH_FILE = "release-graph.json";
 
@@ -64,9 +64,13 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
     if (e instanceof InputError) throw e;
     throw new InputError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  const json = parseJsonStrict(text, path);
+  const json = parseJson(text, path);
+  // One walk checks the shape and counts the keys for the duplicate-key check.
+  const keys = graphFileKeys(json);
+  checkDuplicateKeys(text, json, path, keys >= 0 ? keys : undefined);
   const parsed = await parseGraphAsync(json, path, {
     deepWarnings: options.deepWarnings !== false,
+    shapeChecked: keys >= 0,
   });
   const root = dirname(file);
   if (options.checkScripts) {

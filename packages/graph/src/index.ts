@@ -11,7 +11,7 @@ export {
   VersionRange,
   versionKey,
 } from "./semver.js";
-export { isGraphFile } from "./shape.js";
+export { graphFileKeys, isGraphFile } from "./shape.js";
 export { ShippingIndex, shippingIndex } from "./shipping.js";
 export {
   checkGraph,

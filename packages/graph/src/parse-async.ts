@@ -1,5 +1,6 @@
 import type { Diagnostic } from "@stepstone/errors";
 import { InputError } from "@stepstone/errors";
+import type { GraphFile } from "./schema.js";
 import { isGraphFile } from "./shape.js";
 import { checkGraph, type ParsedGraph, type ParseOptions } from "./validate.js";
 
@@ -14,9 +15,10 @@ export async function parseGraphAsync(
   options?: ParseOptions,
 ): Promise<ParsedGraph> {
   const errors: Diagnostic[] = [];
-  const doc = isGraphFile(input)
-    ? input
-    : (await import("./structure.js")).structuralCheck(input, file, errors);
+  const doc =
+    options?.shapeChecked === true || isGraphFile(input)
+      ? (input as GraphFile)
+      : (await import("./structure.js")).structuralCheck(input, file, errors);
   if (doc === null) throw InputError.fromDiagnostics(errors);
   return checkGraph(doc, input, file, errors, options);
 }

@@ -12,8 +12,26 @@ import type { GraphFile } from "./schema.js";
  * own `__proto__` key, which zod silently drops from records), which only costs time.
  */
 export function isGraphFile(input: unknown): input is GraphFile {
+  return graphFileKeys(input) >= 0;
+}
+
+/** Keys seen by the walk in progress (graphFileKeys). */
+let keys = 0;
+
+/**
+ * isGraphFile and, in the same walk, the number of object keys in the parsed file (the
+ * loader compares it with the keys in the text: JSON.parse silently keeps the last of
+ * duplicate keys). -1 when the shape is not the schema's.
+ */
+export function graphFileKeys(input: unknown): number {
+  keys = 0;
+  return isGraphFileShape(input) ? keys : -1;
+}
+
+function isGraphFileShape(input: unknown): input is GraphFile {
   if (!isObject(input)) return false;
   for (const k in input) {
+    keys++;
     const v = input[k];
     switch (k) {
       case "$schema":
@@ -25,7 +43,10 @@ export function isGraphFile(input: unknown): input is GraphFile {
         break;
       case "components":
         if (!isObject(v)) return false;
-        for (const name in v) if (!isComponent(v[name])) return false;
+        for (const name in v) {
+          keys++;
+          if (!isComponent(v[name])) return false;
+        }
         break;
       case "releases":
         if (!Array.isArray(v)) return false;
@@ -47,6 +68,7 @@ export function isGraphFile(input: unknown): input is GraphFile {
 function isComponent(c: unknown): boolean {
   if (!isObject(c)) return false;
   for (const k in c) {
+    keys++;
     const v = c[k];
     switch (k) {
       case "wipeable":
@@ -75,6 +97,7 @@ function isComponent(c: unknown): boolean {
 function isRelease(r: unknown): boolean {
   if (!isObject(r)) return false;
   for (const k in r) {
+    keys++;
     const v = r[k];
     switch (k) {
       case "version":
@@ -104,7 +127,10 @@ function isRelease(r: unknown): boolean {
         break;
       case "platforms":
         if (!isObject(v)) return false;
-        for (const p in v) if (!isPlatform(v[p])) return false;
+        for (const p in v) {
+          keys++;
+          if (!isPlatform(v[p])) return false;
+        }
         break;
       default:
         return false;
@@ -115,7 +141,10 @@ function isRelease(r: unknown): boolean {
 
 function isPlatform(p: unknown): boolean {
   if (!isObject(p)) return false;
-  for (const k in p) if (k !== "epochs") return false;
+  for (const k in p) {
+    keys++;
+    if (k !== "epochs") return false;
+  }
   return isEpochs(p.epochs);
 }
 
@@ -124,6 +153,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 function isMigration(m: unknown): boolean {
   if (!isObject(m)) return false;
   for (const k in m) {
+    keys++;
     const v = m[k];
     switch (k) {
       case "id":
@@ -161,7 +191,10 @@ function isMigration(m: unknown): boolean {
 
 function isEpochs(v: unknown): boolean {
   if (!isObject(v)) return false;
-  for (const k in v) if (!isEpoch(v[k])) return false;
+  for (const k in v) {
+    keys++;
+    if (!isEpoch(v[k])) return false;
+  }
   return true;
 }
 

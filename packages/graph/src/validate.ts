@@ -42,6 +42,11 @@ export interface ParseOptions {
    * that plan skip this pass. Default true.
    */
   deepWarnings?: boolean;
+  /**
+   * The caller has run isGraphFile (or graphFileKeys) on this very input, and it passed:
+   * parseGraphAsync need not walk it again.
+   */
+  shapeChecked?: boolean;
 }
 
 /**

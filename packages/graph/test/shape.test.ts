@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { graphSchema } from "../src/schema.js";
-import { isGraphFile } from "../src/shape.js";
+import { graphFileKeys, isGraphFile } from "../src/shape.js";
 
 /**
  * isGraphFile is the fast path of validation: whenever it says yes, zod must say yes and
@@ -157,6 +157,8 @@ describe("isGraphFile", () => {
         const doc = edits.reduce(mutate, sample);
         const zod = graphSchema.safeParse(doc);
         const fast = isGraphFile(doc);
+        // The same walk counts the keys (the loader's duplicate-key check relies on it).
+        expect(graphFileKeys(doc)).toBe(fast ? keysIn(doc) : -1);
         if (fast) {
           expect(zod.success).toBe(true);
           // zod's output is what validation used to see: it must be the input itself.
@@ -177,3 +179,10 @@ describe("isGraphFile", () => {
     expect(isGraphFile(doc)).toBe(false);
   });
 });
+
+/** Every object key in a JSON value, counted the plain way. */
+function keysIn(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + keysIn(x), 0);
+  if (v === null || typeof v !== "object") return 0;
+  return Object.entries(v).reduce((n, [, x]) => n + 1 + keysIn(x), 0);
+}
