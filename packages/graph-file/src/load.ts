@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { type Diagnostic, InputError } from "@stepstone/errors";
+import { InputError } from "@stepstone/errors";
 import { graphFileKeys, type ParsedGraph, parseGraphAsync } from "@stepstone/graph";
 import { checkDuplicateKeys, parseJson } from "./json.js";
 

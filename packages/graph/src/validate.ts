@@ -139,48 +139,8 @@ export function checkGraph(
         `duplicate id "${m.id}" (first at migrations[${fileIndex[first]}])`,
       );
     else byId.set(m.id, migrations.length);
-    if (!isComponent.has(m.component)) {
-      err(
-        ["migrations", i, "component"],
-        `unknown component "${m.component}"${suggest(m.component, componentNames)}`,
-      );
-    }
-    if (m.from === m.to)
-      err(
-        ["migrations", i, "to"],
-        `from and to are both ${m.from}: a migration must change the epoch`,
-      );
-    if (!isInsideRelative(m.script)) {
-      err(
-        ["migrations", i, "script"],
-        `"${m.script}" must be a relative path inside the graph's folder (no "..", not absolute)`,
-      );
-    }
-    let shippedIn = null;
-    if (m.shippedIn !== undefined) {
-      shippedIn = parseRange(m.shippedIn);
-      if (shippedIn === null)
-        err(
-          ["migrations", i, "shippedIn"],
-          `"${m.shippedIn}" is not a semver range (e.g. ">=2.10.0 <2.12.0")`,
-        );
-    }
     fileIndex.push(i);
-    const migration: {
-      -readonly [K in keyof Migration]: Migration[K];
-    } = {
-      id: m.id,
-      component: m.component,
-      from: m.from,
-      to: m.to,
-      script: m.script,
-      shippedIn,
-      after: m.after ?? NO_IDS,
-    };
-    if (m.sha256 !== undefined) migration.sha256 = m.sha256;
-    if (m.description !== undefined) migration.description = m.description;
-    if (m.notes !== undefined) migration.notes = m.notes;
-    migrations.push(migration);
+    migrations.push(checkMigration(m, i, isComponent, componentNames, err));
   }
   const known = knownIds ?? byId;
   for (let k = 0; k < migrations.length; k++) {
@@ -321,6 +281,63 @@ export function checkGraph(
   if (options.deepWarnings !== false)
     warnUnrecoverableDowngrades(graph, new Map(releases.map((r) => [r.release, r.index])), warn);
   return { graph, warnings };
+}
+
+type DocMigration = NonNullable<NonNullable<Salvaged["migrations"]>[number]>;
+
+/**
+ * The checks of one migration entry but its id's, and its model. Its own function: it
+ * runs once per migration (tens of thousands), and V8 optimizes a small function called
+ * that often long before it would a loop inside checkGraph.
+ */
+function checkMigration(
+  m: DocMigration,
+  i: number,
+  isComponent: ReadonlySet<string>,
+  componentNames: readonly string[],
+  err: (path: readonly PropertyKey[], message: string) => void,
+): Migration {
+  if (!isComponent.has(m.component)) {
+    err(
+      ["migrations", i, "component"],
+      `unknown component "${m.component}"${suggest(m.component, componentNames)}`,
+    );
+  }
+  if (m.from === m.to)
+    err(
+      ["migrations", i, "to"],
+      `from and to are both ${m.from}: a migration must change the epoch`,
+    );
+  if (!isInsideRelative(m.script)) {
+    err(
+      ["migrations", i, "script"],
+      `"${m.script}" must be a relative path inside the graph's folder (no "..", not absolute)`,
+    );
+  }
+  let shippedIn = null;
+  if (m.shippedIn !== undefined) {
+    shippedIn = parseRange(m.shippedIn);
+    if (shippedIn === null)
+      err(
+        ["migrations", i, "shippedIn"],
+        `"${m.shippedIn}" is not a semver range (e.g. ">=2.10.0 <2.12.0")`,
+      );
+  }
+  const migration: {
+    -readonly [K in keyof Migration]: Migration[K];
+  } = {
+    id: m.id,
+    component: m.component,
+    from: m.from,
+    to: m.to,
+    script: m.script,
+    shippedIn,
+    after: m.after ?? NO_IDS,
+  };
+  if (m.sha256 !== undefined) migration.sha256 = m.sha256;
+  if (m.description !== undefined) migration.description = m.description;
+  if (m.notes !== undefined) migration.notes = m.notes;
+  return migration;
 }
 
 /**

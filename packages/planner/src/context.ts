@@ -11,15 +11,7 @@ import {
   type VersionRange,
 } from "@stepstone/graph";
 import type { SemVer } from "semver";
-import {
-  andInto,
-  type Bits,
-  bitsFor,
-  copyBits,
-  orInto,
-  setBit,
-  setRange,
-} from "./bits.js";
+import { andInto, type Bits, bitsFor, copyBits, orInto, setBit, setRange } from "./bits.js";
 
 function grow(a: Int32Array, min: number): Int32Array {
   const b = new Int32Array(Math.max(min, a.length * 2));
@@ -106,14 +98,8 @@ export class PlanContext {
     this.c = graph.components.length;
     this.epochs = new Int32Array(this.n * this.c);
     const names = graph.components.map((comp) => comp.name);
-    for (let ri = 0; ri < this.n; ri++) {
-      const r = graph.releases[ri] as Release;
-      const over = platform === null ? undefined : r.platforms[platform]?.epochs;
-      for (let ci = 0; ci < this.c; ci++) {
-        const name = names[ci] as string;
-        this.epochs[ri * this.c + ci] = over?.[name] ?? (r.epochs[name] as Epoch);
-      }
-    }
+    for (let ri = 0; ri < this.n; ri++)
+      releaseEpochsInto(this.epochs, ri * this.c, graph.releases[ri] as Release, names, platform);
     this.wipeable = Uint8Array.from(graph.components, (comp) => (comp.wipeable ? 1 : 0));
     this.shipping = shippingIndex(graph);
     const byComponent: Migration[][] = graph.components.map(() => []);
@@ -522,16 +508,7 @@ export class PlanContext {
               : (excluded[w] as number) | (g.members[w] as number);
       }
       const keys = (this.releases[a] as Release).trusts;
-      const trusted = keys === null ? listed : trustedOf(keys);
-      const aw = a >>> 5;
-      // Rule 3 restricts upgrades only: the bits above a.
-      const above = (a & 31) === 31 ? 0 : (0xffffffff << ((a & 31) + 1)) >>> 0;
-      const row = a * words;
-      for (let w = 0; w < words; w++) {
-        const x = w < aw ? 0 : w === aw ? (excluded[w] as number) & above : (excluded[w] as number);
-        all[row + w] = (listed[w] as number) & (trusted[w] as number) & ~x;
-      }
-      all[row + aw] = (all[row + aw] as number) & ~(1 << (a & 31));
+      baseRow(all, a, words, listed, keys === null ? listed : trustedOf(keys), excluded);
     }
     return all;
   }
@@ -583,6 +560,45 @@ function safeIdOf(k: number, values: Int32Array, idOf: (e: Epoch) => number): (e
 function seenIn(list: readonly number[], e: number): boolean {
   for (let i = 0; i < list.length; i += 2) if (list[i] === e) return true;
   return false;
+}
+
+/** One release's epochs (platform overrides applied) into out[offset...]. */
+function releaseEpochsInto(
+  out: Int32Array,
+  offset: number,
+  r: Release,
+  names: readonly string[],
+  platform: string | null,
+): void {
+  const over = platform === null ? undefined : r.platforms[platform]?.epochs;
+  for (let ci = 0; ci < names.length; ci++) {
+    const name = names[ci] as string;
+    out[offset + ci] = over?.[name] ?? (r.epochs[name] as Epoch);
+  }
+}
+
+/**
+ * Row a of the base targets: listed, trusted by a, and not above a unless its
+ * upgradeFrom admits a (`excluded`: the releases whose upgradeFrom does not), a itself
+ * left out.
+ */
+function baseRow(
+  all: Uint32Array,
+  a: number,
+  words: number,
+  listed: Bits,
+  trusted: Bits,
+  excluded: Bits,
+): void {
+  const aw = a >>> 5;
+  // Rule 3 restricts upgrades only: the bits above a.
+  const above = (a & 31) === 31 ? 0 : (0xffffffff << ((a & 31) + 1)) >>> 0;
+  const row = a * words;
+  for (let w = 0; w < words; w++) {
+    const x = w < aw ? 0 : w === aw ? (excluded[w] as number) & above : (excluded[w] as number);
+    all[row + w] = (listed[w] as number) & (trusted[w] as number) & ~x;
+  }
+  all[row + aw] = (all[row + aw] as number) & ~(1 << (a & 31));
 }
 
 /**
