@@ -13,6 +13,16 @@ export function run(argv: readonly string[]): void {
   main(argv).then(
     (code) => {
       process.exitCode = code;
+      // Exit now rather than when the event loop runs dry: node would then tear the
+      // heap down page by page and wait for V8's background compile jobs, which after a
+      // large plan costs more than a small graph's whole plan. Only when no output can
+      // be left queued: Linux writes pipes, files and terminals synchronously; elsewhere
+      // (pipes are asynchronous on macOS) both streams must be empty.
+      if (
+        process.platform === "linux" ||
+        (process.stdout.writableLength === 0 && process.stderr.writableLength === 0)
+      )
+        process.exit(code);
     },
     (e) => {
       process.stderr.write(`stepstone: internal error: ${String(e)}\n`);
