@@ -26,8 +26,8 @@ writeFileSync(join(out, "package.json"), '{ "type": "commonjs" }\n');
 
 // The report page plans in the browser with stepstone's own planner: the page's script
 // (@stepstone/pictures' page/main.js with the graph parser and the planner) is bundled for
-// the browser here and inlined into the CLI as a string, which `stepstone report` writes
-// into the page.
+// the browser here and written to lib/report-page.js, which `stepstone report` reads and
+// writes into the page.
 const page = await build({
   entryPoints: [fileURLToPath(new URL("page/main.js", import.meta.resolve("@stepstone/pictures")))],
   bundle: true,
@@ -105,7 +105,7 @@ const inlineRunner = {
 
 writeFileSync(join(out, "lib", "report-page.js"), page.outputFiles[0].text);
 
-const cli = await build({
+await build({
   entryPoints: { cli: "src/bin.ts" },
   outdir: out,
   bundle: true,
@@ -123,7 +123,6 @@ const cli = await build({
   banner: {
     js: `Object.defineProperty(globalThis, "__stepstoneReportPage", { configurable: true, get: () => require("node:fs").readFileSync(require("node:path").join(__dirname, "lib/report-page.js"), "utf8") });`,
   },
-  metafile: true,
   logLevel: "warning",
 });
 const code = readFileSync(join(out, "cli.js"), "utf8");
@@ -133,7 +132,6 @@ for (const bad of [/\bimport\(/, /\bimport\.meta\b/]) {
   const at = code.search(bad);
   if (at >= 0) throw new Error(`${out}/cli.js: ${bad} at ${at}: "${code.slice(at - 80, at + 80)}"`);
 }
-void cli;
 
 await build({
   entryPoints: { bin: "src/launcher.cts" },

@@ -2,9 +2,9 @@
  * The `stepstone` executable. It loads the CLI (cli.js, one CommonJS bundle) through V8's
  * code cache (cli.js.cache, written at build time by running the main commands once):
  * a `plan` runs once, mostly in functions V8 would otherwise parse and compile on their
- * first call, so reading their bytecode from the cache takes about a tenth off a plan
- * on a vendor-sized graph. A missing or stale cache (another Node, another build) is
- * rejected by V8 and the CLI compiles as usual.
+ * first call, and reading their bytecode from the cache takes about 10 ms off a plan on
+ * a vendor-sized graph (of ~190). A missing or stale cache (another Node, another
+ * build) is rejected by V8 and the CLI compiles as usual.
  *
  * Node 20 has no compile cache for ES modules, hence one CommonJS file; and a script
  * compiled from a cache loses its dynamic-import hook, so the bundle has no import() of
