@@ -40,6 +40,16 @@ const page = await build({
   logLevel: "warning",
 });
 
+/** What every file of the bundle is built with: CommonJS for Node 20. */
+const forNode = {
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  legalComments: "none",
+  logLevel: "warning",
+};
+
 // Large libraries, each its own file, resolved from the package that uses it.
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = (name) => join(here, "../../packages", name);
@@ -53,12 +63,7 @@ for (const [name, { file, from }] of Object.entries(libs)) {
   await build({
     stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: from },
     outfile: join(out, "lib", `${file}.cjs`),
-    bundle: true,
-    format: "cjs",
-    platform: "node",
-    target: "node20",
-    legalComments: "none",
-    logLevel: "warning",
+    ...forNode,
   });
 }
 
@@ -106,14 +111,10 @@ const inlineRunner = {
 writeFileSync(join(out, "lib", "report-page.js"), page.outputFiles[0].text);
 
 await build({
+  ...forNode,
   entryPoints: { cli: "src/bin.ts" },
   outdir: out,
-  bundle: true,
-  format: "cjs",
-  platform: "node",
-  target: "node20",
   sourcemap: true,
-  legalComments: "none",
   // jsonc-parser's "main" is a UMD build that requires its own files at run time.
   mainFields: ["module", "main"],
   plugins: [lazyLibraries, inlineRunner],
@@ -123,7 +124,6 @@ await build({
   banner: {
     js: `Object.defineProperty(globalThis, "__stepstoneReportPage", { configurable: true, get: () => require("node:fs").readFileSync(require("node:path").join(__dirname, "lib/report-page.js"), "utf8") });`,
   },
-  logLevel: "warning",
 });
 const code = readFileSync(join(out, "cli.js"), "utf8");
 // A script compiled from a code cache has no dynamic-import hook in Node 20 (the import
@@ -134,15 +134,10 @@ for (const bad of [/\bimport\(/, /\bimport\.meta\b/]) {
 }
 
 await build({
+  ...forNode,
   entryPoints: { bin: "src/launcher.cts" },
   outdir: out,
-  bundle: true,
-  format: "cjs",
-  platform: "node",
-  target: "node20",
   banner: { js: "#!/usr/bin/env node" },
-  legalComments: "none",
-  logLevel: "warning",
 });
 
 chmodSync(join(out, "bin.js"), 0o755);
