@@ -153,10 +153,22 @@ export function program(): Command {
       "the persistent layer wipes delete from (e.g. the overlay's upper dir); default /",
     )
     .option("--state-dir <dir>", "where the runner keeps its state; default /var/lib/migration")
+    .option(
+      "--layout <layout>",
+      "premounted: the persistent layer is mounted before systemd starts (OpenBMC's init); fstab: systemd mounts it. Decides the units' ordering; default fstab",
+    )
+    .option(
+      "--script-timeout <seconds>",
+      "a script running longer is killed with its process group and counts as failed; default 600",
+    )
+    .option(
+      "--run-timeout <seconds>",
+      "the units' TimeoutStartSec: bounds the whole boot run; default 1800",
+    )
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone runner --out image-root/ --graph release-graph.json --upper /var/persist/overlay\n\nExit: 0, 2 bad input.",
+      "\nExample:\n  stepstone runner --out image-root/ --graph release-graph.json --layout premounted --upper /var/persist/etc-upper\n\nExit: 0, 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/runner.js")).runnerCommand(o)));
 
