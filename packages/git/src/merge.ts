@@ -62,7 +62,15 @@ export interface MergeResult {
 }
 
 /** Key orders of DESIGN.md's tables: new keys are inserted where a person would put them. */
-const ROOT_KEYS = ["$schema", "schemaVersion", "notes", "components", "releases", "migrations"];
+const ROOT_KEYS = [
+  "$schema",
+  "schemaVersion",
+  "notes",
+  "keys",
+  "components",
+  "releases",
+  "migrations",
+];
 const RELEASE_KEYS = [
   "version",
   "line",

@@ -106,6 +106,7 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
 export interface PublishOptions {
   repo: string;
   sign?: string;
+  keys?: string;
   graph?: string;
   format: Format;
 }
@@ -117,6 +118,7 @@ export async function publishCommand(opts: PublishOptions): Promise<number> {
     repo: opts.repo,
     loaded,
     ...(opts.sign !== undefined && { sign: opts.sign }),
+    ...(opts.keys !== undefined && { keys: opts.keys }),
   });
   if (opts.format === "json") {
     printJson(res);
