@@ -17,7 +17,11 @@ const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
 /** The demo key `id` (a KeyObject), from its documented seed. */
 export function demoKey(id) {
   const seed = createHash("sha256").update(`stepstone demo key ${id}`).digest();
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: "der", type: "pkcs8" });
+  return createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, seed]),
+    format: "der",
+    type: "pkcs8",
+  });
 }
 
 /** Its private half in PEM (PKCS#8), as `openssl genpkey -algorithm ed25519` writes one. */

@@ -218,7 +218,9 @@ function publishable(r: Release): boolean {
  */
 function publishSignings(loaded: LoadedGraph, opts: PublishOptions): Map<Release, Signing> {
   if (opts.sign !== undefined && opts.keys !== undefined)
-    throw new InputError("--sign and --keys together: choose one (--keys signs each release with its own key)");
+    throw new InputError(
+      "--sign and --keys together: choose one (--keys signs each release with its own key)",
+    );
   const out = new Map<Release, Signing>();
   const problems: string[] = [];
   const graph = displayPath(loaded.file);
@@ -244,12 +246,18 @@ function publishSignings(loaded: LoadedGraph, opts: PublishOptions): Map<Release
     try {
       out.set(
         release,
-        signingFor(loaded, release, sign === undefined ? {} : { sign }, opts.keys ? "--keys" : "--sign"),
+        signingFor(
+          loaded,
+          release,
+          sign === undefined ? {} : { sign },
+          opts.keys ? "--keys" : "--sign",
+        ),
       );
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       const rotation =
-        opts.sign !== undefined && new Set(loaded.graph.releases.filter(publishable).map((r) => r.signedBy)).size > 1;
+        opts.sign !== undefined &&
+        new Set(loaded.graph.releases.filter(publishable).map((r) => r.signedBy)).size > 1;
       problems.push(
         `${e.message}${rotation ? " (the transition releases are signed with different keys: pass --keys DIR to sign each with its own)" : ""}`,
       );

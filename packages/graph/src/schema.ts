@@ -127,7 +127,10 @@ export function graphJsonSchema(): Record<string, unknown> {
     props.migrations as { items: { properties: Record<string, Record<string, unknown>> } }
   ).items;
   (migration.properties.id as Record<string, unknown>).pattern = MIGRATION_ID.source;
-  (props.keys as Record<string, unknown>).propertyNames = { type: "string", pattern: KEY_ID.source };
+  (props.keys as Record<string, unknown>).propertyNames = {
+    type: "string",
+    pattern: KEY_ID.source,
+  };
   return {
     title: "stepstone release graph",
     description:

@@ -385,7 +385,8 @@ function warnKeys(
     warnFile(
       'no "keys": signedBy and trusts are labels that no public key backs, so bundles cannot be checked against the graph (add "keys": {"<id>": {"public": "keys/<id>.pub.pem"}})',
     );
-  // One pass: the unsigned releases since the last signed one, warned about at the next.
+  // One pass: the unsigned releases since the last signed one, warned about at the next
+  // signed one (or at the end: a new release after signed ones is the same mistake).
   let before: Release | null = null;
   let unsigned: Release[] = [];
   for (const r of rs) {
@@ -397,10 +398,15 @@ function warnKeys(
     unsigned = [];
     before = r;
   }
-  function warnUnsigned(r: Release, before: Release, after: Release): void {
+  for (const u of unsigned) warnUnsigned(u, before as Release, null);
+  function warnUnsigned(r: Release, before: Release, after: Release | null): void {
+    const others =
+      after === null
+        ? `${before.version} before it is signed (by ${before.signedBy})`
+        : `${before.version} (${before.signedBy}) before it and ${after.version} (${after.signedBy}) after it are signed`;
     warn(
       ["releases", fileIndex.get(r) ?? 0],
-      `${r.version} has no signedBy, but ${before.version} (${before.signedBy}) before it and ${after.version} (${after.signedBy}) after it do: set its signedBy and trusts (a new release from sync inherits them)`,
+      `${r.version} has no signedBy, but ${others}: set its signedBy and trusts (sync gives a new release those of the release before it)`,
     );
   }
 }

@@ -1,10 +1,10 @@
+import type { Manifest, VerifyKey } from "@stepstone/bundle";
 import { formatDiagnostic, InputError, IntegrityError } from "@stepstone/errors";
+import type { Release } from "@stepstone/graph";
 import { displayPath } from "@stepstone/graph-file";
+import { sha256 } from "@stepstone/graph-file/scripts";
 import { findRelease, openGraph } from "../graph.js";
 import { color, type Format, out, plural, printJson } from "../output.js";
-import type { Manifest, VerifyKey } from "@stepstone/bundle";
-import type { Release } from "@stepstone/graph";
-import { sha256 } from "@stepstone/graph-file/scripts";
 
 export interface BundleOptions {
   graph?: string;
@@ -17,10 +17,13 @@ export interface BundleOptions {
 }
 
 export async function bundleCommand(opts: BundleOptions): Promise<number> {
-  const { signingFor, writeBundle } = await import("@stepstone/bundle");
+  const { signingFor, UNSIGNED, writeBundle } = await import("@stepstone/bundle");
   const { loaded, ctx } = await openGraph(opts);
   const r = findRelease(ctx, opts.release, "--release");
-  const signing = signingFor(loaded, ctx.releases[r] as Release, opts);
+  const release = ctx.releases[r] as Release;
+  // An image without the runner has no bundle at all: writeBundle says so, before any
+  // question of keys.
+  const signing = release.runner ? signingFor(loaded, release, opts) : UNSIGNED;
   for (const n of signing.notices) process.stderr.write(`${color.yellow("note")}: ${n}\n`);
   const res = await writeBundle(loaded, ctx, r, opts.out, signing);
   for (const w of res.warnings)
@@ -58,7 +61,9 @@ export interface VerifyOptions {
 export async function verifyCommand(bundle: string, opts: VerifyOptions): Promise<number> {
   const lib = await import("@stepstone/bundle");
   if (opts.key !== undefined && opts.graph !== undefined)
-    throw new InputError("--key and --graph together: choose one (--graph uses the release's signedBy key)");
+    throw new InputError(
+      "--key and --graph together: choose one (--graph uses the release's signedBy key)",
+    );
   const graph = opts.graph === undefined ? null : await openGraph({ graph: opts.graph });
   // With --graph: what the graph says of the bundle's release, once its manifest is read.
   const fromGraph: string[] = [];

@@ -68,6 +68,7 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
       releases: c.releases,
       migrations: c.migrations,
       scripts: res.scripts,
+      inherited: res.inherited,
       warnings: res.warnings,
     });
     return 0;
@@ -100,6 +101,13 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
   }
   if (res.scripts.length > 0)
     out(`  scripts: ${plural(res.scripts.length, "file")} written (${some(res.scripts, 4)})`);
+  for (const k of res.inherited) {
+    const what = [
+      k.signedBy !== null && `signedBy ${k.signedBy}`,
+      k.trusts !== null && `trusts ${k.trusts.length === 0 ? "no key" : k.trusts.join(", ")}`,
+    ].filter(Boolean);
+    out(`  keys: ${k.version} inherits ${what.join(" and ")} from ${k.from}; check them`);
+  }
   return 0;
 }
 
