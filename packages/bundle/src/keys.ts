@@ -71,6 +71,8 @@ export function signingFor(
   const key = readPrivateKey(opts.sign);
   const pub = graphKey(loaded, own.id);
   if (!publicDer(key).equals(publicDer(pub.key))) {
+    // Only a hint (which key it is): a broken key file is validate's to report, and
+    // here it merely cannot be the match.
     const actual = [...keys.values()].find((k) => {
       try {
         return publicDer(graphKey(loaded, k.id).key).equals(publicDer(key));
