@@ -29,5 +29,5 @@ do_install() {
 FILES:${PN} += "${libexecdir}/migration ${systemd_system_unitdir} ${localstatedir}/lib/migration"
 
 # What the runner calls: a shell, awk, sha256sum, sync, mv, tar (pre-flash of a .tar.gz
-# bundle) and openssl (signed bundles; migration-data pulls openssl-bin when keys are set).
+# bundle) and openssl (signed bundles: migration-data pulls in openssl-bin).
 RDEPENDS:${PN} = "busybox"
