@@ -353,10 +353,12 @@ read_text() {
 }
 
 # dir_entries DIR: DE := the names in DIR (hidden ones too), newline-separated.
+# DE_ODD := the first name holding a newline (it would split into two), "" when none does.
 dir_entries() {
-	DE=
+	DE='' DE_ODD=''
 	for de_f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
 		exists "$de_f" || continue
+		case ${de_f##*/} in *"$NL"*) [ -n "$DE_ODD" ] || DE_ODD=${de_f##*/} ;; esac
 		DE=$DE${de_f##*/}$NL
 	done
 }
@@ -522,6 +524,7 @@ bundle_files() {
 	IFS=$DEFAULT_IFS
 	set +f
 	dir_entries "$1"
+	[ -z "$DE_ODD" ] || die 3 "$2: unexpected file '$DE_ODD' (a name with a newline) in the bundle: nothing run"
 	bf_entries=$DE
 	IFS=$NL
 	set -f
@@ -549,6 +552,7 @@ bundle_files() {
 	set +f
 	if [ -d "$1/keys" ]; then
 		dir_entries "$1/keys"
+		[ -z "$DE_ODD" ] || die 3 "$2: unexpected file '$DE_ODD' (a name with a newline) in keys/: nothing run"
 		IFS=$NL
 		set -f
 		for bf_f in $DE; do
@@ -840,6 +844,7 @@ journal_rotate() {
 # Costs processes only when the script printed something.
 journal_output() {
 	[ -s "$WORK/out" ] || return 0
+	jo_id=$1
 	jo_n=$(wc -c <"$WORK/out") || jo_n=0
 	# shellcheck disable=SC2086 # split on purpose: blank-free fields
 	set -- $jo_n
@@ -850,7 +855,7 @@ journal_output() {
 	[ $((JSIZE + jo_keep + 200)) -le "$JOURNAL_MAX" ] || journal_rotate
 	jo_file=$WORK/out
 	if [ "$jo_n" -gt "$OUTPUT_MAX" ]; then
-		jlog "$1: output: $jo_n bytes, the last $OUTPUT_MAX kept"
+		jlog "$jo_id: output: $jo_n bytes, the last $OUTPUT_MAX kept"
 		tail -c "$OUTPUT_MAX" "$WORK/out" >"$WORK/out.tail" 2>/dev/null || : >"$WORK/out.tail"
 		jo_file=$WORK/out.tail
 	fi

@@ -288,7 +288,9 @@ describe("the boot transaction (probe)", () => {
     const root = tempDir("stepstone-probe-");
     const hostUnits = "/usr/lib/systemd/system";
     if (!existsSync(join(hostUnits, "systemd-sysusers.service"))) {
-      throw new Error(`${hostUnits}/systemd-sysusers.service is missing: install systemd for these tests`);
+      throw new Error(
+        `${hostUnits}/systemd-sysusers.service is missing: install systemd for these tests`,
+      );
     }
     const units = join(root, "usr/lib/systemd/system");
     cpSync(hostUnits, units, { recursive: true });

@@ -413,29 +413,26 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
 
   // What no crash can leave is reported, never replaced by the companion (whose value is
   // a durable one, but not necessarily the data's: somebody wrote this file).
-  it.each([
-    ["abc\n"],
-    ["-1\n"],
-    ["\n"],
-    ["4\n5\n"],
-    ["4 \n"],
-    ["04\n"],
-    ["ab"],
-  ])("reports a garbage epoch record %j as failed/@a, even with a companion", (content) => {
-    rmSync(t.stateDir, { recursive: true, force: true });
-    rmSync(join(t.root, "runs"), { force: true });
-    writeState(t, "epoch/a", content);
-    writeState(t, "epoch.prev/a", "4\n");
-    const r = runRunner(t, shell, ["boot"]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/a: its epoch record .* is not one integer line/);
-    expect(runs(t)).toEqual([]);
-    expect(readState(t, "failed/@a")).toMatch(/reason=its epoch record .* is not one integer line/);
-    expect(readState(t, "epoch/a")).toBe(content);
-    const st = status(t, shell).components[0];
-    expect(st?.epoch).toBeNull();
-    expect(st?.failed).toBe(true);
-  });
+  it.each([["abc\n"], ["-1\n"], ["\n"], ["4\n5\n"], ["4 \n"], ["04\n"], ["ab"]])(
+    "reports a garbage epoch record %j as failed/@a, even with a companion",
+    (content) => {
+      rmSync(t.stateDir, { recursive: true, force: true });
+      rmSync(join(t.root, "runs"), { force: true });
+      writeState(t, "epoch/a", content);
+      writeState(t, "epoch.prev/a", "4\n");
+      const r = runRunner(t, shell, ["boot"]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/a: its epoch record .* is not one integer line/);
+      expect(runs(t)).toEqual([]);
+      expect(readState(t, "failed/@a")).toMatch(
+        /reason=its epoch record .* is not one integer line/,
+      );
+      expect(readState(t, "epoch/a")).toBe(content);
+      const st = status(t, shell).components[0];
+      expect(st?.epoch).toBeNull();
+      expect(st?.failed).toBe(true);
+    },
+  );
 
   it("removes leftover temp files at start", () => {
     rmSync(t.stateDir, { recursive: true, force: true });

@@ -55,7 +55,9 @@ describe.each(SHELLS)("lock under %s", (shell) => {
     writeGen(t.root, 1, dead, `${dead}\n`);
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/taking over the lock .* \(generation 1\) left by pid \d+, which is gone/);
+    expect(r.stderr).toMatch(
+      /taking over the lock .* \(generation 1\) left by pid \d+, which is gone/,
+    );
     expect(runIds(t)).toEqual(["a-1-2", "a-2-3"]);
     // The superseded generation and its folder are cleaned up with ours.
     expect(readdirSync(lockDir(t.root)).sort()).toEqual(["done.2", "gen.2"]);
