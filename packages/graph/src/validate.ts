@@ -111,6 +111,20 @@ export function checkGraph(
         );
       }
     }
+    // The runner's wipe policy resets the component's paths: without paths it would record
+    // the image's epoch over data no script converted, and a component the plans may not
+    // wipe must not be wiped by its failure policy either.
+    if (c.onFailure === "wipe" && !wipeable) {
+      err(
+        ["components", name, "onFailure"],
+        'is "wipe" but the component is not wipeable: a failed script would wipe data no plan may wipe; use "halt" or "isolate", or make it wipeable',
+      );
+    } else if (c.onFailure === "wipe" && paths.length === 0) {
+      err(
+        ["components", name, "onFailure"],
+        'is "wipe" but the component has no paths: the runner could not reset its data (it would stop as "halt"); add its "paths" or use "halt" or "isolate"',
+      );
+    }
     if (wipeable && paths.length === 0) {
       warn(
         ["components", name],
