@@ -21,8 +21,8 @@
 #   2. run the script (`sh -e`).
 #   3. barrier 1: `sync` (global: the script may have written anywhere).
 #   4. applied/<id>, then epoch/<c> := <to>, written in place by shell redirection.
-#   5. barrier 2: `sync -- epoch/<c> applied/<id>` (fsync, which reports I/O errors;
-#      sync(2) returns nothing on Linux), with their directories when just created.
+#   5. barrier 2: `sync -- epoch/<c>` (fsync, which reports I/O errors; sync(2) returns
+#      nothing on Linux), with its directory when the record was just created.
 # A crash can tear only a file being rewritten, and at most one of the pair epoch/<c>,
 # epoch.prev/<c> is being rewritten at any time, the other being durable and valid:
 #   - before barrier 1 completes: epoch/<c> still holds <from> (it is not touched before
@@ -122,18 +122,19 @@ case $SCRIPT_TIMEOUT in '' | 0 | *[!0-9]*) die 2 "bad script timeout $SCRIPT_TIM
 # --- the executor ------------------------------------------------------------------------------
 # `runner __executor ...` is started once per run, in a session of its own (setsid), so
 # that a script past its timeout can be killed with its whole process group without
-# killing the runner. It reads "SEQ PHASE COMPONENT FROM TO FILE" lines from a FIFO, runs
+# killing the runner. It reads "SEQ PHASE COMPONENT FROM TO FILE" lines from a FIFO (FILE in
+# the image's bundle folder: the only scripts that ever run are the running image's), runs
 # each script with its output in a file of the run's private folder, and answers "SEQ
 # STATUS". One process per script, as a plain loop would cost.
 if [ "${1:-}" = __executor ]; then
-	[ $# -eq 3 ] || exit 2
-	ex_root=$2 ex_work=$3
+	[ $# -eq 4 ] || exit 2
+	ex_root=$2 ex_work=$3 ex_dir=$4
 	exec 4<"$ex_work/cmd" 5>"$ex_work/res"
 	cd / || exit 2
 	while IFS=' ' read -r ex_seq ex_phase ex_c ex_from ex_to ex_file <&4; do
 		if MIGRATION_ROOT=$ex_root MIGRATION_COMPONENT=$ex_c MIGRATION_FROM=$ex_from \
 			MIGRATION_TO=$ex_to MIGRATION_PHASE=$ex_phase \
-			sh -e "$ex_file" </dev/null >"$ex_work/out" 2>&1 4<&- 5>&-; then
+			sh -e "$ex_dir/$ex_file" </dev/null >"$ex_work/out" 2>&1 4<&- 5>&-; then
 			ex_rc=0
 		else
 			ex_rc=$?
@@ -495,7 +496,13 @@ paths_of() {
 # Anything else is exit 3 with nothing run. The parsed tables stay in P_*.
 bundle_load() {
 	bl_dir=$1 bl_label=$2
-	read_text "$bl_dir/manifest.tsv" || die 3 "$bl_label: cannot read $bl_dir/manifest.tsv: nothing run"
+	# The image's manifest may have been read already, to see that a boot had nothing to
+	# do: that read is the one that counts (the image's bundle is on the read-only root).
+	if [ "$bl_label" != image ] || [ -z "$IDLE_RT" ]; then
+		read_text "$bl_dir/manifest.tsv" || die 3 "$bl_label: cannot read $bl_dir/manifest.tsv: nothing run"
+	else
+		RT=$IDLE_RT
+	fi
 	manifest_parse "$bl_label"
 	# The copy that was parsed is what the signature is checked on and the chains are read from.
 	printf '%s' "$RT" >"$WORK/$bl_label.manifest.tsv" || die 1 "cannot write $WORK/$bl_label.manifest.tsv"
@@ -753,8 +760,10 @@ idle_boot() {
 	return 1
 }
 
+IDLE_RT=
 idle_check() {
 	read_text "$S/manifest.tsv" || return 1
+	IDLE_RT=$RT
 	for ib_f in "$ST"/failed/* "$ST"/preflash/* "$ST"/wiping/* "$ST"/epoch/*.tmp \
 		"$ST"/epoch.prev/*.tmp "$ST"/applied/*.tmp; do
 		exists "$ib_f" && return 1
@@ -994,7 +1003,7 @@ executor_start() {
 	# Opened read-write: opening never blocks, and the runner's own read end means a dead
 	# executor leaves its answer to the watchdog instead of an end of file.
 	exec 4<>"$WORK/cmd" 5<>"$WORK/res"
-	setsid sh "$SELF" __executor "$R" "$WORK" 3>&- &
+	setsid sh "$SELF" __executor "$R" "$WORK" "$RUN_DIR" 3>&- &
 	EXEC_PID=$!
 	[ -n "$WATCH_PID" ] || watchdog_start
 }
@@ -1091,7 +1100,7 @@ commit() {
 	sync || storage_fail "sync failed after $2: not recorded; it runs again next time"
 	now
 	applied_text "$2" "$3" "$1" "$4" "$5" "$6" "$NOW"
-	cm_new=''
+	cm_new='' cm_failed=''
 	exists "$ST/epoch/$1" || cm_new=1
 	if ! printf '%s' "$AT" >"$ST/applied/$2"; then
 		undo_records "$1" "$2" "$7"
@@ -1101,12 +1110,15 @@ commit() {
 		undo_records "$1" "$2" "$7"
 		storage_fail "cannot write $ST/epoch/$1 (read-only or full?): $2 not recorded; it runs again next time"
 	fi
+	# Only the commit point is fsynced: each more file would cost its own journal commit
+	# (a new file's delayed data is not written by the first fsync). applied/<id> is
+	# flushed by the next barrier 1 or the final sync, and repaired if a cut tore it.
 	if [ -n "$cm_new" ]; then
-		set -- "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$ST/epoch" "$ST/applied"
+		sync -- "$ST/epoch/$1" "$ST/epoch" 2>&3 || cm_failed=1
 	else
-		set -- "$1" "$2" "$3" "$4" "$5" "$6" "$7"
+		sync -- "$ST/epoch/$1" 2>&3 || cm_failed=1
 	fi
-	if ! sync -- "$ST/epoch/$1" "$ST/applied/$2" "${8:-$ST/epoch/$1}" "${9:-$ST/applied/$2}" 2>&3; then
+	if [ -n "$cm_failed" ]; then
 		undo_records "$1" "$2" "$7"
 		storage_fail "sync of the records of $2 failed: not recorded; it runs again next time"
 	fi
@@ -1488,7 +1500,7 @@ run_chain() {
 		prev_prepare "$C_NAME" "${rch_prev:-none}" ||
 			storage_fail "cannot write $ST/epoch.prev/$C_NAME (read-only or full?): nothing run"
 		jlog "run $rch_id ($C_NAME $rch_from->$rch_to, $rc_phase)"
-		run_script "$rch_id" "$rc_phase" "$rch_from" "$rch_to" "$RUN_DIR/$rch_file"
+		run_script "$rch_id" "$rc_phase" "$rch_from" "$rch_to" "$rch_file"
 		journal_output "$rch_id"
 		if [ "$RS" = 0 ]; then
 			commit "$C_NAME" "$rch_id" "$rch_sha" "$rch_from" "$rch_to" "$rc_phase" "$rch_prev"
