@@ -39,8 +39,8 @@ printf '%s\n' "$releases" | while read -r v key; do
 done
 say "verify $out/bundles/migration-2.10.1-transition.1.tar.gz --graph release-graph.json" "as the device checks it, with the key the graph names"
 stepstone verify "$out/bundles/migration-2.10.1-transition.1.tar.gz" --graph release-graph.json
-say "runner --out $out/rootfs --graph release-graph.json" "the on-device runner and its systemd units"
-stepstone runner --out "$out/rootfs" --graph release-graph.json
+say "runner --out $out/rootfs --graph release-graph.json --layout premounted --upper /var/persist/etc-upper" "the on-device runner and its units, for OpenBMC's layout"
+stepstone runner --out "$out/rootfs" --graph release-graph.json --layout premounted --upper /var/persist/etc-upper
 
 printf '\nBundles are in %s/bundles, the runner and units in %s/rootfs.\n' "$(pwd)/$out" "$(pwd)/$out"
 

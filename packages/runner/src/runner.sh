@@ -3,7 +3,7 @@
 # image it runs, at boot or before a flash. Emitted by `stepstone runner`; the @...@ values
 # below are set at emit time. One POSIX sh file: it runs under busybox ash and dash and uses
 # only applets found in common busybox builds (no flock, no `sync -f`, no `readlink -f`,
-# no mktemp). Behaviour is specified in the repository's docs/runner.md.
+# no mktemp). Its contract, as built, is packages/runner/README.md.
 #
 #   runner [--root DIR] boot [--component C]
 #   runner [--root DIR] pre-flash --target DIR|BUNDLE.tar.gz [--wipe C,...]

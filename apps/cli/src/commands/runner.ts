@@ -18,7 +18,9 @@ export interface RunnerCommandOptions {
 function seconds(option: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^[1-9][0-9]{0,6}$/.test(raw)) {
-    throw new InputError(`${option}: expected a whole number of seconds, got ${JSON.stringify(raw)}`);
+    throw new InputError(
+      `${option}: expected a whole number of seconds, got ${JSON.stringify(raw)}`,
+    );
   }
   return Number(raw);
 }
