@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { git, gitRepo } from "../git/repo.js";
@@ -243,5 +243,92 @@ describe("a key rotation, end to end", () => {
       `stepstone: --keys ${keys}: no b.pem there, the private key of "b" that signs ${T2} (${graph}); add it, nothing was written\n`,
     );
     expect(existsSync(repo)).toBe(false);
+  });
+
+  /**
+   * On a device, with the bundles the CLI makes and the runner it emits: the old golden
+   * 1.0.0 trusts only "a". It accepts the transition (signed with "a"), refuses 2.0.0
+   * (signed with "b") with nothing run; the transition, which trusts both, then accepts
+   * 2.0.0; each image checks its own bundle with its own trust store at boot.
+   */
+  describe.each(["dash", "busybox ash"])("on a device, under %s", (shell) => {
+    const sh = shell === "dash" ? ["dash"] : ["busybox", "ash"];
+    function setUp() {
+      const { dir, graph, priv } = rotation();
+      const out = join(dir, "bundles");
+      for (const [v, k] of [
+        ["1.0.0", "a"],
+        [T1, "a"],
+        ["2.0.0", "b"],
+      ] as const) {
+        const r = stepstone([
+          "bundle",
+          "--graph",
+          graph,
+          "--release",
+          v,
+          "--out",
+          out,
+          "--sign",
+          join(priv, `${k}.pem`),
+        ]);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const root = join(dir, "device");
+      expect(stepstone(["runner", "--out", root, "--graph", graph]).code).toBe(0);
+      mkdirSync(join(root, "run"));
+      mkdirSync(join(root, "etc"));
+      writeFileSync(join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\n");
+      const flash = (v: string) => {
+        spawnSync("rm", ["-rf", join(root, "usr/share/migration.d")]);
+        execFileSync("tar", ["-xzf", join(out, `migration-${v}.tar.gz`), "-C", root]);
+      };
+      const runner = (...args: string[]) => {
+        const r = spawnSync(
+          sh[0] as string,
+          [...sh.slice(1), join(root, "usr/libexec/migration/runner"), "--root", root, ...args],
+          { encoding: "utf8" },
+        );
+        return { code: r.status, stderr: r.stderr };
+      };
+      const bundle = (v: string) => join(out, `migration-${v}.tar.gz`);
+      return { root, flash, runner, bundle };
+    }
+
+    it("walks 1.0.0 -> transition -> 2.0.0; 1.0.0 refuses 2.0.0 directly (exit 3, nothing run)", () => {
+      const { root, flash, runner, bundle } = setUp();
+      flash("1.0.0");
+      expect(runner("boot")).toEqual({ code: 0, stderr: "" });
+      const direct = runner("pre-flash", "--target", bundle("2.0.0"));
+      expect(direct.code).toBe(3);
+      expect(direct.stderr).toMatch(
+        /target: manifest\.tsv\.sig does not verify with any key the image trusts \(a\): nothing run/,
+      );
+      expect(runner("pre-flash", "--target", bundle(T1))).toEqual({ code: 0, stderr: "" });
+      flash(T1);
+      expect(runner("boot")).toEqual({ code: 0, stderr: "" });
+      expect(runner("pre-flash", "--target", bundle("2.0.0"))).toEqual({ code: 0, stderr: "" });
+      flash("2.0.0");
+      expect(runner("boot")).toEqual({ code: 0, stderr: "" });
+      expect(readFileSync(join(root, "var/lib/migration/epoch/users"), "utf8")).toBe("2\n");
+      expect(readFileSync(join(root, "var/lib/migration/journal"), "utf8")).toMatch(
+        /done users-1-2/,
+      );
+    });
+
+    it.each([
+      ["keys/x.pub", (k: string) => writeFileSync(join(k, "x.pub"), "not a key")],
+      ["a dangling link", (k: string) => symlinkSync("/nonexistent/b.pem", join(k, "b.pem"))],
+      [
+        "an extra key",
+        (k: string) => writeFileSync(join(k, "lab.pem"), readFileSync(join(k, "a.pem"))),
+      ],
+    ])("fails closed on %s in the image's keys/ (exit 3, nothing run)", (_what, edit) => {
+      const { root, flash, runner, bundle } = setUp();
+      flash("1.0.0");
+      edit(join(root, "usr/share/migration.d/keys"));
+      expect(runner("pre-flash", "--target", bundle(T1)).code).toBe(3);
+      expect(existsSync(join(root, "var/lib/migration/applied"))).toBe(false);
+    });
   });
 });
