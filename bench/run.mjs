@@ -107,6 +107,13 @@ function rows(r) {
       goal: "<= 1.1x the protocol floor (sh -e f && sync && record && sync)",
     },
     {
+      bench: "runner.dash.records",
+      ms: r.dash.runnerMs,
+      floorMs: r.dash.recordsFloorMs,
+      ratio: r.dash.ratioToRecords,
+      goal: "(against a bare loop writing the same records: the runner's own cost)",
+    },
+    {
       bench: "runner.dash.naive",
       ms: r.dash.runnerMs,
       floorMs: r.dash.naiveMs,

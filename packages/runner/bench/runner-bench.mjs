@@ -5,6 +5,8 @@
  * and a floor must not pay for locale loading the runner avoids):
  * - protocol floor: the commit protocol as a bare loop, nothing else:
  *   `sh -e "$f" && sync && printf record > epoch && sync -- epoch` per script;
+ * - records floor: the same files the runner's contract writes per script (the companion,
+ *   applied/<id>, the epoch record) around the same two barriers, as a bare loop;
  * - naive floor: `sh -e "$f" && sync` per script (no record: below what durability needs);
  * - rename: the literal "temp file + mv + sync" record scheme as a bare loop, for comparison.
  * And counts, which unlike times are the same on every machine (strace -f): processes and
@@ -74,7 +76,12 @@ function time(argv) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { env: ENV, encoding: "utf8" });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) {
+    const at = argv.indexOf("--root");
+    const journal = at > 0 ? join(argv[at + 1], "var/lib/migration/journal") : "";
+    const tail = journal && existsSync(journal) ? readFileSync(journal, "utf8").slice(-3000) : "";
+    throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}\n${tail}`);
+  }
   return ms;
 }
 
@@ -87,6 +94,11 @@ const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const FLOORS = {
   protocol:
     'd=$(mktemp -d); for f in "$1"/*.sh; do sh -e "$f" && sync && printf "%s\\n" "$f" > "$d/epoch" && sync -- "$d/epoch" || exit 1; done; rm -rf "$d"',
+  // The same writes the runner's contract makes per script, as a bare loop: the companion,
+  // the script, barrier 1, applied/<id> and the epoch record, barrier 2. What the runner
+  // costs beyond this is its own shell work.
+  records:
+    'd=$(mktemp -d); e=1; for f in "$1"/*.sh; do printf "%s\\n" "$e" > "$d/prev" && sh -e "$f" && sync && printf "id=%s\\nto=%s\\n" "$f" "$e" > "$d/a.$e" && e=$((e + 1)) && printf "%s\\n" "$e" > "$d/epoch" && sync -- "$d/epoch" || exit 1; done; rm -rf "$d"',
   naive: 'for f in "$1"/*.sh; do sh -e "$f" && sync || exit 1; done',
   rename:
     'd=$(mktemp -d); for f in "$1"/*.sh; do sh -e "$f" && sync && printf "%s\\n" "$f" > "$d/epoch.tmp" && mv -f "$d/epoch.tmp" "$d/epoch" && sync -- "$d/epoch" "$d" || exit 1; done; rm -rf "$d"',
@@ -112,6 +124,8 @@ function compare(shell, r) {
   const out = {
     runnerMs: round(m.runner),
     protocolFloorMs: round(m.protocol),
+    recordsFloorMs: round(m.records),
+    ratioToRecords: round(median(samples.runner.map((x, i) => x / samples.records[i])), 2),
     naiveMs: round(m.naive),
     renameMs: round(m.rename),
     ratio: round(median(ratios), 2),
