@@ -312,7 +312,7 @@ describe("a key rotation, end to end", () => {
       expect(runner("boot")).toEqual({ code: 0, stderr: "" });
       expect(readFileSync(join(root, "var/lib/migration/epoch/users"), "utf8")).toBe("2\n");
       expect(readFileSync(join(root, "var/lib/migration/journal"), "utf8")).toMatch(
-        /done users-1-2/,
+        /run users-1-2 \(users 1->2, boot\)/,
       );
     });
 

@@ -81,6 +81,13 @@ JSIZE=0
 jlog() {
 	[ -n "$JOPEN" ] || return 0
 	now
+	jlog_at "$@"
+}
+
+# jlog_at MESSAGE: a journal line at NOW as it was last taken (the per-script path reads
+# the clock once for its line and its deadline).
+jlog_at() {
+	[ -n "$JOPEN" ] || return 0
 	jl_line="$NOW ${CMD:-runner}[$$]: $*"
 	# The journal is diagnostics: a full disk must not stop a commit half way because a
 	# log line could not be written (the record writes report storage errors themselves).
@@ -1048,7 +1055,7 @@ workers_stop() {
 run_script() {
 	if [ -z "$EXEC_PID" ] || [ -e "$WORK/killed" ]; then executor_start; fi
 	SEQ=$((SEQ + 1))
-	uptime_now
+	# UPT: read by the caller's `now`, just before.
 	printf '%s %s %s\n' "$SEQ" "$((UPT + SCRIPT_TIMEOUT))" "$EXEC_PID" >"$WORK/deadline" ||
 		storage_fail "cannot write $WORK/deadline"
 	printf '%s %s %s %s %s %s\n' "$SEQ" "$2" "$C_NAME" "$3" "$4" "$5" >&4
@@ -1072,11 +1079,20 @@ storage_fail() {
 }
 
 # prev_prepare C VALUE|none: step 1 of the protocol.
+# The value written last is remembered: the next script's companion is usually the same
+# value (no read) or a new one (no read either).
+PREV_C='' PREV_V=''
 prev_prepare() {
-	if read_first "$ST/epoch.prev/$1" && [ "$RL" = "$2" ]; then
+	if [ "$PREV_C" = "$1" ] && [ "$PREV_V" = "$2" ]; then
 		return 0
 	fi
-	printf '%s\n' "$2" >"$ST/epoch.prev/$1"
+	if [ "$PREV_C" != "$1" ] && read_first "$ST/epoch.prev/$1" && [ "$RL" = "$2" ]; then
+		PREV_C=$1 PREV_V=$2
+		return 0
+	fi
+	PREV_C='' PREV_V=''
+	printf '%s\n' "$2" >"$ST/epoch.prev/$1" || return 1
+	PREV_C=$1 PREV_V=$2
 }
 
 # undo_records C ID PREVIOUS: after a failed record write or barrier, leave no record that
@@ -1320,6 +1336,7 @@ wipe_finish() {
 	if [ $# -gt 0 ]; then
 		rm -rf -- "$@" || storage_fail "cannot delete the data of $wf_c in $U"
 	fi
+	PREV_C=''
 	rm -f "$ST/epoch/$wf_c" "$ST/epoch/$wf_c.tmp" "$ST/epoch.prev/$wf_c" ||
 		storage_fail "cannot remove the epoch record of $wf_c"
 	sync || storage_fail "sync failed while wiping $wf_c"
@@ -1499,7 +1516,8 @@ run_chain() {
 		if [ "$CK" = record ]; then rch_prev=$CE; else rch_prev=''; fi
 		prev_prepare "$C_NAME" "${rch_prev:-none}" ||
 			storage_fail "cannot write $ST/epoch.prev/$C_NAME (read-only or full?): nothing run"
-		jlog "run $rch_id ($C_NAME $rch_from->$rch_to, $rc_phase)"
+		now
+		jlog_at "run $rch_id ($C_NAME $rch_from->$rch_to, $rc_phase)"
 		run_script "$rch_id" "$rc_phase" "$rch_from" "$rch_to" "$rch_file"
 		journal_output "$rch_id"
 		if [ "$RS" = 0 ]; then
@@ -1525,7 +1543,6 @@ run_chain() {
 		if [ -f "$ST/failed/$rch_id" ]; then
 			rm -f "$ST/failed/$rch_id" || say "warning: cannot clear $ST/failed/$rch_id"
 		fi
-		jlog "done $rch_id"
 		CK=record CE=$rch_to
 	done
 	return 0
