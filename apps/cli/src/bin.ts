@@ -26,7 +26,7 @@ export function run(argv: readonly string[]): void {
     },
     (e) => {
       process.stderr.write(`stepstone: internal error: ${String(e)}\n`);
-      process.exitCode = 70;
+      process.exitCode = 70; // ExitCode.internal: bin.ts loads nothing it does not need
     },
   );
 }

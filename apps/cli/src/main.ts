@@ -1,4 +1,4 @@
-import { ExitCode, StepstoneError } from "@stepstone/errors";
+import { ExitCode, fromSystemError, StepstoneError } from "@stepstone/errors";
 import { Command, CommanderError, Option } from "commander";
 
 const formatOption = () =>
@@ -297,13 +297,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       return ExitCode.input; // commander already printed the message to stderr
     }
-    if (e instanceof StepstoneError) {
-      process.stderr.write(`stepstone: ${e.message.split("\n").join("\nstepstone: ")}\n`);
-      return e.exitCode;
+    // A file-system error (an --out that is a file, a folder without permission) is the
+    // user's to fix, not a defect: said as one line, exit 2.
+    const known = e instanceof StepstoneError ? e : fromSystemError(e);
+    if (known) {
+      process.stderr.write(`stepstone: ${known.message.split("\n").join("\nstepstone: ")}\n`);
+      return known.exitCode;
     }
     process.stderr.write(
       `stepstone: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
     );
-    return 70;
+    return ExitCode.internal;
   }
 }

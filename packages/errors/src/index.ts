@@ -11,6 +11,8 @@ export const ExitCode = {
   input: 2,
   /** A bundle or script whose integrity could not be proven. */
   integrity: 3,
+  /** A defect of stepstone itself (sysexits' EX_SOFTWARE): please report it. */
+  internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -65,4 +67,59 @@ export class FailureError extends StepstoneError {
     super(message);
     this.name = "FailureError";
   }
+}
+
+const SYSTEM_REASONS: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  EEXIST: "it already exists",
+  ENOTDIR: "a part of the path is a file, not a folder",
+  EISDIR: "it is a folder, not a file",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "the file system is read-only",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exceeded",
+  EMFILE: "too many open files",
+  ENAMETOOLONG: "the name is too long",
+  ELOOP: "too many levels of symbolic links",
+  EIO: "an input/output error",
+  ENOTEMPTY: "the folder is not empty",
+  EXDEV: "it is on another file system",
+};
+const SYSCALL_VERBS: Record<string, string> = {
+  mkdir: "create the folder",
+  open: "open",
+  read: "read",
+  write: "write",
+  rename: "rename",
+  unlink: "remove",
+  rmdir: "remove the folder",
+  scandir: "list the folder",
+  stat: "look at",
+  lstat: "look at",
+  copyfile: "copy",
+  symlink: "create the link",
+  chmod: "change the mode of",
+};
+
+/**
+ * A file-system error from node (`ENOENT`, `EEXIST`, `ENOTDIR`...) as an InputError the
+ * user can act on: what could not be done to which path, and why. Undefined for anything
+ * else, which stays an internal error.
+ */
+export function fromSystemError(e: unknown): InputError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const { code, syscall, path, dest } = e as Error & {
+    code?: unknown;
+    syscall?: unknown;
+    path?: unknown;
+    dest?: unknown;
+  };
+  if (typeof code !== "string" || !/^E[A-Z]+$/.test(code) || typeof path !== "string") {
+    return undefined;
+  }
+  const verb = (typeof syscall === "string" && SYSCALL_VERBS[syscall]) || "use";
+  const to = typeof dest === "string" ? ` to ${dest}` : "";
+  const why = SYSTEM_REASONS[code] ?? e.message;
+  return new InputError(`cannot ${verb} ${path}${to}: ${why} (${code})`);
 }
