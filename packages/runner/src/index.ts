@@ -92,6 +92,11 @@ function checkDir(option: string, raw: string, allowRoot: boolean): string {
   return value;
 }
 
+/** Every service a component's drop-in makes wait for its migrations. */
+function componentServices(components: readonly RunnerComponent[]): string[] {
+  return components.flatMap((c) => c.services);
+}
+
 function checkSeconds(what: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 86_400 * 7) {
     throw new InputError(
@@ -157,7 +162,7 @@ export function emitRunner(options: RunnerOptions = {}): EmittedFile[] {
     {
       path: `${UNIT_DIR}/migration-failed.target`,
       mode: 0o644,
-      content: migrationFailedTarget(),
+      content: migrationFailedTarget(componentServices(options.components ?? [])),
     },
   ];
 

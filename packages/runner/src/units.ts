@@ -59,6 +59,11 @@ ${order.join("\n")}
 Conflicts=shutdown.target
 Before=shutdown.target
 OnFailure=migration-failed.target
+# One run a boot: a unit that needs a component (Requires=migration@c.service, which
+# requires this one) must not start a failed run again, or reaching
+# migration-failed.target could start the whole migration over and over.
+StartLimitIntervalSec=infinity
+StartLimitBurst=1
 
 [Service]
 Type=oneshot
@@ -102,15 +107,25 @@ StandardError=journal+console
 
 /**
  * Reached when migration.service fails: keep the device reachable so it can be reflashed.
- * Wants= (not Requires=) so that units an image does not have fail nothing.
+ * Wants= (not Requires=) so that units an image does not have fail nothing. A unit that
+ * waits for a component's migrations (a drop-in) is left out: it cannot start while that
+ * component is failed, and asking for it would only ask for the migration again.
  */
-export function migrationFailedTarget(): string {
+export function migrationFailedTarget(componentServices: readonly string[] = []): string {
+  // A service's socket would start it on the first connection: left out with it.
+  const skip = new Set(componentServices.flatMap((u) => [u, u.replace(/\.service$/, ".socket")]));
+  const lines = [
+    ["network.target", "systemd-networkd.service"],
+    ["sshd.socket", "sshd.service", "dropbear.socket"],
+    ["bmcweb.socket", "bmcweb.service"],
+    ["xyz.openbmc_project.Software.BMC.Updater.service"],
+  ]
+    .map((units) => units.filter((u) => !skip.has(u)))
+    .filter((units) => units.length > 0)
+    .map((units) => `Wants=${units.join(" ")}`);
   return `[Unit]
 Description=Persistent data migration failed: staying reachable for a reflash
-Wants=network.target systemd-networkd.service
-Wants=sshd.socket sshd.service dropbear.socket
-Wants=bmcweb.socket bmcweb.service
-Wants=xyz.openbmc_project.Software.BMC.Updater.service
+${lines.join("\n")}
 `;
 }
 

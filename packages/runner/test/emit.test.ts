@@ -73,6 +73,21 @@ describe("emitRunner", () => {
     expect(template).not.toContain("infinity");
   });
 
+  it("keeps the reflash path free of component services, and runs the migration once a boot", () => {
+    const files = emitRunner({
+      components: [{ name: "ownership", services: ["bmcweb.service"] }],
+    });
+    const target = files.find((f) => f.path.endsWith("/migration-failed.target"))?.content;
+    // bmcweb waits for ownership's migrations: wanting it from the failed target would
+    // ask for the failed migration again (a restart loop at a real boot).
+    expect(target).not.toMatch(/bmcweb/);
+    expect(target).toContain("Wants=sshd.socket sshd.service dropbear.socket\n");
+    const plain = emitRunner().find((f) => f.path.endsWith("/migration-failed.target"))?.content;
+    expect(plain).toContain("Wants=bmcweb.socket bmcweb.service\n");
+    const service = files.find((f) => f.path.endsWith("/migration.service"))?.content;
+    expect(service).toContain("StartLimitIntervalSec=infinity\nStartLimitBurst=1\n");
+  });
+
   it("never orders the fstab layout's service before systemd-sysusers (that is the cycle)", () => {
     const service = emitRunner({ layout: "fstab" }).find((f) =>
       f.path.endsWith("/migration.service"),
