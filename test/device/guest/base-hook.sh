@@ -22,5 +22,7 @@ for u in serial-getty@ttyS0.service getty@tty1.service getty.target ldconfig.ser
 	fstrim.timer systemd-journal-flush.service systemd-random-seed.service; do
 	ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
+# udev's hardware database: nothing here looks it up (systemd-hwdb-update is masked).
+rm -rf "$root/usr/lib/udev/hwdb.bin" "$root/usr/lib/udev/hwdb.d"
 # Mount points and folders of OpenBMC's layout and of RAUC (the root is read-only).
 mkdir -p "$root/persist" "$root/var/lib/rauc"

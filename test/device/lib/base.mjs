@@ -22,7 +22,7 @@ export function ensureBase(log, cache, parts, here) {
   if (!sources) throw new HarnessError(`${SOURCES} is missing: mmdebstrap needs the mirror`);
   const key = createHash("sha256")
     .update(
-      JSON.stringify([PACKAGES, EXCLUDES, readFileSync(hook, "utf8"), parts.kernelPackage, sources]),
+      JSON.stringify([PACKAGES, EXCLUDES, "merged-usr", readFileSync(hook, "utf8"), parts.kernelPackage, sources]),
     )
     .digest("hex")
     .slice(0, 16);
@@ -37,6 +37,8 @@ export function ensureBase(log, cache, parts, here) {
     "--variant=minbase",
     `--include=${PACKAGES.join(",")}`,
     ...EXCLUDES,
+    // The /usr merge without the usrmerge package (and the perl it pulls in: 55 MB).
+    "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
     `--customize-hook=sh ${hook} "$1" ${parts.kernelDir} ${parts.kernelVersion}`,
     "bookworm",
     tmp,

@@ -119,10 +119,8 @@ export function releaseBundle(ctx, graph, version) {
   if (r.runner === false) {
     const copy = join(ctx.work, `graph-card-${graph.name}`);
     if (!existsSync(copy)) {
-      cpSync(graph.dir, copy, {
-        recursive: true,
-        filter: (src) => !/node_modules|\.git$|\/\.cache|\/dist$/.test(src),
-      });
+      // The graph's scripts live in its folder (migrations/ in both graphs walked here).
+      cpSync(join(graph.dir, "migrations"), join(copy, "migrations"), { recursive: true });
     }
     graphFile = join(copy, `card-${version}.json`);
     const json = structuredClone(graph.json);
