@@ -33,6 +33,7 @@ export function bootOrder(rep) {
   const lines = pid1Lines(rep);
   const unit = (u) => new RegExp(`^(Starting|Finished|Failed to start|Reached target) ${esc(u)}\\b`);
   const started = at(lines, /^Starting migration\.service\b/);
+  const runs = lines.filter((l) => /^Starting migration\.service\b/.test(l.text)).length;
   const finished = at(lines, /^Finished migration\.service\b/);
   const failed = at(lines, /^(Failed to start migration\.service|migration\.service: (Main process exited|Failed with result))/);
   const skipped = at(lines, /^migration\.service - .* was skipped because/);
@@ -45,7 +46,7 @@ export function bootOrder(rep) {
   const cycle = (reportFile(rep, "journal.txt") ?? "")
     .split("\n")
     .filter((l) => /ordering cycle/i.test(l));
-  return { ran: started >= 0, finished: finished >= 0, failed: failed >= 0, skipped: skipped >= 0, before, cycle, lines };
+  return { runs, ran: started >= 0, finished: finished >= 0, failed: failed >= 0, skipped: skipped >= 0, before, cycle, lines };
 }
 
 /** `systemctl show` of the watched units: { unit: { ActiveState, Result, ... } }. */
@@ -85,6 +86,7 @@ export function checkBoot(ctx, graph, rep, expect) {
   if (expect.runner) {
     if (!order.ran) v.push("migration.service never started");
     else if (!order.finished) v.push("migration.service did not finish");
+    if (order.runs > 1) v.push(`migration.service started ${order.runs} times in one boot`);
     for (const [u, ok] of Object.entries(order.before)) {
       if (!ok) v.push(`journal order: migration.service did not end before ${u} started`);
     }

@@ -87,6 +87,11 @@ export async function walkPair(ctx, graph, p, layout) {
       },
     });
     for (const x of v) violations.push(`boot ${rep.n} (${release}): ${x}`);
+    if (wipedEver.has("users") && !v.some((x) => x.startsWith("users"))) {
+      // The image's own accounts show through the overlay again, the device's are gone.
+      const own = ctx.model.files("users", r.epochs.users, false)["etc/passwd"].content;
+      log(`after the wipe of users, /etc/passwd is ${release}'s own file (${own.split("\n").length - 1} lines, no device accounts, nothing of it in the persistent layer)`);
+    }
     wipedEver.clear();
     log(
       `boot ${rep.n} of ${release} (slot ${rep.slot}): ${(rep.ms / 1000).toFixed(1)} s, ${rep.cpu.toFixed(1)} CPU-s${step ? `, flash ${step.to}${step.wipe.length ? ` wiping ${step.wipe}` : ""}: rc ${rep.installRc}` : ""}; ${v.length ? `${v.length} violation(s)` : "ok"}`,
