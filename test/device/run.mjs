@@ -11,23 +11,33 @@ import { rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { HarnessError } from "../powercut/lib/assets.mjs";
 import { makeContext } from "./lib/context.mjs";
+import { cutBoots } from "./lib/cuts.mjs";
 import { failureBoots } from "./lib/failures.mjs";
 import { stageGraphs } from "./lib/graphs.mjs";
 import { buildImage } from "./lib/images.mjs";
 import { goldens, imagesOf, pairPlan, pairsOf, walkPair } from "./lib/walk.mjs";
 
-const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--no-walk] [--keep]
+const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--cuts C] [--seed S] [--no-walk] [--keep]
   N           walk the first N golden pairs of each graph (default: all)
   --graphs    bundled (the repository's release-graph.json), rotation (the stage's own), default both
   --pairs     walk these pairs only, e.g. "2.8.0>2.13.0,2.13.0>2.8.0" (with one graph)
   --lanes     qemu lanes side by side (default 2)
   --layout    premounted (OpenBMC: mounted by an init script before systemd) or fstab (default premounted)
   --failures  also boot the failure cases (halt, isolate, no scripts, both layouts)
-  --no-walk   only the failure boots
+  --cuts      C power cuts during a systemd boot of the power-cut stage's fixture (default 0)
+  --seed      seed of the cuts' random instants (printed)
+  --no-walk   no walk: only the failure boots and cuts
   --keep      keep the work folder`;
 
 function parse(argv) {
-  const o = { graphs: ["bundled", "rotation"], lanes: 2, layout: "premounted", failures: false, walk: true };
+  const o = {
+    graphs: ["bundled", "rotation"],
+    lanes: 2,
+    layout: "premounted",
+    failures: false,
+    walk: true,
+    cuts: 0,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -41,6 +51,8 @@ function parse(argv) {
     else if (a === "--layout") o.layout = value();
     else if (a === "--failures") o.failures = true;
     else if (a === "--no-walk") o.walk = false;
+    else if (a === "--cuts") o.cuts = Number(value());
+    else if (a === "--seed") o.seed = Number(value());
     else if (a === "--keep") o.keep = true;
     else if (a === "-h" || a === "--help") {
       process.stdout.write(`${USAGE}\n`);
@@ -99,6 +111,13 @@ async function main() {
         ctx.log(`failure boot "${f.name}": ${f.violations.length ? `${f.violations.length} VIOLATION(S)` : "ok"}`);
         for (const v of f.violations) ctx.log(`  ✗ ${v}`);
       }
+    }
+    if (o.cuts > 0) {
+      const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
+      ctx.log(`${o.cuts} power cuts at systemd boots, seed ${seed}`);
+      const cuts = await cutBoots(ctx, o.cuts, o.lanes, seed);
+      for (const c of cuts) for (const v of c.violations) ctx.log(`  ✗ ${c.name}: ${v}`);
+      failures = [...failures, ...cuts];
     }
     const boots = ctx.boots.length;
     const per = ctx.boots.reduce((s, b) => s + b.ms, 0) / Math.max(1, boots) / 1000;

@@ -25,9 +25,10 @@ function writeTo(root, rel, f) {
  * A new device on release VERSION of GRAPH, its data at that release's epochs as a device
  * that lived on it holds them (the accounts made on it included), with epoch records when
  * the release has the runner (it recorded them at its boots): { dir, slots, persist, ... }.
- * STATE: { c: { epoch, device } } overrides the data of some components (failure boots).
+ * EXTRA(upper) adds to that data (failure boots); WRITE(upper) writes other data instead
+ * (the power-cut fixture's), without records.
  */
-export function newDevice(ctx, graph, version, image, { extra } = {}) {
+export function newDevice(ctx, graph, version, image, { extra, write } = {}) {
   const r = graph.releases.get(version);
   const dir = join(ctx.work, `dev-${ctx.seq++}`);
   mkdirSync(dir, { recursive: true });
@@ -38,7 +39,8 @@ export function newDevice(ctx, graph, version, image, { extra } = {}) {
   mkdirSync(join(stage, "work/etc"), { recursive: true });
   mkdirSync(join(stage, "work/var"), { recursive: true });
   const data = {};
-  for (const c of Object.keys(graph.json.components)) {
+  if (write) write(upper);
+  else for (const c of Object.keys(graph.json.components)) {
     const e = r.epochs[c];
     data[c] = { epoch: e, device: true };
     for (const [rel, f] of Object.entries(ctx.model.files(c, e, true))) writeTo(upper, rel, f);
@@ -87,7 +89,11 @@ export function readPrimary(dev) {
  * { layout, update: update-disk image | undefined, wipe: [c], timeoutMs }. Returns the
  * console marks, the report folder (extracted) and timings.
  */
-export async function bootDevice(ctx, dev, { layout, update, wipe = [], timeoutMs = 300_000 }) {
+export async function bootDevice(
+  ctx,
+  dev,
+  { layout, update, wipe = [], timeoutMs = 300_000, onMark, cut = false },
+) {
   const n = ++dev.boots;
   const report = join(dev.dir, `report-${n}.img`);
   writeFileSync(report, "");
@@ -127,15 +133,22 @@ export async function bootDevice(ctx, dev, { layout, update, wipe = [], timeoutM
     kernel: ctx.parts.kernel,
     append,
     drives,
-    prefix: "@dev",
+    prefix: ["@dev", "@pc"],
     anywhere: true,
     keepLines: 2000,
     timeoutMs,
-    onMark: (kind, rest, ms) => marks.push({ kind, rest, ms }),
+    onMark: (kind, rest, ms, prefix) => {
+      if (prefix === "@dev") marks.push({ kind, rest, ms });
+      onMark?.(kind, rest, ms, prefix, vm);
+    },
   });
   ctx.vms.add(vm);
   const end = await vm.done.finally(() => ctx.vms.delete(vm));
-  ctx.boots.push({ ms: end.ms, cpu: end.cpuSeconds, flash: Boolean(update) });
+  ctx.boots.push({ ms: end.ms, cpu: end.cpuSeconds, flash: Boolean(update), cut });
+  if (cut) {
+    rmSync(report, { force: true });
+    return { n, slot, marks, log: end.log, ms: end.ms, cpu: end.cpuSeconds, killed: end.killed, timedOut: end.timedOut };
+  }
   const error = marks.find((m) => m.kind === "error");
   const done = marks.some((m) => m.kind === "done");
   const out = join(dev.dir, `report-${n}`);

@@ -214,6 +214,11 @@ function addReleaseFiles(ctx, graph, version, variant, root) {
   put(root, "usr/lib/device-test/paths", `${[...ctx.model.paths, "var/lib/migration"].join("\n")}\n`);
   put(root, "usr/lib/device-test/units", `${[...WATCHED, ...services].join("\n")}\n`);
   // The image's own account files at its epochs (what a wipe of users brings back).
+  for (const u of variant.mask ?? []) {
+    rmSync(join(root, "etc/systemd/system", u), { force: true });
+    symlinkSync("/dev/null", join(root, "etc/systemd/system", u));
+  }
+  if (variant.ownFiles === false) return;
   for (const c of Object.keys(graph.json.components)) {
     for (const [rel, f] of Object.entries(ctx.model.files(c, r.epochs[c], false))) {
       if (f.content === undefined) continue;
@@ -250,7 +255,7 @@ export function buildImage(ctx, graph, version, variant) {
   const dir = join(ctx.imageCache, `${graph.name}-${version}-${variant.layout}${variant.scripts === false ? "-noscripts" : ""}-${key}`);
   const image = join(dir, "rootfs.ext4");
   const update = join(dir, "update.img");
-  if (existsSync(join(dir, ".done"))) return { image, update, dir };
+  if (existsSync(join(dir, ".done"))) return { image, update: existsSync(update) ? update : undefined, dir };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const ov = join(ctx.work, `ov-${process.pid}-${key}`);
@@ -281,7 +286,12 @@ export function buildImage(ctx, graph, version, variant) {
     join(content, "manifest.raucm"),
     `[update]\ncompatible=stepstone-qemu\nversion=${version}\n\n[bundle]\nformat=plain\n\n[image.rootfs]\nfilename=rootfs.ext4\n`,
   );
-  if (!r.signedBy) throw new HarnessError(`${graph.name} ${version}: no signedBy, RAUC bundles must be signed`);
+  if (!r.signedBy) {
+    // Nothing to sign a RAUC bundle with: an image that is booted, never flashed.
+    rmSync(content, { recursive: true, force: true });
+    writeFileSync(join(dir, ".done"), `${key}\n`);
+    return { image, update: undefined, dir };
+  }
   const signer = ensureKey(ctx.keys, r.signedBy).x509;
   const upd = join(dir, "update");
   mkdirSync(upd);

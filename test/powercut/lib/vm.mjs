@@ -64,8 +64,8 @@ export function installApplets(busybox, dir) {
 }
 
 /**
- * Boots the guest. onMark(kind, rest, ms) is called for each "@pc KIND REST" line (PREFIX
- * instead of "@pc" when given), ms since qemu started. DRIVES (qemu arguments) replace the
+ * Boots the guest. onMark(kind, rest, ms, prefix) is called for each "@pc KIND REST" line
+ * (PREFIX, a string or a list, instead of "@pc" when given), ms since qemu started. DRIVES (qemu arguments) replace the
  * virtio disks DISK and LOGDISK; without INITRD the kernel boots the root disk itself.
  * Returns { kill(), done: Promise<{ code, signal, killed, timedOut, log, ms, cpuSeconds }> }.
  */
@@ -108,6 +108,7 @@ export function bootVm({
   if (drives) args.push(...drives);
   else args.push("-drive", `file=${disk},if=virtio,format=raw,cache=unsafe`);
   if (logDisk) args.push("-drive", `file=${logDisk},if=virtio,format=raw,cache=unsafe`);
+  const prefixes = Array.isArray(prefix) ? prefix : [prefix];
   const t0 = performance.now();
   const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
   let killed = false;
@@ -129,9 +130,11 @@ export function bootVm({
       buf = buf.slice(nl + 1);
       log.push(line);
       if (log.length > keepLines) log.shift();
-      const at = anywhere ? line.indexOf(`${prefix} `) : line.startsWith(`${prefix} `) ? 0 : -1;
-      const m = at < 0 ? null : /^(\S+) ?(.*)$/.exec(line.slice(at + prefix.length + 1));
-      if (m && onMark) onMark(m[1], m[2], ms);
+      for (const p of prefixes) {
+        const at = anywhere ? line.indexOf(`${p} `) : line.startsWith(`${p} `) ? 0 : -1;
+        const m = at < 0 ? null : /^(\S+) ?(.*)$/.exec(line.slice(at + p.length + 1));
+        if (m && onMark) onMark(m[1], m[2], ms, p);
+      }
       nl = buf.indexOf("\n");
     }
   });
