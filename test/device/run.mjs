@@ -46,7 +46,10 @@ function parse(argv) {
       return v;
     };
     if (a === "--graphs") o.graphs = value().split(",");
-    else if (a === "--pairs") o.pairs = value().split(",").map((p) => p.split(">"));
+    else if (a === "--pairs")
+      o.pairs = value()
+        .split(",")
+        .map((p) => p.split(">"));
     else if (a === "--lanes") o.lanes = Number(value());
     else if (a === "--layout") o.layout = value();
     else if (a === "--failures") o.failures = true;
@@ -60,7 +63,8 @@ function parse(argv) {
     } else if (/^[0-9]+$/.test(a)) o.n = Number(a);
     else throw new HarnessError(`unknown argument ${a}\n${USAGE}`);
   }
-  if (!["premounted", "fstab"].includes(o.layout)) throw new HarnessError(`--layout ${o.layout}: premounted or fstab`);
+  if (!["premounted", "fstab"].includes(o.layout))
+    throw new HarnessError(`--layout ${o.layout}: premounted or fstab`);
   if (!(o.lanes >= 1)) throw new HarnessError(`--lanes: at least 1`);
   return o;
 }
@@ -85,10 +89,13 @@ async function main() {
       if (o.n !== undefined) pairs = pairs.slice(0, o.n);
       for (const [a, b] of pairs) jobs.push({ g, p: pairPlan(g, a, b) });
     }
-    ctx.log(`${jobs.length} pairs, ${jobs.reduce((s, j) => s + j.p.hops, 0)} hops planned; layout ${o.layout}; CLI ${ctx.cliHasLayout ? "emits units per --layout" : "has no --layout (one set of units)"}`);
+    ctx.log(
+      `${jobs.length} pairs, ${jobs.reduce((s, j) => s + j.p.hops, 0)} hops planned; layout ${o.layout}; CLI ${ctx.cliHasLayout ? "emits units per --layout" : "has no --layout (one set of units)"}`,
+    );
     // Every image first, on the host, once per release.
     const t0 = performance.now();
-    for (const { g, p } of jobs) for (const v of imagesOf(g, p)) buildImage(ctx, g, v, { layout: o.layout });
+    for (const { g, p } of jobs)
+      for (const v of imagesOf(p)) buildImage(ctx, g, v, { layout: o.layout });
     ctx.log(`images ready in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const results = [];
     let next = 0;
@@ -97,7 +104,9 @@ async function main() {
         const { g, p } = jobs[next++];
         const r = await walkPair(ctx, g, p, o.layout);
         results.push(r);
-        ctx.log(`${g.name} ${p.from} -> ${p.to}: ${r.hops}/${p.hops} hops, ${r.boots} boots, ${r.violations.length ? `${r.violations.length} VIOLATION(S)` : "ok"}`);
+        ctx.log(
+          `${g.name} ${p.from} -> ${p.to}: ${r.hops}/${p.hops} hops, ${r.boots} boots, ${r.violations.length ? `${r.violations.length} VIOLATION(S)` : "ok"}`,
+        );
         for (const v of r.violations) ctx.log(`  ✗ ${v}`);
       }
     };
@@ -108,7 +117,9 @@ async function main() {
     if (o.failures) {
       failures = await failureBoots(ctx, graphs, o);
       for (const f of failures) {
-        ctx.log(`failure boot "${f.name}": ${f.violations.length ? `${f.violations.length} VIOLATION(S)` : "ok"}`);
+        ctx.log(
+          `failure boot "${f.name}": ${f.violations.length ? `${f.violations.length} VIOLATION(S)` : "ok"}`,
+        );
         for (const v of f.violations) ctx.log(`  ✗ ${v}`);
       }
     }
@@ -130,9 +141,12 @@ async function main() {
     );
     if (o.keep) ctx.log(`work folder kept: ${ctx.work}`);
     const violations =
-      results.reduce((s, r) => s + r.violations.length, 0) + failures.reduce((s, f) => s + f.violations.length, 0);
+      results.reduce((s, r) => s + r.violations.length, 0) +
+      failures.reduce((s, f) => s + f.violations.length, 0);
     const hops = results.reduce((s, r) => s + r.hops, 0);
-    process.stdout.write(`${results.length} pairs, ${hops} hops walked, ${boots} boots, ${violations} violations\n`);
+    process.stdout.write(
+      `${results.length} pairs, ${hops} hops walked, ${boots} boots, ${violations} violations\n`,
+    );
     process.exitCode = violations === 0 ? 0 : 1;
   } finally {
     for (const vm of ctx.vms) vm.kill();

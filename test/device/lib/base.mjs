@@ -22,7 +22,14 @@ export function ensureBase(log, cache, parts, here) {
   if (!sources) throw new HarnessError(`${SOURCES} is missing: mmdebstrap needs the mirror`);
   const key = createHash("sha256")
     .update(
-      JSON.stringify([PACKAGES, EXCLUDES, "merged-usr", readFileSync(hook, "utf8"), parts.kernelPackage, sources]),
+      JSON.stringify([
+        PACKAGES,
+        EXCLUDES,
+        "merged-usr",
+        readFileSync(hook, "utf8"),
+        parts.kernelPackage,
+        sources,
+      ]),
     )
     .digest("hex")
     .slice(0, 16);

@@ -31,22 +31,39 @@ const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  */
 export function bootOrder(rep) {
   const lines = pid1Lines(rep);
-  const unit = (u) => new RegExp(`^(Starting|Finished|Failed to start|Reached target) ${esc(u)}\\b`);
+  const unit = (u) =>
+    new RegExp(`^(Starting|Finished|Failed to start|Reached target) ${esc(u)}\\b`);
   const started = at(lines, /^Starting migration\.service\b/);
   const runs = lines.filter((l) => /^Starting migration\.service\b/.test(l.text)).length;
   const finished = at(lines, /^Finished migration\.service\b/);
-  const failed = at(lines, /^(Failed to start migration\.service|migration\.service: (Main process exited|Failed with result))/);
+  const failed = at(
+    lines,
+    /^(Failed to start migration\.service|migration\.service: (Main process exited|Failed with result))/,
+  );
   const skipped = at(lines, /^migration\.service - .* was skipped because/);
   const end = finished >= 0 ? finished : failed;
   const before = {};
-  for (const u of ["systemd-sysusers.service", "systemd-tmpfiles-setup.service", "sysinit.target"]) {
+  for (const u of [
+    "systemd-sysusers.service",
+    "systemd-tmpfiles-setup.service",
+    "sysinit.target",
+  ]) {
     const i = at(lines, unit(u));
     before[u] = end >= 0 && (i < 0 || end < i);
   }
   const cycle = (reportFile(rep, "journal.txt") ?? "")
     .split("\n")
     .filter((l) => /ordering cycle/i.test(l));
-  return { runs, ran: started >= 0, finished: finished >= 0, failed: failed >= 0, skipped: skipped >= 0, before, cycle, lines };
+  return {
+    runs,
+    ran: started >= 0,
+    finished: finished >= 0,
+    failed: failed >= 0,
+    skipped: skipped >= 0,
+    before,
+    cycle,
+    lines,
+  };
 }
 
 /** `systemctl show` of the watched units: { unit: { ActiveState, Result, ... } }. */
@@ -80,9 +97,13 @@ export function checkBoot(ctx, graph, rep, expect) {
   const v = [];
   if (!rep.ok) return [`boot ${rep.n}: ${rep.error}`];
   const booted = (reportFile(rep, "release") ?? "").trim();
-  if (booted !== expect.release) v.push(`booted ${booted || "nothing"} from slot ${rep.slot}, expected ${expect.release}`);
+  if (booted !== expect.release)
+    v.push(`booted ${booted || "nothing"} from slot ${rep.slot}, expected ${expect.release}`);
   const order = bootOrder(rep);
-  if (order.cycle.length > 0) v.push(`journal: ${order.cycle.length} "ordering cycle" lines, first: ${order.cycle[0].replace(/^\[[^\]]*\]\s*/, "")}`);
+  if (order.cycle.length > 0)
+    v.push(
+      `journal: ${order.cycle.length} "ordering cycle" lines, first: ${order.cycle[0].replace(/^\[[^\]]*\]\s*/, "")}`,
+    );
   if (expect.runner) {
     if (!order.ran) v.push("migration.service never started");
     else if (!order.finished) v.push("migration.service did not finish");
@@ -94,13 +115,15 @@ export function checkBoot(ctx, graph, rep, expect) {
     v.push("migration.service ran on an image without the runner");
   }
   const state = (reportFile(rep, "system-state") ?? "").trim();
-  if (state !== "running") v.push(`system state ${state || "unknown"}, not running (${failedUnits(rep)})`);
+  if (state !== "running")
+    v.push(`system state ${state || "unknown"}, not running (${failedUnits(rep)})`);
   // The data, component by component, in the merged view (what the daemons see).
   for (const [c, d] of Object.entries(expect.data)) {
     const want = ctx.model.files(c, d.epoch, d.device);
     const roots = graph.json.components[c].paths ?? [];
     const diffs = diffComponent(join(rep.dir, "merged"), want, roots);
-    for (const x of diffs.slice(0, 4)) v.push(`${c} (epoch ${d.epoch}${d.device ? "" : ", factory"}): ${x}`);
+    for (const x of diffs.slice(0, 4))
+      v.push(`${c} (epoch ${d.epoch}${d.device ? "" : ", factory"}): ${x}`);
     if (diffs.length > 4) v.push(`${c}: ${diffs.length - 4} more differences`);
   }
   // A wipe deletes from the persistent layer: the image's own files show through.
@@ -116,16 +139,22 @@ export function checkBoot(ctx, graph, rep, expect) {
     try {
       status = JSON.parse(raw ?? "");
     } catch {
-      v.push(`runner status --json unreadable: ${(raw ?? reportFile(rep, "status.err") ?? "").slice(0, 200)}`);
+      v.push(
+        `runner status --json unreadable: ${(raw ?? reportFile(rep, "status.err") ?? "").slice(0, 200)}`,
+      );
     }
     if (status) {
-      if (status.release !== expect.release) v.push(`runner status: release ${status.release}, expected ${expect.release}`);
+      if (status.release !== expect.release)
+        v.push(`runner status: release ${status.release}, expected ${expect.release}`);
       for (const c of status.components ?? []) {
         const e = expect.epochs[c.name];
-        if (c.epoch !== e || c.imageEpoch !== e) v.push(`runner status: ${c.name} at ${c.epoch} (image ${c.imageEpoch}), plan says ${e}`);
-        if (c.pending.length > 0 || c.failed) v.push(`runner status: ${c.name} pending [${c.pending}] failed ${c.failed}`);
+        if (c.epoch !== e || c.imageEpoch !== e)
+          v.push(`runner status: ${c.name} at ${c.epoch} (image ${c.imageEpoch}), plan says ${e}`);
+        if (c.pending.length > 0 || c.failed)
+          v.push(`runner status: ${c.name} pending [${c.pending}] failed ${c.failed}`);
       }
-      if ((status.failures ?? []).length > 0) v.push(`runner status: failures ${JSON.stringify(status.failures)}`);
+      if ((status.failures ?? []).length > 0)
+        v.push(`runner status: failures ${JSON.stringify(status.failures)}`);
       expect.onStatus?.(join(rep.dir, "status.json"));
     }
   }

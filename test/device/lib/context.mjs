@@ -26,7 +26,8 @@ export function makeContext({ log: given } = {}) {
   const t0 = performance.now();
   const log =
     given ??
-    ((s) => process.stderr.write(`device: [${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}\n`));
+    ((s) =>
+      process.stderr.write(`device: [${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}\n`));
   ensureTools(log, DEVICE_TOOLS, "the device stage");
   const cache = join(HERE, ".cache");
   mkdirSync(cache, { recursive: true });

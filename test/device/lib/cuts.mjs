@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { prng } from "../../../bench/generate.mjs";
 import { checkCut, checkFinal, readBack } from "../../powercut/lib/check.mjs";
 import { COMPONENTS, writeData } from "../../powercut/lib/model.mjs";
+import { unitStates } from "./checks.mjs";
 import { bootDevice, newDevice, reportFile } from "./device.mjs";
 import { buildImage, HERE, loadGraph } from "./images.mjs";
-import { unitStates } from "./checks.mjs";
 
 const all = (e) => Object.fromEntries(COMPONENTS.map((c) => [c, e]));
 const ids = Object.fromEntries(COMPONENTS.map((c) => [c, `${c}-1-2`]));
@@ -46,7 +46,10 @@ function profile(marks) {
 
 async function finalCheck(ctx, dev, v, label) {
   const rep = await bootDevice(ctx, dev, { layout: VARIANT.layout });
-  const back = await readBack(dev.persist, join(dev.dir, `check-final-${dev.boots}`), ["/upper/etc", "/upper/var"]);
+  const back = await readBack(dev.persist, join(dev.dir, `check-final-${dev.boots}`), [
+    "/upper/etc",
+    "/upper/var",
+  ]);
   let status;
   try {
     status = JSON.parse(reportFile(rep, "status.json") ?? "");
@@ -80,20 +83,34 @@ export async function cutBoots(ctx, n, lanes, seed) {
     layout: VARIANT.layout,
     onMark: (kind, rest, ms, prefix) => prefix === "@pc" && marks.push({ kind, rest, ms }),
   });
-  const back0 = await readBack(uncut.persist, join(uncut.dir, "check-uncut"), ["/upper/etc", "/upper/var"]);
+  const back0 = await readBack(uncut.persist, join(uncut.dir, "check-uncut"), [
+    "/upper/etc",
+    "/upper/var",
+  ]);
   const prof = profile(marks);
-  if (prof.length !== COMPONENTS.length) v0.push(`uncut boot: ${prof.length} scripts ran, expected ${COMPONENTS.length} (is migration.service running?)`);
+  if (prof.length !== COMPONENTS.length)
+    v0.push(
+      `uncut boot: ${prof.length} scripts ran, expected ${COMPONENTS.length} (is migration.service running?)`,
+    );
   let status0;
   try {
     status0 = JSON.parse(reportFile(rep0, "status.json") ?? "");
   } catch {
     status0 = undefined;
   }
-  const guest0 = { halted: rep0.ok, code: rep0.ok ? 0 : 1, rcs: [0], steps: [`${RELEASE}:boot`], status: status0 };
+  const guest0 = {
+    halted: rep0.ok,
+    code: rep0.ok ? 0 : 1,
+    rcs: [0],
+    steps: [`${RELEASE}:boot`],
+    status: status0,
+  };
   const fin0 = checkFinal(back0.root, STEP, back0.problems, guest0);
   v0.push(...fin0.violations.map((x) => `uncut: [${x.code}] ${x.msg}`));
   out.push({ name: "uncut boot (the fixture migrates under systemd)", violations: v0 });
-  ctx.log(`power cut stage fixture under systemd, uncut: ${prof.map((s) => `${s.id} ${Math.round(s.end - s.start)} ms`).join(", ")}${v0.length ? `; ${v0.length} violation(s)` : ""}`);
+  ctx.log(
+    `power cut stage fixture under systemd, uncut: ${prof.map((s) => `${s.id} ${Math.round(s.end - s.start)} ms`).join(", ")}${v0.length ? `; ${v0.length} violation(s)` : ""}`,
+  );
   if (prof.length === 0) return out;
   const random = prng(seed);
   let next = 1;
@@ -119,13 +136,21 @@ export async function cutBoots(ctx, n, lanes, seed) {
           }
         },
       });
-      if (!armed) v.push(`cut ${k}: ${s.id} never ${inside ? "started" : "ended"} (migration.service did not run it); cut at the timeout`);
+      if (!armed)
+        v.push(
+          `cut ${k}: ${s.id} never ${inside ? "started" : "ended"} (migration.service did not run it); cut at the timeout`,
+        );
       else if (!cutRep.killed) v.push(`cut ${k}: the boot ended before the cut`);
-      const back = await readBack(dev.persist, join(dev.dir, "check-cut"), ["/upper/etc", "/upper/var"]);
+      const back = await readBack(dev.persist, join(dev.dir, "check-cut"), [
+        "/upper/etc",
+        "/upper/var",
+      ]);
       const cut = checkCut(back.root, STEP, back.problems);
       v.push(...cut.violations.map((x) => `cut ${k} ${what}, after the cut: [${x.code}] ${x.msg}`));
       await finalCheck(ctx, dev, v, `cut ${k} ${what}, after the next boot`);
-      ctx.log(`power cut ${k}/${n} at a systemd boot, ${what}: ${v.length ? `${v.length} VIOLATION(S)` : "ok"}`);
+      ctx.log(
+        `power cut ${k}/${n} at a systemd boot, ${what}: ${v.length ? `${v.length} VIOLATION(S)` : "ok"}`,
+      );
       out.push({ name: `cut ${k}`, violations: v });
     }
   };

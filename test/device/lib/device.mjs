@@ -6,7 +6,15 @@
 //   nvme0n4  report disk (a raw tar the guest writes)      nvme0n5  update disk (RAUC bundle)
 // and waits for the guest's reporting service to power it off.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { HarnessError, must } from "../../powercut/lib/assets.mjs";
 import { bootVm } from "../../powercut/lib/vm.mjs";
@@ -40,14 +48,20 @@ export function newDevice(ctx, graph, version, image, { extra, write } = {}) {
   mkdirSync(join(stage, "work/var"), { recursive: true });
   const data = {};
   if (write) write(upper);
-  else for (const c of Object.keys(graph.json.components)) {
-    const e = r.epochs[c];
-    data[c] = { epoch: e, device: true };
-    for (const [rel, f] of Object.entries(ctx.model.files(c, e, true))) writeTo(upper, rel, f);
-    if (r.runner !== false) {
-      writeTo(upper, `var/lib/migration/epoch/${c}`, { content: `${e}\n`, mode: 0o644, uid: 0, gid: 0 });
+  else
+    for (const c of Object.keys(graph.json.components)) {
+      const e = r.epochs[c];
+      data[c] = { epoch: e, device: true };
+      for (const [rel, f] of Object.entries(ctx.model.files(c, e, true))) writeTo(upper, rel, f);
+      if (r.runner !== false) {
+        writeTo(upper, `var/lib/migration/epoch/${c}`, {
+          content: `${e}\n`,
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+        });
+      }
     }
-  }
   extra?.(upper);
   writeTo(stage, "bootenv/primary", { content: "A\n", mode: 0o644, uid: 0, gid: 0 });
   const persist = join(dir, "persist.img");
@@ -79,7 +93,9 @@ export function readPrimary(dev) {
   const r = spawnSync("debugfs", ["-R", "cat /bootenv/primary", dev.persist], { encoding: "utf8" });
   const v = r.stdout.trim();
   if (r.status !== 0 || !/^[AB]$/.test(v)) {
-    throw new HarnessError(`cannot read the boot environment of ${dev.persist}: ${r.stderr.trim()} ${v}`);
+    throw new HarnessError(
+      `cannot read the boot environment of ${dev.persist}: ${r.stderr.trim()} ${v}`,
+    );
   }
   return v;
 }
@@ -147,7 +163,16 @@ export async function bootDevice(
   ctx.boots.push({ ms: end.ms, cpu: end.cpuSeconds, flash: Boolean(update), cut });
   if (cut) {
     rmSync(report, { force: true });
-    return { n, slot, marks, log: end.log, ms: end.ms, cpu: end.cpuSeconds, killed: end.killed, timedOut: end.timedOut };
+    return {
+      n,
+      slot,
+      marks,
+      log: end.log,
+      ms: end.ms,
+      cpu: end.cpuSeconds,
+      killed: end.killed,
+      timedOut: end.timedOut,
+    };
   }
   const error = marks.find((m) => m.kind === "error");
   const done = marks.some((m) => m.kind === "done");
@@ -162,7 +187,13 @@ export async function bootDevice(
     ms: end.ms,
     cpu: end.cpuSeconds,
     ok: done && !error && !end.timedOut && !end.killed,
-    error: error?.rest ?? (end.timedOut ? `no poweroff after ${timeoutMs} ms` : done ? undefined : `qemu ended (exit ${end.code}) without the report's "done"`),
+    error:
+      error?.rest ??
+      (end.timedOut
+        ? `no poweroff after ${timeoutMs} ms`
+        : done
+          ? undefined
+          : `qemu ended (exit ${end.code}) without the report's "done"`),
     dir: out,
   };
   const t = spawnSync("tar", ["-xf", report, "-C", out], { encoding: "utf8" });
@@ -174,7 +205,14 @@ export async function bootDevice(
   }
   for (const x of ["merged", "persist"]) {
     mkdirSync(join(out, x), { recursive: true });
-    must("tar", ["--numeric-owner", "--same-owner", "-xpf", join(out, `${x}.tar`), "-C", join(out, x)]);
+    must("tar", [
+      "--numeric-owner",
+      "--same-owner",
+      "-xpf",
+      join(out, `${x}.tar`),
+      "-C",
+      join(out, x),
+    ]);
   }
   const install = marks.find((m) => m.kind === "install" && /^rc /.test(m.rest));
   rep.installRc = install ? Number(install.rest.split(" ")[1]) : undefined;
@@ -189,4 +227,3 @@ export function reportFile(rep, rel) {
     return undefined;
   }
 }
-

@@ -27,7 +27,8 @@ function common(rep, v) {
     return false;
   }
   const o = bootOrder(rep);
-  if (o.cycle.length) v.push(`journal: "ordering cycle": ${o.cycle[0].replace(/^\[[^\]]*\]\s*/, "")}`);
+  if (o.cycle.length)
+    v.push(`journal: "ordering cycle": ${o.cycle[0].replace(/^\[[^\]]*\]\s*/, "")}`);
   return true;
 }
 
@@ -35,7 +36,9 @@ function expectStarted(states, units, v, want = true) {
   for (const u of units) {
     if (started(states, u) !== want) {
       const s = states[u];
-      v.push(`${u}: ${s ? `${s.ActiveState}/${s.SubState} (${s.Result})` : "unknown"}, expected ${want ? "started" : "not started"}`);
+      v.push(
+        `${u}: ${s ? `${s.ActiveState}/${s.SubState} (${s.Result})` : "unknown"}, expected ${want ? "started" : "not started"}`,
+      );
     }
   }
 }
@@ -53,7 +56,9 @@ export async function failureBoots(ctx, graphs, o) {
     const rep = await bootDevice(ctx, dev, { layout });
     const v = [];
     if (common(rep, v)) judge(rep, unitStates(rep), v, dev);
-    ctx.log(`failure boot "${name}" (${layout}): ${(rep.ms / 1000).toFixed(1)} s, ${rep.cpu.toFixed(1)} CPU-s`);
+    ctx.log(
+      `failure boot "${name}" (${layout}): ${(rep.ms / 1000).toFixed(1)} s, ${rep.cpu.toFixed(1)} CPU-s`,
+    );
     out.push({ name, layout, violations: [...new Set(v)] });
   };
   const jobs = [
@@ -73,15 +78,24 @@ export async function failureBoots(ctx, graphs, o) {
           // Once: a failed migration must not be started again by the units that need it
           // (each run re-verifies the bundle and retries the failing script).
           if (order.runs > 1) {
-            const reached = order.lines.find((l) => /^Reached target migration-failed\.target/.test(l.text));
-            v.push(`migration.service started ${order.runs} times in one boot; migration-failed.target reached at ${reached ? `${reached.t.toFixed(1)} s` : "never"}`);
+            const reached = order.lines.find((l) =>
+              /^Reached target migration-failed\.target/.test(l.text),
+            );
+            v.push(
+              `migration.service started ${order.runs} times in one boot; migration-failed.target reached at ${reached ? `${reached.t.toFixed(1)} s` : "never"}`,
+            );
           }
-          expectStarted(s, ["migration-failed.target", "systemd-networkd.service", "sshd.service"], v);
+          expectStarted(
+            s,
+            ["migration-failed.target", "systemd-networkd.service", "sshd.service"],
+            v,
+          );
           expectStarted(s, usersServices, v, false);
           if (!/lab-admins:x:980:alice/.test(reportFile(rep, "merged/etc/group") ?? "")) {
             v.push("etc/group lost the device's group");
           }
-          if (/priv-admin/.test(reportFile(rep, "merged/etc/group") ?? "")) v.push("etc/group was changed by the failed script");
+          if (/priv-admin/.test(reportFile(rep, "merged/etc/group") ?? ""))
+            v.push("etc/group was changed by the failed script");
         },
       ),
     () =>
@@ -94,34 +108,56 @@ export async function failureBoots(ctx, graphs, o) {
         },
         (rep, s, v) => {
           const order = bootOrder(rep);
-          if (!order.finished) v.push("migration.service did not succeed (an isolate failure must not fail it)");
+          if (!order.finished)
+            v.push("migration.service did not succeed (an isolate failure must not fail it)");
           expectStarted(s, netServices, v, false);
-          expectStarted(s, services.filter((x) => !netServices.includes(x)), v);
+          expectStarted(
+            s,
+            services.filter((x) => !netServices.includes(x)),
+            v,
+          );
           expectStarted(s, ["migration-failed.target"], v, false);
           expectStarted(s, ["multi-user.target"], v);
           const state = (reportFile(rep, "system-state") ?? "").trim();
-          if (state !== "degraded") v.push(`system state ${state}, expected degraded (migration@network failed)`);
-          if (!/migration@network\.service/.test(failedUnits(rep))) v.push(`failed units: ${failedUnits(rep)}, expected migration@network.service`);
+          if (state !== "degraded")
+            v.push(`system state ${state}, expected degraded (migration@network failed)`);
+          if (!/migration@network\.service/.test(failedUnits(rep)))
+            v.push(`failed units: ${failedUnits(rep)}, expected migration@network.service`);
           const users = reportFile(rep, "merged/etc/group") ?? "";
-          if (!/priv-admin:x:980:root/.test(users)) v.push("users was not converted (isolate must let the others run)");
+          if (!/priv-admin:x:980:root/.test(users))
+            v.push("users was not converted (isolate must let the others run)");
         },
       ),
     () =>
       run("noscripts", o.layout, { scripts: false }, undefined, (rep, s, v) => {
         const order = bootOrder(rep);
         if (order.ran) v.push("migration.service started a process on an image without scripts");
-        if (s["migration.service"]?.ConditionResult !== "no") v.push(`migration.service ConditionResult ${s["migration.service"]?.ConditionResult}, expected no`);
-        if (Number(s["migration.service"]?.ExecMainPID ?? 0) !== 0 || s["migration.service"]?.ExecMainStartTimestampMonotonic !== "0") {
+        if (s["migration.service"]?.ConditionResult !== "no")
+          v.push(
+            `migration.service ConditionResult ${s["migration.service"]?.ConditionResult}, expected no`,
+          );
+        if (
+          Number(s["migration.service"]?.ExecMainPID ?? 0) !== 0 ||
+          s["migration.service"]?.ExecMainStartTimestampMonotonic !== "0"
+        ) {
           v.push("migration.service has a main process");
         }
-        if (/runner\[|migration\/runner/.test(reportFile(rep, "journal.txt") ?? "")) v.push("the journal shows a runner process");
+        if (/runner\[|migration\/runner/.test(reportFile(rep, "journal.txt") ?? ""))
+          v.push("the journal shows a runner process");
         expectStarted(s, services, v);
       }),
     () =>
-      run(`layout ${other}`, other, {}, undefined, (rep, s, v, dev) => {
+      run(`layout ${other}`, other, {}, undefined, (rep, _states, v, dev) => {
         const r = g.releases.get(TO);
         for (const c of Object.keys(dev.data)) dev.data[c] = { ...dev.data[c], epoch: r.epochs[c] };
-        v.push(...checkBoot(ctx, g, rep, { release: TO, runner: true, data: dev.data, epochs: r.epochs }));
+        v.push(
+          ...checkBoot(ctx, g, rep, {
+            release: TO,
+            runner: true,
+            data: dev.data,
+            epochs: r.epochs,
+          }),
+        );
       }),
   ];
   let next = 0;

@@ -77,7 +77,11 @@ function treeDigest(dir) {
     )) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else h.update(r).update("\0").update(readFileSync(join(dir, r))).update("\0");
+      else
+        h.update(r)
+          .update("\0")
+          .update(readFileSync(join(dir, r)))
+          .update("\0");
     }
   };
   walk("");
@@ -188,14 +192,30 @@ function addReleaseFiles(ctx, graph, version, variant, root) {
   let conf = readFileSync(join(RAUC, "system.conf"), "utf8");
   if (!runner) conf = conf.replace(/^pre-install=.*\n/m, ""); // it predates stepstone
   put(root, "etc/rauc/system.conf", conf);
-  const ring = (r.trusts ?? []).map((id) => readFileSync(ensureKey(ctx.keys, id).x509.cert, "utf8"));
+  const ring = (r.trusts ?? []).map((id) =>
+    readFileSync(ensureKey(ctx.keys, id).x509.cert, "utf8"),
+  );
   put(root, "etc/rauc/keyring.pem", ring.join(""));
   if (runner) {
-    put(root, "usr/lib/stepstone/rauc-pre-install", readFileSync(join(RAUC, "stepstone-pre-install")), 0o755);
+    put(
+      root,
+      "usr/lib/stepstone/rauc-pre-install",
+      readFileSync(join(RAUC, "stepstone-pre-install")),
+      0o755,
+    );
   }
-  put(root, "usr/lib/stepstone/rauc-bootloader", readFileSync(join(guest, "rauc-bootloader")), 0o755);
+  put(
+    root,
+    "usr/lib/stepstone/rauc-bootloader",
+    readFileSync(join(guest, "rauc-bootloader")),
+    0o755,
+  );
   put(root, `${UNIT_DIR}/rauc.service`, readFileSync(join(RAUC, "rauc.service")));
-  put(root, "usr/share/dbus-1/system.d/de.pengutronix.rauc.conf", readFileSync(join(RAUC, "de.pengutronix.rauc.conf")));
+  put(
+    root,
+    "usr/share/dbus-1/system.d/de.pengutronix.rauc.conf",
+    readFileSync(join(RAUC, "de.pengutronix.rauc.conf")),
+  );
   put(
     root,
     "usr/share/dbus-1/system-services/de.pengutronix.rauc.service",
@@ -203,7 +223,11 @@ function addReleaseFiles(ctx, graph, version, variant, root) {
   );
   // The stage's reporting service, the daemons' stand-ins (sshd only when wanted).
   put(root, "usr/lib/device-test/device-report", readFileSync(join(guest, "device-report")), 0o755);
-  put(root, `${UNIT_DIR}/device-report.service`, readFileSync(join(guest, "device-report.service")));
+  put(
+    root,
+    `${UNIT_DIR}/device-report.service`,
+    readFileSync(join(guest, "device-report.service")),
+  );
   enable(root, "multi-user.target", "device-report.service");
   const standin = readFileSync(join(guest, "standin.service"), "utf8");
   const services = componentServices(graph);
@@ -211,7 +235,11 @@ function addReleaseFiles(ctx, graph, version, variant, root) {
     put(root, `${UNIT_DIR}/${s}`, standin.replaceAll("@NAME@", s));
     if (s !== "sshd.service") enable(root, "multi-user.target", s);
   }
-  put(root, "usr/lib/device-test/paths", `${[...ctx.model.paths, "var/lib/migration"].join("\n")}\n`);
+  put(
+    root,
+    "usr/lib/device-test/paths",
+    `${[...ctx.model.paths, "var/lib/migration"].join("\n")}\n`,
+  );
   put(root, "usr/lib/device-test/units", `${[...WATCHED, ...services].join("\n")}\n`);
   // The image's own account files at its epochs (what a wipe of users brings back).
   for (const u of variant.mask ?? []) {
@@ -252,10 +280,14 @@ export function buildImage(ctx, graph, version, variant) {
     treeDigest(RAUC),
     ctx.model.paths,
   );
-  const dir = join(ctx.imageCache, `${graph.name}-${version}-${variant.layout}${variant.scripts === false ? "-noscripts" : ""}-${key}`);
+  const dir = join(
+    ctx.imageCache,
+    `${graph.name}-${version}-${variant.layout}${variant.scripts === false ? "-noscripts" : ""}-${key}`,
+  );
   const image = join(dir, "rootfs.ext4");
   const update = join(dir, "update.img");
-  if (existsSync(join(dir, ".done"))) return { image, update: existsSync(update) ? update : undefined, dir };
+  if (existsSync(join(dir, ".done")))
+    return { image, update: existsSync(update) ? update : undefined, dir };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const ov = join(ctx.work, `ov-${process.pid}-${key}`);
@@ -272,7 +304,18 @@ export function buildImage(ctx, graph, version, variant) {
     addReleaseFiles(ctx, graph, version, variant, join(ov, "merged"));
     const kib = Number(must("du", ["-s", "-k", join(ov, "merged")]).split(/\s/)[0]);
     const mib = Math.ceil((kib * 1.1) / 1024) + 24;
-    must("mke2fs", ["-q", "-F", "-t", "ext4", "-L", "rootfs", "-d", join(ov, "merged"), image, `${mib}M`]);
+    must("mke2fs", [
+      "-q",
+      "-F",
+      "-t",
+      "ext4",
+      "-L",
+      "rootfs",
+      "-d",
+      join(ov, "merged"),
+      image,
+      `${mib}M`,
+    ]);
   } finally {
     must("umount", [join(ov, "merged")]);
     rmSync(ov, { recursive: true, force: true });
@@ -301,9 +344,13 @@ export function buildImage(ctx, graph, version, variant) {
   if (!existsSync(join(shim, "mksquashfs"))) {
     put(shim, "mksquashfs", '#!/bin/sh\nexec /usr/bin/mksquashfs "$@" -comp lz4\n', 0o755);
   }
-  must("rauc", ["--cert", signer.cert, "--key", signer.key, "bundle", content, join(upd, "update.raucb")], {
-    env: { ...process.env, PATH: `${shim}:${process.env.PATH}` },
-  });
+  must(
+    "rauc",
+    ["--cert", signer.cert, "--key", signer.key, "bundle", content, join(upd, "update.raucb")],
+    {
+      env: { ...process.env, PATH: `${shim}:${process.env.PATH}` },
+    },
+  );
   rmSync(content, { recursive: true, force: true });
   const mib = Math.ceil(statSync(join(upd, "update.raucb")).size / 1048576 + 16);
   must("mke2fs", ["-q", "-F", "-t", "ext4", "-L", "update", "-d", upd, update, `${mib}M`]);

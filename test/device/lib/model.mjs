@@ -184,7 +184,8 @@ export function diffComponent(tree, expected, roots) {
       if (!st.isDirectory()) diffs.push(`${rel}: not a directory`);
     } else {
       const got = st.isFile() ? readFileSync(join(tree, rel), "utf8") : undefined;
-      if (got !== want.content) diffs.push(`${rel}: content differs (${describe(got, want.content)})`);
+      if (got !== want.content)
+        diffs.push(`${rel}: content differs (${describe(got, want.content)})`);
     }
     if (mode !== want.mode) diffs.push(`${rel}: mode ${oct(mode)}, expected ${oct(want.mode)}`);
     if (st.uid !== want.uid || st.gid !== want.gid) {

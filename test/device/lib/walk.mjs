@@ -13,9 +13,13 @@ import { buildImage } from "./images.mjs";
 
 /** `stepstone plan --format json`: the parsed plan, or the blockers (exit 1). */
 export function plan(graph, args) {
-  const r = spawnSync(process.execPath, [CLI, "plan", "--graph", graph.file, ...args, "--format", "json"], {
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, "plan", "--graph", graph.file, ...args, "--format", "json"],
+    {
+      encoding: "utf8",
+    },
+  );
   if (r.status !== 0 && r.status !== 1) {
     throw new HarnessError(`stepstone plan ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
   }
@@ -27,7 +31,8 @@ export function pairPlan(graph, from, to) {
   const p = plan(graph, ["--from", from, "--to", to]);
   if (p.reachable) return p;
   const w = plan(graph, ["--from", from, "--to", to, "--allow-wipe", "all"]);
-  if (!w.reachable) throw new HarnessError(`${graph.name}: ${from} -> ${to} is unreachable even with wipes`);
+  if (!w.reachable)
+    throw new HarnessError(`${graph.name}: ${from} -> ${to} is unreachable even with wipes`);
   return w;
 }
 
@@ -42,10 +47,16 @@ export function pairsOf(list) {
 }
 
 const stepKey = (s) =>
-  JSON.stringify([s.from, s.to, s.preFlash.map((x) => x.id), s.boot.map((x) => x.id), [...s.wipe].sort()]);
+  JSON.stringify([
+    s.from,
+    s.to,
+    s.preFlash.map((x) => x.id),
+    s.boot.map((x) => x.id),
+    [...s.wipe].sort(),
+  ]);
 
 /** Every image a pair's walk boots (built before the lanes start, once per release). */
-export function imagesOf(graph, p) {
+export function imagesOf(p) {
   return [p.from, ...p.steps.map((s) => s.to)];
 }
 
@@ -82,7 +93,9 @@ export async function walkPair(ctx, graph, p, layout) {
         const got = again.reachable ? again.steps.map(stepKey) : ["unreachable"];
         const want = rest.map(stepKey);
         if (JSON.stringify(got) !== JSON.stringify(want)) {
-          violations.push(`boot ${rep.n} (${release}): plan --device gives ${got.join(" | ") || "nothing"}, the plan's rest is ${want.join(" | ") || "nothing"}`);
+          violations.push(
+            `boot ${rep.n} (${release}): plan --device gives ${got.join(" | ") || "nothing"}, the plan's rest is ${want.join(" | ") || "nothing"}`,
+          );
         }
       },
     });
@@ -90,7 +103,9 @@ export async function walkPair(ctx, graph, p, layout) {
     if (wipedEver.has("users") && !v.some((x) => x.startsWith("users"))) {
       // The image's own accounts show through the overlay again, the device's are gone.
       const own = ctx.model.files("users", r.epochs.users, false)["etc/passwd"].content;
-      log(`after the wipe of users, /etc/passwd is ${release}'s own file (${own.split("\n").length - 1} lines, no device accounts, nothing of it in the persistent layer)`);
+      log(
+        `after the wipe of users, /etc/passwd is ${release}'s own file (${own.split("\n").length - 1} lines, no device accounts, nothing of it in the persistent layer)`,
+      );
     }
     wipedEver.clear();
     log(
@@ -99,12 +114,20 @@ export async function walkPair(ctx, graph, p, layout) {
     if (!step) break;
     if (!rep.ok) break; // the device is in an unknown state: the rest would prove nothing
     if (rep.installRc !== 0) {
-      violations.push(`boot ${rep.n} (${release}): rauc install of ${step.to} exited ${rep.installRc}: ${rep.marks.filter((m) => /rauc/.test(m.kind)).slice(-6).map((m) => m.rest).join(" / ")}`);
+      violations.push(
+        `boot ${rep.n} (${release}): rauc install of ${step.to} exited ${rep.installRc}: ${rep.marks
+          .filter((m) => /rauc/.test(m.kind))
+          .slice(-6)
+          .map((m) => m.rest)
+          .join(" / ")}`,
+      );
       break;
     }
     const primary = readPrimary(dev);
     if (primary === dev.primary) {
-      violations.push(`boot ${rep.n}: RAUC left slot ${primary} primary after installing ${step.to}`);
+      violations.push(
+        `boot ${rep.n}: RAUC left slot ${primary} primary after installing ${step.to}`,
+      );
       break;
     }
     dev.primary = primary;

@@ -4,14 +4,7 @@
 // come and cuts the power with SIGKILL of the qemu process itself (spawned directly, no
 // shell in between, so the kill reaches qemu and nothing of the guest survives it).
 import { spawn, spawnSync } from "node:child_process";
-import {
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { HarnessError } from "./assets.mjs";
