@@ -94,12 +94,41 @@ function treeDigest(dir) {
  * one set of units, whatever the layout.
  */
 export function emitRunner(ctx, graph, layout) {
-  const out = join(ctx.work, `runner-${graph.name}-${layout}`);
+  const out = join(ctx.work, `runner-${graph.name}-${layout}-${ctx.units ?? "emitted"}`);
   if (existsSync(out)) return out;
   const args = ["runner", "--out", out, "--graph", graph.file, "--upper", UPPER];
   if (ctx.cliHasLayout) args.push("--layout", layout);
   cli([...args, "--format", "json"]);
+  if (ctx.units === "cycle-free") cycleFree(out);
   return out;
+}
+
+/**
+ * --units cycle-free: the emitted units with notes/systemd-vm.md's cycle-free ordering for
+ * the premounted layout (After=systemd-remount-fs.service and RequiresMountsFor= instead of
+ * After=local-fs.target), to tell the harness's findings from the units' until the
+ * emitter's --layout lands. Fails loudly when the units no longer have the line to change.
+ */
+function cycleFree(tree) {
+  const dir = join(tree, UNIT_DIR);
+  for (const [unit, from, to] of [
+    [
+      "migration.service",
+      /^After=local-fs\.target$/m,
+      "After=systemd-remount-fs.service\nRequiresMountsFor=/var/lib/migration /persist/upper",
+    ],
+    [
+      "migration@.service",
+      /^After=migration\.service local-fs\.target$/m,
+      "After=migration.service systemd-remount-fs.service",
+    ],
+  ]) {
+    const p = join(dir, unit);
+    const text = readFileSync(p, "utf8");
+    if (!from.test(text))
+      throw new HarnessError(`--units cycle-free: ${unit} has no ${from} to replace`);
+    writeFileSync(p, text.replace(from, to));
+  }
 }
 
 /** Does the built CLI's `runner` take --layout? (the lead's new emitter) */

@@ -72,6 +72,7 @@ export async function walkPair(ctx, graph, p, layout) {
   let release = p.from;
   let hops = 0;
   const wipedEver = new Set();
+  const badBoots = new Set();
   for (let i = 0; i <= p.steps.length; i++) {
     const step = p.steps[i];
     const r = graph.releases.get(release);
@@ -145,5 +146,15 @@ export async function walkPair(ctx, graph, p, layout) {
     release = step.to;
     hops++;
   }
-  return { graph: graph.name, from: p.from, to: p.to, hops, boots: dev.boots, violations, plan: p };
+  for (const x of violations) badBoots.add(Number(/^boot (\d+)/.exec(x)?.[1] ?? 0));
+  return {
+    graph: graph.name,
+    from: p.from,
+    to: p.to,
+    hops,
+    boots: dev.boots,
+    violations,
+    badBoots: badBoots.size,
+    plan: p,
+  };
 }
