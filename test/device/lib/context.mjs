@@ -1,7 +1,6 @@
 // What every part of the device stage shares: host tools, the kernel (the power-cut
 // stage's, same cache), the cached base, keys, the model, the work folder.
 import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ensureGuestParts, ensureTools, which } from "../../powercut/lib/assets.mjs";
@@ -34,7 +33,10 @@ export function makeContext({ log: given } = {}) {
   // The kernel is the power-cut stage's: same package, same cache folder.
   const parts = ensureGuestParts(log, join(HERE, "../powercut/.cache"));
   const base = ensureBase(log, cache, parts, HERE);
-  const work = mkdtempSync(join(tmpdir(), "stepstone-device-"));
+  // Under the stage's cache folder, not the shared /tmp: other jobs on the machine clean
+  // /tmp/stepstone-* (a walk lost its work folder that way).
+  mkdirSync(join(cache, "work"), { recursive: true });
+  const work = mkdtempSync(join(cache, "work", "run-"));
   const keys = join(cache, "keys");
   mkdirSync(keys, { recursive: true });
   return {

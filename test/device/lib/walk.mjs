@@ -33,7 +33,7 @@ export function pairPlan(graph, from, to) {
   const w = plan(graph, ["--from", from, "--to", to, "--allow-wipe", "all"]);
   if (!w.reachable)
     throw new HarnessError(`${graph.name}: ${from} -> ${to} is unreachable even with wipes`);
-  return w;
+  return { ...w, allowWipe: "all" };
 }
 
 /** The golden, non-withdrawn releases of a graph, in the file's order. */
@@ -90,7 +90,8 @@ export async function walkPair(ctx, graph, p, layout) {
       wiped: [...wipedEver],
       onStatus: (file) => {
         // The rest of the plan, planned from what the device says of itself.
-        const again = plan(graph, ["--device", file, "--to", p.to]);
+        const allow = p.allowWipe ? ["--allow-wipe", p.allowWipe] : [];
+        const again = plan(graph, ["--device", file, "--to", p.to, ...allow]);
         const got = again.reachable ? again.steps.map(stepKey) : ["unreachable"];
         const want = rest.map(stepKey);
         if (JSON.stringify(got) !== JSON.stringify(want)) {
