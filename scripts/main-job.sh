@@ -22,18 +22,25 @@ say "plan --from 2.11.0 --to 2.9.2" "and back down, through the transition relea
 stepstone plan --from 2.11.0 --to 2.9.2
 
 # What the images carry: the bundles of the golden and transition releases (those with
-# the runner), and the runner with its units, as trees to copy into an image.
+# the runner), each signed with its own signedBy key, and the runner with its units, as
+# trees to copy into an image. The graph's keys are DEMO keys: their private halves are
+# derived here from published seeds (scripts/demo-keys.mjs), never committed. A real
+# pipeline passes its own keys from its secret store instead.
 out=out
 rm -rf "$out"
+printf '\n$ node scripts/demo-keys.mjs %s   # the DEMO keys'"'"' private halves (public seeds: never do this with real keys)\n' "$out/demo-keys"
+node scripts/demo-keys.mjs "$out/demo-keys"
 releases=$(node -e '
   const g = JSON.parse(require("fs").readFileSync("release-graph.json", "utf8"));
-  for (const r of g.releases) if ((r.golden || r.transition) && r.runner !== false && !r.withdrawn) console.log(r.version);')
-for v in $releases; do
-  say "bundle --release $v --out $out/bundles" "the migration.d tarball its image carries"
-  stepstone bundle --release "$v" --out "$out/bundles"
+  for (const r of g.releases) if ((r.golden || r.transition) && r.runner !== false && !r.withdrawn) console.log(r.version + " " + r.signedBy);')
+printf '%s\n' "$releases" | while read -r v key; do
+  say "bundle --release $v --out $out/bundles --sign $out/demo-keys/$key.pem" "the migration.d tarball its image carries, signed with its own key"
+  stepstone bundle --release "$v" --out "$out/bundles" --sign "$out/demo-keys/$key.pem"
 done
-say "runner --out $out/rootfs --graph release-graph.json" "the on-device runner and its systemd units"
-stepstone runner --out "$out/rootfs" --graph release-graph.json
+say "verify $out/bundles/migration-2.10.1-transition.1.tar.gz --graph release-graph.json" "as the device checks it, with the key the graph names"
+stepstone verify "$out/bundles/migration-2.10.1-transition.1.tar.gz" --graph release-graph.json
+say "runner --out $out/rootfs --graph release-graph.json --layout premounted --upper /var/persist/etc-upper" "the on-device runner and its units, for OpenBMC's layout"
+stepstone runner --out "$out/rootfs" --graph release-graph.json --layout premounted --upper /var/persist/etc-upper
 
 printf '\nBundles are in %s/bundles, the runner and units in %s/rootfs.\n' "$(pwd)/$out" "$(pwd)/$out"
 

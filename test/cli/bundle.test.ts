@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { demoKeys, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
 
 const TRANSITION = "2.10.1-transition.1";
 const BUNDLE = `migration-${TRANSITION}.tar.gz`;
@@ -67,7 +67,10 @@ function extract(bundle: string): Record<string, string> {
   return out;
 }
 
-function build(out: string, extra: string[] = [], env: Record<string, string> = {}) {
+/** The transition's own key (its signedBy in the sample), as the main job derives it. */
+const signed = () => ["--sign", demoKeys().key("vendor-2025")];
+
+function build(out: string, extra: string[] = signed(), env: Record<string, string> = {}) {
   const r = stepstone(
     ["bundle", "--graph", SAMPLE, "--release", TRANSITION, "--out", out, ...extra],
     { env },
@@ -84,6 +87,7 @@ describe("stepstone bundle", () => {
     const copy = tempDir();
     cpSync(SAMPLE, join(copy, "release-graph.json"));
     cpSync(join(REPO, "migrations"), join(copy, "migrations"), { recursive: true });
+    cpSync(join(REPO, "keys"), join(copy, "keys"), { recursive: true });
     for (const f of execFileSync("find", [join(copy, "migrations"), "-type", "f"], {
       encoding: "utf8",
     })
@@ -100,11 +104,12 @@ describe("stepstone bundle", () => {
       TRANSITION,
       "--out",
       out,
+      ...signed(),
     ]);
     expect(r.code).toBe(0);
     expect(readFileSync(join(out, BUNDLE)).equals(readFileSync(a))).toBe(true);
     // SOURCE_DATE_EPOCH sets every entry's mtime.
-    const c = build(tempDir(), [], { SOURCE_DATE_EPOCH: "1700000000" });
+    const c = build(tempDir(), signed(), { SOURCE_DATE_EPOCH: "1700000000" });
     expect(readFileSync(c).equals(readFileSync(a))).toBe(false);
     expect(execFileSync("tar", ["--full-time", "-tvzf", c], { encoding: "utf8" })).toContain(
       "2023-11-14 22:13:20",
@@ -126,8 +131,11 @@ describe("stepstone bundle", () => {
       `${D}/0004-ownership-2-1-ownership-2-1.sh`,
       `${D}/0005-network-1-2-network-1-2.sh`,
       `${D}/0006-network-2-1-network-2-1.sh`,
+      `${D}/keys/vendor-2023.pem`,
+      `${D}/keys/vendor-2025.pem`,
       `${D}/manifest.json`,
       `${D}/manifest.tsv`,
+      `${D}/manifest.tsv.sig`,
     ]);
     for (const tar of [["tar"], ["busybox", "tar"]]) {
       const root = tempDir();
@@ -137,6 +145,14 @@ describe("stepstone bundle", () => {
       // No entry for usr/: extracting never resets its mode.
       expect(statSync(join(root, "usr")).mode & 0o777).toBe(0o700);
       expect(statSync(join(root, D, "0001-users-1-2-users-1-2.sh")).mode & 0o777).toBe(0o755);
+      // The trust store: the graph's public PEMs, byte for byte, readable by all.
+      for (const id of ["vendor-2023", "vendor-2025"]) {
+        const key = join(root, D, "keys", `${id}.pem`);
+        expect(statSync(key).mode & 0o777).toBe(0o644);
+        expect(readFileSync(key).equals(readFileSync(join(REPO, "keys", `${id}.pub.pem`)))).toBe(
+          true,
+        );
+      }
       expect(readFileSync(join(root, D, "manifest.tsv"), "utf8")).toMatch(
         /^release\t2\.10\.1-transition\.1\nplatform\t-\ncomponent\tusers\t2\t1\thalt\t/,
       );
@@ -144,8 +160,9 @@ describe("stepstone bundle", () => {
   });
 
   it("signs manifest.tsv with ed25519 as the real openssl verifies it", () => {
-    const dir = tempDir();
-    const { key, pub } = keypair(dir);
+    const demo = demoKeys();
+    const key = demo.key("vendor-2025");
+    const pub = demo.pub("vendor-2025");
     const b = build(tempDir(), ["--sign", key]);
     const root = tempDir();
     execFileSync("tar", ["-xzf", b, "-C", root]);
@@ -225,9 +242,9 @@ describe("stepstone bundle", () => {
 
 describe("stepstone verify", () => {
   const good = () => {
-    const dir = tempDir();
-    const keys = keypair(dir);
-    return { ...keys, bundle: build(tempDir(), ["--sign", keys.key]) };
+    const demo = demoKeys();
+    const key = demo.key("vendor-2025");
+    return { key, pub: demo.pub("vendor-2025"), bundle: build(tempDir(), ["--sign", key]) };
   };
 
   it("exits 2 when the file cannot be read as a bundle", () => {
@@ -244,7 +261,12 @@ describe("stepstone verify", () => {
     const r = stepstone(["verify", bundle, "--key", other.pub]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("does not verify");
-    const unsigned = build(tempDir());
+    const out = tempDir();
+    expect(
+      stepstone(["bundle", "--graph", SAMPLE, "--release", TRANSITION, "--out", out, "--unsigned"])
+        .code,
+    ).toBe(0);
+    const unsigned = join(out, BUNDLE);
     expect(stepstone(["verify", unsigned, "--key", other.pub]).code).toBe(3);
   });
 

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { demoKeys, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
 
 /**
  * Both ends of `plan --device`: the emitted runner's `status --json` on a device root
@@ -11,8 +11,19 @@ import { SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
 function device(shell: readonly string[]): { root: string; runner: (...args: string[]) => string } {
   const dir = tempDir();
   const root = join(dir, "root");
+  // Signed with 2.10.0's own key, so the image carries its trust store (keys/).
+  const sign = ["--sign", demoKeys().key("vendor-2025")];
   expect(
-    stepstone(["bundle", "--graph", SAMPLE, "--release", "2.10.0", "--out", join(dir, "b")]).code,
+    stepstone([
+      "bundle",
+      "--graph",
+      SAMPLE,
+      "--release",
+      "2.10.0",
+      "--out",
+      join(dir, "b"),
+      ...sign,
+    ]).code,
   ).toBe(0);
   expect(stepstone(["runner", "--graph", SAMPLE, "--out", root]).code).toBe(0);
   execFileSync("tar", ["-xzf", join(dir, "b", "migration-2.10.0.tar.gz"), "-C", root]);

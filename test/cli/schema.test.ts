@@ -17,8 +17,11 @@ describe("the published JSON Schema", () => {
     const schema = JSON.parse(readFileSync(file, "utf8"));
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ["$schema", "components", "migrations", "notes", "releases", "schemaVersion"].sort(),
+      ["$schema", "components", "keys", "migrations", "notes", "releases", "schemaVersion"].sort(),
     );
+    // Key ids become file names on the device (keys/<id>.pem): the pattern is published.
+    expect(schema.properties.keys.propertyNames.pattern).toBe("^[A-Za-z0-9][A-Za-z0-9._-]*$");
+    expect(schema.properties.keys.additionalProperties.required).toEqual(["public"]);
     expect(schema.required).toEqual(
       expect.arrayContaining(["schemaVersion", "components", "releases"]),
     );

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { demoKeys, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
 import { git, gitRepo, type Json } from "./repo.js";
 
 const T1 = "2.10.1-transition.1";
@@ -16,6 +16,7 @@ function workspace(suggested = true): { dir: string; graph: string } {
   const dir = tempDir();
   cpSync(SAMPLE, join(dir, "release-graph.json"));
   cpSync(join(REPO, "migrations"), join(dir, "migrations"), { recursive: true });
+  cpSync(join(REPO, "keys"), join(dir, "keys"), { recursive: true });
   const graph = join(dir, "release-graph.json");
   if (!suggested) return { dir, graph };
   const release = JSON.parse(
@@ -27,8 +28,20 @@ function workspace(suggested = true): { dir: string; graph: string } {
   return { dir, graph };
 }
 
+/** publish, each release signed with its own demo key (--keys) unless `extra` says --sign. */
 const publish = (graph: string, repo: string, extra: string[] = [], env?: Record<string, string>) =>
-  stepstone(["publish", "--repo", repo, "--graph", graph, ...extra], env ? { env } : {});
+  stepstone(
+    [
+      "publish",
+      "--repo",
+      repo,
+      "--graph",
+      graph,
+      ...(extra.includes("--sign") ? [] : ["--keys", demoKeys().dir]),
+      ...extra,
+    ],
+    env ? { env } : {},
+  );
 const commits = (repo: string) => git(repo, ["rev-list", "--all", "--count"]).trim();
 
 describe("stepstone publish", () => {
@@ -66,7 +79,7 @@ describe("stepstone publish", () => {
           .split("\n"),
       ).toEqual([`${t}/README.md`, `${t}/SHA256SUMS`, `${t}/migration-${t}.tar.gz`]);
       const bundle = join(repo, t, `migration-${t}.tar.gz`);
-      expect(stepstone(["verify", bundle]).code).toBe(0);
+      expect(stepstone(["verify", bundle, "--graph", graph]).code).toBe(0);
       execFileSync("sha256sum", ["-c", "--quiet", "SHA256SUMS"], { cwd: join(repo, t) });
     }
 
@@ -153,13 +166,21 @@ describe("stepstone publish", () => {
     expect(git(repo, ["status", "--porcelain"])).toBe("");
   });
 
-  it("signs the bundles with --sign, reproducibly", () => {
+  it("signs the bundles with --sign, reproducibly, when every transition release has that key", () => {
     const { dir, graph } = workspace();
-    const key = join(dir, "vendor.pem");
-    const pub = join(dir, "vendor.pub.pem");
-    execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key]);
-    execFileSync("openssl", ["pkey", "-in", key, "-pubout", "-out", pub]);
+    // Both transition releases are signedBy vendor-2025: one key serves.
+    const key = demoKeys().key("vendor-2025");
+    const pub = join(dir, "keys/vendor-2025.pub.pem");
     const repo = gitRepo();
+    // Another key is refused before anything is written.
+    const other = join(dir, "other.pem");
+    execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", other]);
+    const wrong = publish(graph, repo, ["--sign", other]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(
+      `stepstone: ${other} is not the key of ${T1}: ${graph} says ${T1} is signedBy "vendor-2025" (keys/vendor-2025.pub.pem), and the public half of ${other} is no key of the graph`,
+    );
+    expect(git(repo, ["tag"])).toBe("");
     expect(publish(graph, repo, ["--sign", key]).code).toBe(0);
     const bundle = join(repo, T1, `migration-${T1}.tar.gz`);
     const v = stepstone(["verify", bundle, "--key", pub]);

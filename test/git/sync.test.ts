@@ -136,7 +136,7 @@ describe("stepstone sync", () => {
       epochs: { network: 2, ownership: 2, users: 2 },
       ships: ["users-2-1-priv-groups"],
       signedBy: "vendor-2021",
-      trusts: ["vendor-2021"],
+      trusts: ["vendor-2021", "vendor-2023"],
     });
     mig(g, "users-1-2-priv-groups").description = "priv-* groups";
     mig(g, "users-1-2-priv-groups").notes = "from the 2.6 non-root work";
@@ -197,11 +197,25 @@ describe("stepstone sync", () => {
     });
     expect(rel(after, "0.1.0").runner).toBe(false);
     expect(rel(after, "1.99.10").withdrawn).toBe(true);
+    // A new release is signed like the newest release before it (not a transition build,
+    // which trusts extra keys on purpose), and sync says so.
     expect(rel(after, "2.9.0")).toEqual({
       version: "2.9.0",
       epochs: { network: 2, ownership: 2, users: 2, sensors: 3 },
+      signedBy: "vendor-2021",
+      trusts: ["vendor-2021"],
       tag: "v2.9.0",
     });
+    expect(Object.keys(rel(after, "2.9.0"))).toEqual([
+      "version",
+      "epochs",
+      "signedBy",
+      "trusts",
+      "tag",
+    ]);
+    expect(summary.inherited).toEqual([
+      { version: "2.9.0", from: "2.8.0", signedBy: "vendor-2021", trusts: ["vendor-2021"] },
+    ]);
     expect(mig(after, "users-1-2-priv-groups")).toMatchObject({
       description: "priv-* groups",
       notes: "from the 2.6 non-root work",
@@ -214,6 +228,49 @@ describe("stepstone sync", () => {
     expect(v.code).toBe(0);
     const again = syncInto(repo, ["--format", "json"], first.dir);
     expect(JSON.parse(again.stdout).written).toBe(false);
+  });
+
+  it("gives a new release the keys of the newest older release of its line, and says so", () => {
+    const repo = firmwareRepo();
+    const first = syncInto(repo);
+    // A key rotation between the 2.7 and 2.8 lines, with the public keys in the graph.
+    const keys = join(first.dir, "keys");
+    mkdirSync(keys);
+    for (const id of ["old", "new"]) {
+      const priv = join(first.dir, `${id}.pem`);
+      execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", priv]);
+      execFileSync("openssl", [
+        "pkey",
+        "-in",
+        priv,
+        "-pubout",
+        "-out",
+        join(keys, `${id}.pub.pem`),
+      ]);
+    }
+    const g = read(first.graph);
+    g.keys = { old: { public: "keys/old.pub.pem" }, new: { public: "keys/new.pub.pem" } };
+    for (const r of g.releases) Object.assign(r, { signedBy: "old", trusts: ["old"] });
+    Object.assign(rel(g, "2.8.0"), { signedBy: "new", trusts: ["new"] });
+    writeFileSync(first.graph, `${JSON.stringify(g, null, 2)}\n`);
+    // A patch of the old line, tagged after the rotation, and a new line.
+    commit(repo, [{ date: "2022-07-01T08:00:00Z", files: {}, annotated: ["v2.7.2", "v2.9.0"] }]);
+
+    const r = syncInto(repo, [], first.dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      "  keys: 2.7.2 inherits signedBy old and trusts old from 2.7.1; check them",
+    );
+    expect(r.stdout).toContain(
+      "  keys: 2.9.0 inherits signedBy new and trusts new from 2.8.0; check them",
+    );
+    const after = read(first.graph);
+    expect(rel(after, "2.7.2")).toMatchObject({ signedBy: "old", trusts: ["old"] });
+    expect(rel(after, "2.9.0")).toMatchObject({ signedBy: "new", trusts: ["new"] });
+    // The graph it wrote is valid, with no release left unsigned among signed ones.
+    const v = stepstone(["validate", "--graph", first.graph]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).not.toContain("no signedBy");
   });
 
   it("keeps a hand-formatted file as it is when nothing changes", () => {

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -50,4 +50,23 @@ export function graphText(g: Record<string, unknown>): string {
     null,
     2,
   );
+}
+
+/**
+ * The private halves of the bundled graph's demo keys (keys/*.pub.pem are their public
+ * halves), derived by scripts/demo-keys.mjs as the main job derives them, into a
+ * temporary folder: `<dir>/vendor-2023.pem`, `<dir>/vendor-2025.pem`.
+ */
+export function demoKeys(): {
+  dir: string;
+  key: (id: string) => string;
+  pub: (id: string) => string;
+} {
+  const dir = tempDir();
+  execFileSync(process.execPath, [join(REPO, "scripts/demo-keys.mjs"), dir]);
+  return {
+    dir,
+    key: (id) => join(dir, `${id}.pem`),
+    pub: (id) => join(REPO, "keys", `${id}.pub.pem`),
+  };
 }

@@ -110,13 +110,22 @@ export function program(): Command {
       "--out <dir>",
       "the folder to write migration-<version>[-<platform>].tar.gz into",
     )
-    .option("--sign <key.pem>", "ed25519 private key: adds manifest.tsv.sig")
+    .option(
+      "--sign <key.pem>",
+      "ed25519 private key of the release's signedBy: adds manifest.tsv.sig and the trust store (keys/)",
+    )
+    .addOption(
+      new Option(
+        "--unsigned",
+        "bundle a release the graph says is signed without signing it (development: its image accepts any bundle)",
+      ).conflicts("sign"),
+    )
     .addOption(platformOption())
     .addOption(graphOption())
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExamples:\n  stepstone bundle --release 2.10.0 --out out/\n  SOURCE_DATE_EPOCH=1700000000 stepstone bundle --release 2.10.1-transition.1 --out out/ --sign vendor.pem\n\nThe same inputs give the same bytes (sorted entries, uid/gid 0, mtime from SOURCE_DATE_EPOCH or 1980-01-01).\nExit: 0, 2 bad input (unknown release, a script outside the graph's folder or not matching its sha256 pin).",
+      "\nExamples:\n  stepstone bundle --release 2.10.0 --out out/ --sign keys/vendor-2025.pem\n  SOURCE_DATE_EPOCH=1700000000 stepstone bundle --release 2.10.1-transition.1 --out out/ --sign vendor-2025.pem\n  stepstone bundle --release 2.10.0 --out dev/ --unsigned\n\nWith \"keys\" in the graph, --sign must be the release's signedBy key, and a signed release needs --sign or --unsigned.\nThe same inputs give the same bytes (sorted entries, uid/gid 0, mtime from SOURCE_DATE_EPOCH or 1980-01-01).\nExit: 0, 2 bad input (unknown release, a wrong or missing key, a script outside the graph's folder or not matching its sha256 pin).",
     )
     .action(run(async (o) => (await import("./commands/bundle.js")).bundleCommand(o)));
 
@@ -127,10 +136,16 @@ export function program(): Command {
     )
     .argument("<bundle>", "a migration-*.tar.gz")
     .option("--key <pub.pem>", "ed25519 public key: the signature must verify with it")
+    .addOption(
+      new Option(
+        "--graph <file>",
+        "verify with the public key of the bundle's release's signedBy in this graph, and its trust store against the release's trusts",
+      ).conflicts("key"),
+    )
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone verify out/migration-2.10.0.tar.gz --key vendor.pub.pem\n\nExit: 0 intact, 2 unreadable, 3 any mismatch.",
+      "\nExamples:\n  stepstone verify out/migration-2.10.0.tar.gz --key keys/vendor-2025.pub.pem\n  stepstone verify out/migration-2.10.0.tar.gz --graph release-graph.json\n\nExit: 0 intact, 2 unreadable (or a graph without that release's key), 3 any mismatch.",
     )
     .action(
       run(async (bundle: string, o) =>
@@ -153,10 +168,22 @@ export function program(): Command {
       "the persistent layer wipes delete from (e.g. the overlay's upper dir); default /",
     )
     .option("--state-dir <dir>", "where the runner keeps its state; default /var/lib/migration")
+    .option(
+      "--layout <layout>",
+      "premounted: the persistent layer is mounted before systemd starts (OpenBMC's init); fstab: systemd mounts it. Decides the units' ordering; default fstab",
+    )
+    .option(
+      "--script-timeout <seconds>",
+      "a script running longer is killed with its process group and counts as failed; default 600",
+    )
+    .option(
+      "--run-timeout <seconds>",
+      "the units' TimeoutStartSec: bounds the whole boot run; default 1800",
+    )
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone runner --out image-root/ --graph release-graph.json --upper /var/persist/overlay\n\nExit: 0, 2 bad input.",
+      "\nExample:\n  stepstone runner --out image-root/ --graph release-graph.json --layout premounted --upper /var/persist/etc-upper\n\nExit: 0, 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/runner.js")).runnerCommand(o)));
 
@@ -216,12 +243,18 @@ export function program(): Command {
       "write each transition release's bundle into a git repository, one folder and tag each",
     )
     .requiredOption("--repo <path>", "the repository that keeps transition builds")
-    .option("--sign <key.pem>", "ed25519 private key for the bundles")
+    .option("--sign <key.pem>", "ed25519 private key for every bundle (a graph with one key)")
+    .addOption(
+      new Option(
+        "--keys <dir>",
+        "a folder of private keys: each release is signed with <dir>/<signedBy>.pem",
+      ).conflicts("sign"),
+    )
     .addOption(graphOption())
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone publish --repo ../transition-builds --sign vendor.pem\n\nExit: 0, 2 bad input or a dirty repository.",
+      "\nExamples:\n  stepstone publish --repo ../transition-builds --keys ../signing-keys\n  stepstone publish --repo ../transition-builds --sign vendor-2025.pem\n\nExit: 0, 2 bad input (a missing or wrong key: nothing is written) or a dirty repository.",
     )
     .action(run(async (o) => (await import("./commands/git.js")).publishCommand(o)));
 

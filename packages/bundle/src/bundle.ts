@@ -6,10 +6,13 @@ import type { Migration, Release } from "@stepstone/graph";
 import type { LoadedGraph } from "@stepstone/graph-file";
 import { hasSetE, sha256 as sha256Hex } from "@stepstone/graph-file/scripts";
 import type { PlanContext } from "@stepstone/planner";
+import { type Signing, UNSIGNED } from "./keys.js";
 import {
   BUNDLE_DIR,
   components,
+  keyFile,
   type Manifest,
+  type ManifestKey,
   manifestJson,
   manifestOrder,
   manifestTsv,
@@ -104,12 +107,13 @@ class ReleaseScripts {
   }
 
   /** The manifest, once every script is read. */
-  manifest(): Manifest {
+  manifest(keys: readonly ManifestKey[]): Manifest {
     const ctx = this.#ctx;
     return {
       release: (ctx.releases[this.#r] as Release).version,
       platform: ctx.platform,
       components: components(ctx, this.#r),
+      keys,
       scripts: this.ordered.map((m, i) => ({
         order: i + 1,
         id: m.id,
@@ -128,18 +132,27 @@ class ReleaseScripts {
   }
 }
 
+/** The trust store's files (keys/<id>.pem, sorted by id) and their manifest lines. */
+function trustFiles(signing: Signing): { files: TarFile[]; keys: ManifestKey[] } {
+  const trust = [...signing.trust].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return {
+    files: trust.map((k) => ({ path: `${BUNDLE_DIR}/${keyFile(k.id)}`, mode: 0o644, data: k.pem })),
+    keys: trust.map((k) => ({ id: k.id, sha256: sha256(k.pem), file: keyFile(k.id) })),
+  };
+}
+
 /** manifest.tsv, manifest.json and (with a key) manifest.tsv.sig. */
-function manifestFiles(manifest: Manifest, signKey?: string): TarFile[] {
+function manifestFiles(manifest: Manifest, signing: Signing): TarFile[] {
   const tsv = manifestTsv(manifest);
   const files: TarFile[] = [
     { path: `${BUNDLE_DIR}/manifest.tsv`, mode: 0o644, data: Buffer.from(tsv) },
     { path: `${BUNDLE_DIR}/manifest.json`, mode: 0o644, data: Buffer.from(manifestJson(manifest)) },
   ];
-  if (signKey !== undefined) {
+  if (signing.key !== null) {
     files.push({
       path: `${BUNDLE_DIR}/manifest.tsv.sig`,
       mode: 0o644,
-      data: signManifest(tsv, signKey),
+      data: signManifest(tsv, signing.key),
     });
   }
   return files;
@@ -157,18 +170,22 @@ function sortedSlots(paths: readonly string[]): number[] {
   return slots;
 }
 
-/** The files of release r's bundle, in memory (scripts read and checked against pins). */
+/**
+ * The files of release r's bundle, in memory (scripts read and checked against pins).
+ * `signing` comes from signingFor (keys.ts), which applies the graph's key rules.
+ */
 export function bundleFiles(
   loaded: LoadedGraph,
   ctx: PlanContext,
   r: number,
-  signKey?: string,
+  signing: Signing = UNSIGNED,
 ): { files: TarFile[]; manifest: Manifest; warnings: Diagnostic[] } {
   const scripts = new ReleaseScripts(loaded, ctx, r);
   const data = scripts.ordered.map((_, i) => Buffer.from(scripts.read(i)));
-  const manifest = scripts.manifest();
+  const trust = trustFiles(signing);
+  const manifest = scripts.manifest(trust.keys);
   const files: TarFile[] = data.map((d, i) => ({ path: scripts.path(i), mode: 0o755, data: d }));
-  files.push(...manifestFiles(manifest, signKey));
+  files.push(...trust.files, ...manifestFiles(manifest, signing));
   return { files, manifest, warnings: scripts.warnings };
 }
 
@@ -182,18 +199,20 @@ export async function writeBundle(
   ctx: PlanContext,
   r: number,
   outDir: string,
-  signKey?: string,
+  signing: Signing = UNSIGNED,
 ): Promise<BundleResult> {
   const scripts = new ReleaseScripts(loaded, ctx, r);
   const n = scripts.ordered.length;
-  // Every entry's place in the (sorted) tarball: scripts are 0..n-1, then the manifest's
-  // files. Scripts' names start with their order's digits, so they normally come in their
-  // order, before manifest.*; anything read before its turn waits in `early`.
+  const trust = trustFiles(signing);
+  // Every entry's place in the (sorted) tarball: scripts are 0..n-1, then the trust
+  // store's keys, then the manifest's files. Scripts' names start with their order's
+  // digits, so they normally come in their order, before keys/ and manifest.*; anything
+  // read before its turn waits in `early`.
   const paths = scripts.ordered.map((_, i) => scripts.path(i));
   const manifestPaths = ["manifest.tsv", "manifest.json"]
-    .concat(signKey === undefined ? [] : ["manifest.tsv.sig"])
+    .concat(signing.key === null ? [] : ["manifest.tsv.sig"])
     .map((f) => `${BUNDLE_DIR}/${f}`);
-  const slotOf = sortedSlots([...paths, ...manifestPaths]);
+  const slotOf = sortedSlots([...paths, ...trust.files.map((f) => f.path), ...manifestPaths]);
   const early = new Map<number, TarFile>();
   const tar = new TarGzWriter(bundleMtime());
   let next = 0;
@@ -220,8 +239,8 @@ export async function writeBundle(
         });
       }
     }
-    const manifest = scripts.manifest();
-    manifestFiles(manifest, signKey).forEach((f, k) => {
+    const manifest = scripts.manifest(trust.keys);
+    [...trust.files, ...manifestFiles(manifest, signing)].forEach((f, k) => {
       early.set(slotOf[n + k] as number, f);
     });
     await emit();
@@ -238,7 +257,7 @@ export async function writeBundle(
     return {
       file,
       manifest,
-      signed: signKey !== undefined,
+      signed: signing.key !== null,
       sha256: sha256(bytes),
       warnings: scripts.warnings,
     };

@@ -1,16 +1,25 @@
 export { type BundleResult, bundleFileName, bundleFiles, writeBundle } from "./bundle.js";
 export {
+  graphKey,
+  type Signing,
+  type SigningOptions,
+  signingFor,
+  UNSIGNED,
+} from "./keys.js";
+export {
   BUNDLE_DIR,
   buildManifest,
+  keyFile,
   type Manifest,
   type ManifestComponent,
+  type ManifestKey,
   type ManifestScript,
   manifestJson,
   manifestTsv,
   parseManifestTsv,
 } from "./manifest.js";
 export { readTarGz, type TarEntry } from "./read.js";
-export { signManifest, verifyManifest } from "./sign.js";
+export { readPrivateKey, signManifest, verifyManifest } from "./sign.js";
 export {
   bundleMtime,
   DEFAULT_MTIME,
@@ -20,4 +29,4 @@ export {
   UstarHeader,
   writeTarGz,
 } from "./tarball.js";
-export { type VerifyResult, verifyBundle } from "./verify.js";
+export { type VerifyKey, type VerifyResult, verifyBundle } from "./verify.js";

@@ -23,11 +23,26 @@ export interface ManifestScript {
   readonly file: string;
 }
 
+/** A public key of the image's trust store: `keys/<id>.pem` in the bundle folder. */
+export interface ManifestKey {
+  readonly id: string;
+  readonly sha256: string;
+  /** Path inside the bundle folder: keys/<id>.pem. */
+  readonly file: string;
+}
+
 export interface Manifest {
   readonly release: string;
   readonly platform: string | null;
   readonly components: readonly ManifestComponent[];
+  /** The keys the image trusts, sorted by id (empty: it carries none). */
+  readonly keys: readonly ManifestKey[];
   readonly scripts: readonly ManifestScript[];
+}
+
+/** Where a trusted key goes in the bundle folder. */
+export function keyFile(id: string): string {
+  return `keys/${id}.pem`;
 }
 
 /**
@@ -40,6 +55,7 @@ export function buildManifest(
   ctx: PlanContext,
   r: number,
   hash: (m: Migration) => string,
+  keys: readonly ManifestKey[] = [],
 ): Manifest {
   const release = ctx.releases[r] as Release;
   const scripts = manifestOrder(ctx, r).map((m, i) => ({
@@ -55,6 +71,7 @@ export function buildManifest(
     release: release.version,
     platform: ctx.platform,
     components: components(ctx, r),
+    keys,
     scripts,
   };
 }
@@ -205,6 +222,7 @@ export function manifestTsv(m: Manifest): string {
     const paths = c.paths.length === 0 ? "-" : c.paths.join(",");
     lines.push(`component\t${c.name}\t${c.epoch}\t${c.baseline}\t${c.onFailure}\t${paths}`);
   }
+  for (const k of m.keys) lines.push(`key\t${k.id}\t${k.sha256}\t${k.file}`);
   for (const s of m.scripts) {
     lines.push(
       `script\t${s.order}\t${s.id}\t${s.sha256}\t${s.component}\t${s.from}\t${s.to}\t${s.file}`,
@@ -223,6 +241,7 @@ export function parseManifestTsv(text: string): Manifest | null {
   let release: string | null = null;
   let platform: string | null | undefined;
   const components: ManifestComponent[] = [];
+  const keys: ManifestKey[] = [];
   const scripts: ManifestScript[] = [];
   const int = (s: string | undefined) =>
     s !== undefined && /^\d+$/.test(s) ? Number(s) : Number.NaN;
@@ -246,6 +265,10 @@ export function parseManifestTsv(text: string): Manifest | null {
           paths: f[5] === "-" ? [] : (f[5] as string).split(","),
         });
         break;
+      case "key":
+        if (f.length !== 4) return null;
+        keys.push({ id: f[1] as string, sha256: f[2] as string, file: f[3] as string });
+        break;
       case "script":
         if (f.length !== 8) return null;
         scripts.push({
@@ -268,5 +291,5 @@ export function parseManifestTsv(text: string): Manifest | null {
     ...scripts.flatMap((s) => [s.order, s.from, s.to]),
   ];
   if (numbers.some((x) => Number.isNaN(x))) return null;
-  return { release, platform, components, scripts };
+  return { release, platform, components, keys, scripts };
 }

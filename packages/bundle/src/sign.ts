@@ -5,14 +5,19 @@ import { InputError } from "@stepstone/errors";
 /**
  * Ed25519 over the bytes of manifest.tsv, as OpenSSL 3 checks it on the device:
  * `openssl pkeyutl -verify -pubin -inkey PUB -rawin -in manifest.tsv -sigfile SIG`.
- * The manifest lists every script's sha256, so the signature covers them all.
+ * The manifest lists every script's and key's sha256, so the signature covers them all.
  */
-export function signManifest(tsv: string, keyFile: string): Buffer {
-  return sign(null, Buffer.from(tsv), readKey(keyFile, "private"));
+export function signManifest(tsv: string, key: string | KeyObject): Buffer {
+  return sign(null, Buffer.from(tsv), typeof key === "string" ? readPrivateKey(key) : key);
 }
 
-export function verifyManifest(tsv: Buffer, sig: Buffer, keyFile: string): boolean {
-  return verify(null, tsv, readKey(keyFile, "public"), sig);
+export function verifyManifest(tsv: Buffer, sig: Buffer, key: string | KeyObject): boolean {
+  return verify(null, tsv, typeof key === "string" ? readKey(key, "public") : key, sig);
+}
+
+/** An ed25519 private key in PEM; InputError (exit 2) naming the file otherwise. */
+export function readPrivateKey(file: string): KeyObject {
+  return readKey(file, "private");
 }
 
 function readKey(file: string, kind: "private" | "public"): KeyObject {
@@ -29,7 +34,9 @@ function readKey(file: string, kind: "private" | "public"): KeyObject {
     key = kind === "private" ? createPrivateKey(pem) : createPublicKey(pem);
   } catch {
     throw new InputError(
-      `${file}: not a PEM ${kind} key (make one with: openssl genpkey -algorithm ed25519 -out key.pem)`,
+      kind === "private"
+        ? `${file}: not a PEM private key (make one with: openssl genpkey -algorithm ed25519 -out key.pem)`
+        : `${file}: not a PEM public key (its private key gives it: openssl pkey -in key.pem -pubout -out pub.pem)`,
     );
   }
   if (key.asymmetricKeyType !== "ed25519") {

@@ -1,7 +1,9 @@
+import type { KeyObject } from "node:crypto";
 import { statSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
+import { KEY_ID } from "@stepstone/graph";
 import { sha256 } from "@stepstone/graph-file/scripts";
-import { BUNDLE_DIR, type Manifest, parseManifestTsv } from "./manifest.js";
+import { BUNDLE_DIR, keyFile, type Manifest, parseManifestTsv } from "./manifest.js";
 import { readTarGz, type TarEntry } from "./read.js";
 import { verifyManifest } from "./sign.js";
 
@@ -14,15 +16,25 @@ export interface VerifyResult {
 
 const MANIFEST = `${BUNDLE_DIR}/manifest.tsv`;
 const KNOWN = new Set([MANIFEST, `${BUNDLE_DIR}/manifest.json`, `${BUNDLE_DIR}/manifest.tsv.sig`]);
+/** The trust store's folder: the only subfolder a bundle may have. */
+const KEYS_DIR = `${BUNDLE_DIR}/keys`;
+
+/** The public key a signature is checked with: a PEM file, or a key already read. */
+export type VerifyKey = string | { readonly key: KeyObject; readonly name: string };
 
 /**
  * Checks a bundle the way a device must before running anything from it: only regular
  * files under usr/share/migration.d (no "..", no absolute path, no link, no device
- * node), every script listed in manifest.tsv with its sha256 and nothing else,
- * manifest.json saying the same, and, with a key, the signature over manifest.tsv.
- * Throws InputError (exit 2) when the file cannot be read as a .tar.gz at all.
+ * node), every script and trusted key (keys/<id>.pem) listed in manifest.tsv with its
+ * sha256 and nothing else, manifest.json saying the same, and, with a key, the signature
+ * over manifest.tsv. Throws InputError (exit 2) when the file cannot be read as a .tar.gz
+ * at all.
  */
-export async function verifyBundle(file: string, keyFile?: string): Promise<VerifyResult> {
+export async function verifyBundle(
+  file: string,
+  /** The key, or a function that picks it from the bundle's manifest (`verify --graph`). */
+  key?: VerifyKey | ((manifest: Manifest) => VerifyKey),
+): Promise<VerifyResult> {
   try {
     statSync(file);
   } catch (e) {
@@ -56,10 +68,7 @@ export async function verifyBundle(file: string, keyFile?: string): Promise<Veri
       }
     } else if (e.type !== "File" && e.type !== "OldFile" && e.type !== "ContiguousFile") {
       problems.push(`${e.path}: a ${e.type} entry (only regular files belong in a bundle)`);
-    } else if (
-      !path.startsWith(`${BUNDLE_DIR}/`) ||
-      path.slice(BUNDLE_DIR.length + 1).includes("/")
-    ) {
+    } else if (!inBundleFolder(path)) {
       problems.push(`${e.path}: outside ${BUNDLE_DIR}/`);
     } else if (files.has(path)) problems.push(`${e.path}: appears twice`);
     else files.set(path, e.data);
@@ -79,14 +88,26 @@ export async function verifyBundle(file: string, keyFile?: string): Promise<Veri
         );
         continue;
       }
-      const data = files.get(path);
-      if (!data) problems.push(`${path}: listed in the manifest (${s.id}) but missing`);
-      else if (sha256(data) !== s.sha256)
-        problems.push(`${path}: sha256 ${sha256(data)}, the manifest says ${s.sha256}`);
+      checkListed(files, path, s.sha256, `${s.id}`, problems);
+    }
+    for (const k of manifest.keys) {
+      const path = `${BUNDLE_DIR}/${k.file}`;
+      listed.add(path);
+      if (!KEY_ID.test(k.id) || k.file !== keyFile(k.id)) {
+        problems.push(
+          `${MANIFEST}: key ${k.id} names "${k.file}", not keys/<id>.pem with an id of ${KEY_ID.source}`,
+        );
+        continue;
+      }
+      checkListed(files, path, k.sha256, `key ${k.id}`, problems);
     }
     for (const path of files.keys()) {
-      if (!listed.has(path) && !KNOWN.has(path))
-        problems.push(`${path}: not in the manifest (a device never runs it)`);
+      if (listed.has(path) || KNOWN.has(path)) continue;
+      problems.push(
+        path.startsWith(`${KEYS_DIR}/`)
+          ? `${path}: not in the manifest (a device trusts only the keys it lists)`
+          : `${path}: not in the manifest (a device never runs it)`,
+      );
     }
     const json = files.get(`${BUNDLE_DIR}/manifest.json`);
     if (json) {
@@ -102,16 +123,44 @@ export async function verifyBundle(file: string, keyFile?: string): Promise<Veri
     }
   }
   let signature: VerifyResult["signature"] = "not checked";
-  if (keyFile !== undefined) {
+  const chosen = typeof key === "function" ? (manifest === null ? undefined : key(manifest)) : key;
+  if (chosen !== undefined) {
+    const key = chosen;
     const sig = files.get(`${BUNDLE_DIR}/manifest.tsv.sig`);
+    const pub = typeof key === "string" ? key : key.key;
     if (!sig) {
       signature = "missing";
       problems.push(`${BUNDLE_DIR}/manifest.tsv.sig: missing (the bundle is not signed)`);
-    } else if (tsv && verifyManifest(tsv, sig, keyFile)) signature = "verified";
+    } else if (tsv && verifyManifest(tsv, sig, pub)) signature = "verified";
     else {
       signature = "invalid";
-      problems.push(`${BUNDLE_DIR}/manifest.tsv.sig: does not verify with ${keyFile}`);
+      problems.push(
+        `${BUNDLE_DIR}/manifest.tsv.sig: does not verify with ${typeof key === "string" ? key : key.name}`,
+      );
     }
   }
   return { problems, manifest, signature };
+}
+
+/** A file directly in the bundle folder, or a key directly in its keys/ folder. */
+function inBundleFolder(path: string): boolean {
+  if (!path.startsWith(`${BUNDLE_DIR}/`)) return false;
+  const rest = path.slice(BUNDLE_DIR.length + 1);
+  const slash = rest.indexOf("/");
+  if (slash < 0) return true;
+  return rest.slice(0, slash) === "keys" && !rest.slice(slash + 1).includes("/");
+}
+
+/** A file the manifest lists: present, with the sha256 it says. */
+function checkListed(
+  files: ReadonlyMap<string, Buffer>,
+  path: string,
+  want: string,
+  what: string,
+  problems: string[],
+): void {
+  const data = files.get(path);
+  if (!data) problems.push(`${path}: listed in the manifest (${what}) but missing`);
+  else if (sha256(data) !== want)
+    problems.push(`${path}: sha256 ${sha256(data)}, the manifest says ${want}`);
 }

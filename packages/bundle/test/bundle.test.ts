@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadGraph } from "@stepstone/graph-file";
@@ -9,6 +9,8 @@ import {
   bundleFiles,
   bundleMtime,
   readTarGz,
+  signingFor,
+  UNSIGNED,
   writeBundle,
   writeTarGz,
 } from "../src/index.js";
@@ -27,24 +29,36 @@ async function open(graph: string) {
 async function both(graph: string, release: string, key?: string) {
   const { loaded, ctx } = await open(graph);
   const r = ctx.releases.findIndex((x) => x.version === release);
-  const res = await writeBundle(loaded, ctx, r, tempDir(), key);
-  const { files, manifest, warnings } = bundleFiles(loaded, ctx, r, key);
+  const signing =
+    key === undefined
+      ? UNSIGNED
+      : signingFor(loaded, ctx.releases[r] as (typeof ctx.releases)[number], { sign: key });
+  const res = await writeBundle(loaded, ctx, r, tempDir(), signing);
+  const { files, manifest, warnings } = bundleFiles(loaded, ctx, r, signing);
   const other = join(tempDir(), "other.tar.gz");
   await writeTarGz(other, files, bundleMtime());
   return { res, streamed: readFileSync(res.file), whole: readFileSync(other), manifest, warnings };
 }
 
 describe("writeBundle", () => {
-  it("writes the bytes of writeTarGz(bundleFiles(...)), signed or not", async () => {
+  it("writes the bytes of writeTarGz(bundleFiles(...)), signed (with its trust store) or not", async () => {
+    // The sample's demo key of the transition (its signedBy), as the main job derives it.
     const dir = tempDir();
-    const key = join(dir, "key.pem");
-    const { privateKey } = generateKeyPairSync("ed25519");
-    writeFileSync(key, privateKey.export({ type: "pkcs8", format: "pem" }));
-    for (const k of [undefined, key]) {
+    execFileSync(process.execPath, [join(REPO, "scripts/demo-keys.mjs"), dir]);
+    for (const k of [undefined, join(dir, "vendor-2025.pem")]) {
       const b = await both(join(REPO, "release-graph.json"), "2.10.1-transition.1", k);
       expect(b.streamed.equals(b.whole)).toBe(true);
       expect(b.res.manifest).toEqual(b.manifest);
       expect(b.res.warnings).toEqual(b.warnings);
+      expect(b.manifest.keys.map((x) => x.id)).toEqual(
+        k === undefined ? [] : ["vendor-2023", "vendor-2025"],
+      );
+      const names = (await readTarGz(b.res.file)).map((e) => e.path);
+      expect(names.filter((n) => n.includes("/keys/"))).toEqual(
+        k === undefined
+          ? []
+          : [`${BUNDLE_DIR}/keys/vendor-2023.pem`, `${BUNDLE_DIR}/keys/vendor-2025.pem`],
+      );
     }
   });
 

@@ -19,10 +19,24 @@ export interface Repo {
   readonly top: string | null;
 }
 
+/**
+ * The identity a CI bot gives git through the environment. simple-git 4 strips every
+ * ambient GIT_* variable from the processes it starts unless it is named here, and then
+ * a bot without a git config could not commit (publish).
+ */
+const IDENTITY_ENV = [
+  "GIT_AUTHOR_NAME",
+  "GIT_AUTHOR_EMAIL",
+  "GIT_AUTHOR_DATE",
+  "GIT_COMMITTER_NAME",
+  "GIT_COMMITTER_EMAIL",
+  "GIT_COMMITTER_DATE",
+];
+
 export async function openRepo(path: string, option = "--repo"): Promise<Repo> {
   if (!existsSync(path) || !statSync(path).isDirectory())
     throw new InputError(`${option} ${path}: no such folder`);
-  const git = simpleGit(path);
+  const git = simpleGit(path, { allowEnvironment: IDENTITY_ENV });
   try {
     await git.raw(["rev-parse", "--git-dir"]);
   } catch (e) {

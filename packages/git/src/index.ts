@@ -13,6 +13,7 @@ export {
 } from "./layout.js";
 export {
   type ComponentState,
+  type InheritedKeys,
   type MergeInput,
   type MergeResult,
   mergeSync,

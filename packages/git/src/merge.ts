@@ -50,6 +50,15 @@ export interface SyncChanges {
   readonly migrations: { readonly added: string[]; readonly updated: string[]; unchanged: number };
 }
 
+/** A release sync added, with the keys it took from an older release (DESIGN.md "keys"). */
+export interface InheritedKeys {
+  readonly version: string;
+  /** The release they come from: the newest older one of its line, else the newest older one. */
+  readonly from: string;
+  readonly signedBy: string | null;
+  readonly trusts: readonly string[] | null;
+}
+
 export interface MergeResult {
   /** The graph file's new content (JSON, keys in the order they are written). */
   readonly doc: Json;
@@ -58,11 +67,21 @@ export interface MergeResult {
   readonly changes: SyncChanges;
   /** Every migration read from the repository: where its script goes, with the pinned content. */
   readonly scripts: readonly { readonly path: string; readonly script: PinnedScript }[];
+  /** New releases that inherited signedBy and trusts. */
+  readonly inherited: readonly InheritedKeys[];
   readonly warnings: readonly string[];
 }
 
 /** Key orders of DESIGN.md's tables: new keys are inserted where a person would put them. */
-const ROOT_KEYS = ["$schema", "schemaVersion", "notes", "components", "releases", "migrations"];
+const ROOT_KEYS = [
+  "$schema",
+  "schemaVersion",
+  "notes",
+  "keys",
+  "components",
+  "releases",
+  "migrations",
+];
 const RELEASE_KEYS = [
   "version",
   "line",
@@ -362,6 +381,8 @@ export function mergeSync(input: MergeInput): MergeResult {
     );
   }
 
+  const inherited = inheritKeys(sorted);
+
   // Release entries, in the file's order; new ones after the last lower version.
   const releaseChanges = { added: [] as string[], updated: [] as string[], unchanged: 0 };
   const out: { entry: Entry; json: Json }[] = [];
@@ -416,11 +437,16 @@ export function mergeSync(input: MergeInput): MergeResult {
           `release ${e.version} named ${id} in "ships", but tag ${tag.tag} does not hold it: removed (a release ships exactly the scripts of its tag)`,
         );
     }
+    const keys = inherited.get(e);
     const own: Json = {
       version: e.old?.version ?? tag.version,
       epochs: ordered(oldEpochs, epochs, names),
       ships: ships.length > 0 ? ships : undefined,
       tag: tag.tag,
+      ...(keys !== undefined && {
+        signedBy: keys.signedBy ?? undefined,
+        trusts: keys.trusts === null ? undefined : [...keys.trusts],
+      }),
     };
     return ordered(e.old, { ...without(e.old, RELEASE_FROM_TAG), ...own }, RELEASE_KEYS);
   }
@@ -458,8 +484,45 @@ export function mergeSync(input: MergeInput): MergeResult {
       migrations: migrationChanges,
     },
     scripts,
+    inherited: [...inherited.values()],
     warnings,
   };
+}
+
+/**
+ * The keys of each release sync adds: a new image is signed like the release before it,
+ * so it takes signedBy and trusts from the newest older release of its line, or else the
+ * newest older release (transition releases are never the source: they trust extra keys
+ * on purpose). Without this, a new release would trust every image and be signed by
+ * nothing, between releases that are: the rotation undone by a missing field. One pass in
+ * version order, so a new release can inherit from one added just before it.
+ */
+function inheritKeys(sorted: readonly Entry[]): Map<Entry, InheritedKeys> {
+  const out = new Map<Entry, InheritedKeys>();
+  const keysOf = (x: Entry): { signedBy: string | null; trusts: readonly string[] | null } => {
+    if (x.old === null) return out.get(x) ?? { signedBy: null, trusts: null };
+    return {
+      signedBy: typeof x.old.signedBy === "string" ? x.old.signedBy : null,
+      trusts: Array.isArray(x.old.trusts) ? (x.old.trusts as string[]) : null,
+    };
+  };
+  const lineOf = (x: Entry) =>
+    typeof x.old?.line === "string" ? x.old.line : `${x.semver.major}.${x.semver.minor}`;
+  const newestOfLine = new Map<string, Entry>();
+  let newest: Entry | null = null;
+  for (const e of sorted) {
+    if (e.old === null) {
+      const from = newestOfLine.get(lineOf(e)) ?? newest;
+      const keys = from === null ? null : keysOf(from);
+      if (from !== null && keys !== null && (keys.signedBy !== null || keys.trusts !== null))
+        out.set(e, { version: e.version, from: from.version, ...keys });
+    }
+    if (e.old?.transition !== true) {
+      newestOfLine.set(lineOf(e), e);
+      newest = e;
+    }
+  }
+  return out;
 }
 
 /** A run of releases read from tags, without the releases not read from tags inside it. */

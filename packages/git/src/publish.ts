@@ -10,7 +10,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { bundleFileName, bundleFiles, bundleMtime, writeTarGz } from "@stepstone/bundle";
+import {
+  bundleFileName,
+  bundleFiles,
+  bundleMtime,
+  type Signing,
+  signingFor,
+  writeTarGz,
+} from "@stepstone/bundle";
 import { InputError } from "@stepstone/errors";
 import type { Release } from "@stepstone/graph";
 import { displayPath, type LoadedGraph } from "@stepstone/graph-file";
@@ -25,8 +32,10 @@ export interface PublishOptions {
   /** The repository that keeps the transition builds (created when missing or empty). */
   readonly repo: string;
   readonly loaded: LoadedGraph;
-  /** ed25519 private key: every bundle gets manifest.tsv.sig. */
+  /** ed25519 private key: every bundle gets manifest.tsv.sig (a graph with one key). */
   readonly sign?: string;
+  /** A folder of private keys: each release is signed with `<folder>/<signedBy>.pem`. */
+  readonly keys?: string;
 }
 
 export type PublishStatus = "published" | "unchanged" | "tagged" | "restored" | "skipped";
@@ -68,6 +77,9 @@ interface Build {
  */
 export async function publishTransitions(opts: PublishOptions): Promise<PublishResult> {
   const { loaded } = opts;
+  // Every release's key first: a missing or wrong key must stop publish before the
+  // repository is even created.
+  const signings = publishSignings(loaded, opts);
   const path = resolve(opts.repo);
   const initialized = !existsSync(path) || readdirSync(path).length === 0;
   if (initialized) {
@@ -118,7 +130,7 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
       });
       continue;
     }
-    builds.push(await build(loaded, ctx, r, opts.sign));
+    builds.push(await build(loaded, ctx, r, signings.get(release) as Signing));
   }
 
   // Check every tag before writing anything: a published build must not change.
@@ -194,12 +206,73 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
   return { repo: repo.path, initialized, releases: out };
 }
 
+/** Transition releases that have a bundle (not withdrawn, with the runner). */
+function publishable(r: Release): boolean {
+  return r.transition && !r.withdrawn && r.runner;
+}
+
+/**
+ * How each transition release is signed: `--keys DIR` with DIR/<signedBy>.pem, `--sign`
+ * with one key (with `keys` in the graph, it must be every release's signedBy key). With
+ * `keys`, a signed release is never published unsigned. Every problem at once (exit 2).
+ */
+function publishSignings(loaded: LoadedGraph, opts: PublishOptions): Map<Release, Signing> {
+  if (opts.sign !== undefined && opts.keys !== undefined)
+    throw new InputError(
+      "--sign and --keys together: choose one (--keys signs each release with its own key)",
+    );
+  const out = new Map<Release, Signing>();
+  const problems: string[] = [];
+  const graph = displayPath(loaded.file);
+  for (const release of loaded.graph.releases) {
+    if (!publishable(release)) continue;
+    const v = release.version;
+    let sign = opts.sign;
+    if (opts.keys !== undefined && release.signedBy !== null) {
+      sign = join(opts.keys, `${release.signedBy}.pem`);
+      if (!existsSync(sign)) {
+        problems.push(
+          `--keys ${opts.keys}: no ${release.signedBy}.pem there, the private key of "${release.signedBy}" that signs ${v} (${graph}); add it, nothing was written`,
+        );
+        continue;
+      }
+    }
+    if (sign === undefined && loaded.graph.keys !== null && release.signedBy !== null) {
+      problems.push(
+        `${v} is signed by "${release.signedBy}" (${graph}): pass --keys DIR (with ${release.signedBy}.pem in it) or --sign with its private key; nothing was written`,
+      );
+      continue;
+    }
+    try {
+      out.set(
+        release,
+        signingFor(
+          loaded,
+          release,
+          sign === undefined ? {} : { sign },
+          opts.keys ? "--keys" : "--sign",
+        ),
+      );
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const rotation =
+        opts.sign !== undefined &&
+        new Set(loaded.graph.releases.filter(publishable).map((r) => r.signedBy)).size > 1;
+      problems.push(
+        `${e.message}${rotation ? " (the transition releases are signed with different keys: pass --keys DIR to sign each with its own)" : ""}`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems.join("\n"));
+  return out;
+}
+
 /** Every file of one release's folder, in memory. */
 async function build(
   loaded: LoadedGraph,
   ctx: PlanContext,
   r: number,
-  sign: string | undefined,
+  signing: Signing,
 ): Promise<Build> {
   const release = ctx.releases[r] as Release;
   const files = new Map<string, Buffer>();
@@ -210,7 +283,7 @@ async function build(
   try {
     for (const platform of platforms) {
       const pctx = platform === null ? ctx : new PlanContext(loaded.graph, platform);
-      const res = bundleFiles(loaded, pctx, r, sign);
+      const res = bundleFiles(loaded, pctx, r, signing);
       manifest ??= res.manifest;
       const name = bundleFileName(release.version, platform);
       const tmp = join(stage, name);
@@ -237,7 +310,7 @@ async function build(
         }),
         bundles,
         use,
-        signed: sign !== undefined,
+        signed: signing.key !== null,
         graph: basename(displayPath(loaded.file)),
       }),
     ),

@@ -13,7 +13,7 @@ import { InputError } from "@stepstone/errors";
 import { displayPath, type LoadedGraph, loadGraph } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
 import { listTags, openRepo } from "./git.js";
-import { type MergeResult, mergeSync, type SyncChanges } from "./merge.js";
+import { type InheritedKeys, type MergeResult, mergeSync, type SyncChanges } from "./merge.js";
 import { type ReadProgress, readTags } from "./read.js";
 import { type SkippedTag, selectTags } from "./tags.js";
 
@@ -48,6 +48,8 @@ export interface SyncResult {
   readonly changes: SyncChanges;
   /** Scripts written beside the graph (new, or their content differed), graph-relative. */
   readonly scripts: readonly string[];
+  /** New releases that took signedBy and trusts from an older release. */
+  readonly inherited: readonly InheritedKeys[];
   readonly warnings: readonly string[];
 }
 
@@ -100,6 +102,7 @@ export async function syncRepo(opts: SyncOptions): Promise<SyncResult> {
     skipped: [...selection.skipped, ...read.skipped],
     changes: result.changes,
     scripts: written,
+    inherited: result.inherited,
     warnings: [...read.problems, ...result.warnings],
   };
 }

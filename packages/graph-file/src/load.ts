@@ -39,7 +39,10 @@ export function displayPath(file: string, cwd = process.cwd()): string {
 }
 
 export interface LoadOptions {
-  /** Read every script the graph names: existence, sha256 pins, `set -e`. */
+  /**
+   * Read every file the graph names: scripts (existence, sha256 pins, `set -e`) and the
+   * public keys of `keys` (existence, ed25519 public key in PEM).
+   */
   checkScripts?: boolean;
   /**
    * The whole-graph analysis behind some warnings (see ParseOptions). Commands that do
@@ -77,6 +80,10 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
     // Its own module: hashing loads node:crypto, which a plan never needs.
     const { checkScripts } = await import("./scripts.js");
     const { errors, warnings } = checkScripts(parsed.graph, root, path);
+    if (parsed.graph.keys !== null) {
+      const { checkKeyFiles } = await import("./keys.js");
+      errors.push(...checkKeyFiles(parsed.graph, root, path));
+    }
     if (errors.length > 0) throw InputError.fromDiagnostics(errors);
     parsed.warnings.push(...warnings);
   }

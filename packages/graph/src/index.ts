@@ -1,5 +1,5 @@
 export * from "./model.js";
-export { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
+export { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
 export { parseGraphAsync } from "./parse-async.js";
 export { type Interval, rangeIntervals } from "./ranges.js";
 export {

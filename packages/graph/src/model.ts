@@ -66,6 +66,14 @@ export interface Migration {
   readonly notes?: string;
 }
 
+/** A signing key the graph names: its id (what `signedBy` and `trusts` say) and public half. */
+export interface SigningKey {
+  readonly id: string;
+  /** The ed25519 public key in PEM, relative to the graph file's folder. */
+  readonly public: string;
+  readonly notes?: string;
+}
+
 export interface ReleaseGraph {
   /** Components in migration order (derived from `after` across components, then file order). */
   readonly components: readonly Component[];
@@ -75,6 +83,11 @@ export interface ReleaseGraph {
   readonly migrations: readonly Migration[];
   /** Every platform named by some release. */
   readonly platforms: readonly string[];
+  /**
+   * The top-level `keys`, by id, in file order; null when the file has none (then
+   * `signedBy` and `trusts` are labels nothing ties to a key).
+   */
+  readonly keys: ReadonlyMap<string, SigningKey> | null;
 }
 
 export function isDown(m: Migration): boolean {

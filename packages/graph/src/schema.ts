@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
+import { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
 
 /**
  * The shape of release-graph.json. Structural checks live here (and are published as a
  * JSON Schema for editors); cross-references and semver live in validate.ts.
  */
 
-export { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
+export { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
 
 // The planner and the runner keep epochs as 32-bit integers.
 export const MAX_EPOCH = 2_147_483_647;
@@ -74,12 +74,28 @@ export const migrationSchema = z.strictObject({
   notes: notes.optional(),
 });
 
+export const keySchema = z.strictObject({
+  public: z
+    .string()
+    .min(1)
+    .describe(
+      "The ed25519 public key in PEM, relative to the graph file, inside its folder (e.g. keys/vendor-2025.pub.pem).",
+    ),
+  notes: notes.optional(),
+});
+
 export const graphSchema = z.strictObject({
   $schema: z.string().optional(),
   schemaVersion: z.literal(1),
   components: z.record(z.string(), componentSchema),
   releases: z.array(releaseSchema),
   migrations: z.array(migrationSchema).optional(),
+  keys: z
+    .record(z.string(), keySchema)
+    .optional()
+    .describe(
+      "Signing keys by id: with it, every signedBy and trusts entry must name one, and bundles carry the trusted public keys.",
+    ),
   notes: notes.optional(),
 });
 
@@ -92,6 +108,7 @@ export const KNOWN_KEYS = {
   release: Object.keys(releaseSchema.shape),
   migration: Object.keys(migrationSchema.shape),
   platform: Object.keys(platformSchema.shape),
+  key: Object.keys(keySchema.shape),
 } as const;
 
 /** JSON Schema (draft 2020-12) of release-graph.json, published for editors. */
@@ -110,6 +127,10 @@ export function graphJsonSchema(): Record<string, unknown> {
     props.migrations as { items: { properties: Record<string, Record<string, unknown>> } }
   ).items;
   (migration.properties.id as Record<string, unknown>).pattern = MIGRATION_ID.source;
+  (props.keys as Record<string, unknown>).propertyNames = {
+    type: "string",
+    pattern: KEY_ID.source,
+  };
   return {
     title: "stepstone release graph",
     description:

@@ -56,6 +56,13 @@ function isGraphFileShape(input: unknown): input is GraphFile {
         if (!Array.isArray(v)) return false;
         for (let i = 0; i < v.length; i++) if (!isMigration(v[i])) return false;
         break;
+      case "keys":
+        if (!isObject(v)) return false;
+        for (const id in v) {
+          keys++;
+          if (!isKey(v[id])) return false;
+        }
+        break;
       default:
         return false;
     }
@@ -146,6 +153,20 @@ function isPlatform(p: unknown): boolean {
     if (k !== "epochs") return false;
   }
   return isEpochs(p.epochs);
+}
+
+function isKey(k: unknown): boolean {
+  if (!isObject(k)) return false;
+  for (const f in k) {
+    keys++;
+    const v = k[f];
+    if (f === "public") {
+      if (!isNonEmptyString(v)) return false;
+    } else if (f === "notes") {
+      if (typeof v !== "string") return false;
+    } else return false;
+  }
+  return k.public !== undefined;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;

@@ -4,6 +4,7 @@ import {
   componentSchema,
   graphSchema,
   KNOWN_KEYS,
+  keySchema,
   migrationSchema,
   platformSchema,
   releaseSchema,
@@ -47,7 +48,14 @@ function salvage(input: unknown): Salvaged | null {
     for (const [k, v] of Object.entries(comps)) components[k] = lenient(componentSchema, v);
   }
   const list = (v: unknown) => (Array.isArray(v) ? v : []);
+  let keys: Salvaged["keys"];
+  const ks = o.keys;
+  if (ks !== null && typeof ks === "object" && !Array.isArray(ks)) {
+    keys = {};
+    for (const [k, v] of Object.entries(ks)) keys[k] = lenient(keySchema, v);
+  }
   return {
+    ...(keys !== undefined && { keys }),
     components,
     releases: list(o.releases).map((r) => {
       const rel = lenient(releaseSchema, r);
@@ -93,6 +101,7 @@ function objectKind(path: readonly PropertyKey[]): keyof typeof KNOWN_KEYS {
   if (path.length === 0) return "root";
   if (path[0] === "components") return "component";
   if (path[0] === "migrations") return "migration";
+  if (path[0] === "keys" && path.length > 1) return "key";
   if (path[0] === "releases") return path.includes("platforms") ? "platform" : "release";
   return "root";
 }

@@ -1,8 +1,15 @@
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import type { z } from "zod";
-import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
-import { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
-import type { componentSchema, migrationSchema, releaseSchema } from "./schema.js";
+import type {
+  Component,
+  Migration,
+  PlatformOverride,
+  Release,
+  ReleaseGraph,
+  SigningKey,
+} from "./model.js";
+import { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
+import type { componentSchema, keySchema, migrationSchema, releaseSchema } from "./schema.js";
 import { parseRange, parseVersion, versionKey } from "./semver.js";
 import { shippingIndex } from "./shipping.js";
 
@@ -33,6 +40,7 @@ export type Salvaged = {
   components: Record<string, z.infer<typeof componentSchema> | null>;
   releases: (z.infer<typeof releaseSchema> | null)[];
   migrations?: (z.infer<typeof migrationSchema> | null)[];
+  keys?: Record<string, z.infer<typeof keySchema> | null>;
 };
 
 export interface ParseOptions {
@@ -103,6 +111,20 @@ export function checkGraph(
         );
       }
     }
+    // The runner's wipe policy resets the component's paths: without paths it would record
+    // the image's epoch over data no script converted, and a component the plans may not
+    // wipe must not be wiped by its failure policy either.
+    if (c.onFailure === "wipe" && !wipeable) {
+      err(
+        ["components", name, "onFailure"],
+        'is "wipe" but the component is not wipeable: a failed script would wipe data no plan may wipe; use "halt" or "isolate", or make it wipeable',
+      );
+    } else if (c.onFailure === "wipe" && paths.length === 0) {
+      err(
+        ["components", name, "onFailure"],
+        'is "wipe" but the component has no paths: the runner could not reset its data (it would stop as "halt"); add its "paths" or use "halt" or "isolate"',
+      );
+    }
     if (wipeable && paths.length === 0) {
       warn(
         ["components", name],
@@ -162,6 +184,8 @@ export function checkGraph(
     afterCycles(migrations, byId, (k, msg) =>
       err(["migrations", fileIndex[k] as number, "after"], msg),
     );
+
+  const keys = checkKeys(doc, err);
 
   // Releases.
   const releases: { release: Release; index: number }[] = [];
@@ -229,6 +253,7 @@ export function checkGraph(
         );
     }
     const runner = r.runner ?? true;
+    if (keys !== null) checkReleaseKeys(r, i, runner, keys, err);
     const ships = r.ships ?? [];
     for (let j = 0; j < ships.length; j++) {
       const id = ships[j] as string;
@@ -277,13 +302,128 @@ export function checkGraph(
     releases: releases.map((r) => r.release),
     migrations,
     platforms: [...platforms].sort(),
+    keys: keys?.model ?? null,
   };
-  if (options.deepWarnings !== false)
-    warnUnrecoverableDowngrades(graph, new Map(releases.map((r) => [r.release, r.index])), warn);
+  const fileIndexOf = new Map(releases.map((r) => [r.release, r.index]));
+  warnKeys(graph, fileIndexOf, warn, (message) => warnings.push({ file, where: "", message }));
+  if (options.deepWarnings !== false) warnUnrecoverableDowngrades(graph, fileIndexOf, warn);
   return { graph, warnings };
 }
 
 type DocMigration = NonNullable<NonNullable<Salvaged["migrations"]>[number]>;
+type DocRelease = NonNullable<Salvaged["releases"][number]>;
+
+/** The top-level `keys`: ids and paths checked, and the ids present (broken entries too). */
+interface Keys {
+  readonly model: ReadonlyMap<string, SigningKey>;
+  /** Every id the file names, parsed or not (a broken entry is reported once, not per use). */
+  readonly ids: readonly string[];
+}
+
+function checkKeys(
+  doc: Salvaged,
+  err: (path: readonly PropertyKey[], message: string) => void,
+): Keys | null {
+  if (doc.keys === undefined) return null;
+  const model = new Map<string, SigningKey>();
+  const ids = Object.keys(doc.keys);
+  for (const id of ids) {
+    const k = doc.keys[id];
+    if (!KEY_ID.test(id))
+      err(
+        ["keys", id],
+        `key id must match ${KEY_ID.source} (it is the key's file name on the device, keys/<id>.pem)`,
+      );
+    if (k === undefined || k === null) continue;
+    if (!isInsideRelative(k.public))
+      err(
+        ["keys", id, "public"],
+        `"${k.public}" must be a relative path inside the graph's folder (no "..", not absolute)`,
+      );
+    model.set(id, { id, public: k.public, ...(k.notes !== undefined && { notes: k.notes }) });
+  }
+  return { model, ids };
+}
+
+/**
+ * With `keys`: a release's keys must be ones the graph holds, a signed release must trust
+ * its own key (its image checks its own bundle with its trust store), and a release with
+ * the runner that trusts keys must be signed (else that check could never pass at boot).
+ */
+function checkReleaseKeys(
+  r: DocRelease,
+  i: number,
+  runner: boolean,
+  keys: Keys,
+  err: (path: readonly PropertyKey[], message: string) => void,
+): void {
+  const unknown = (id: string) =>
+    `unknown key "${id}"${suggest(id, keys.ids)}: add it to "keys" (with its public key file) or name one of ${keys.ids.map((k) => `"${k}"`).join(", ") || "none"}`;
+  if (r.signedBy !== undefined && !keys.ids.includes(r.signedBy))
+    err(["releases", i, "signedBy"], unknown(r.signedBy));
+  const trusts = r.trusts ?? [];
+  for (let j = 0; j < trusts.length; j++) {
+    const id = trusts[j] as string;
+    if (!keys.ids.includes(id)) err(["releases", i, "trusts", j], unknown(id));
+  }
+  if (r.signedBy !== undefined && r.trusts !== undefined && !r.trusts.includes(r.signedBy))
+    err(
+      ["releases", i, "trusts"],
+      `does not list the release's own key "${r.signedBy}": its image checks its own bundle's signature with these keys at boot; add "${r.signedBy}"`,
+    );
+  else if (r.signedBy !== undefined && r.trusts === undefined && runner)
+    err(
+      ["releases", i, "trusts"],
+      `missing: a release signed with "${r.signedBy}" must trust its own key (its image checks its own bundle with its trust store); add "trusts": ["${r.signedBy}"]`,
+    );
+  if (r.signedBy === undefined && r.trusts !== undefined && runner)
+    err(
+      ["releases", i, "signedBy"],
+      "missing: this release has the runner and trusts keys, so its image checks its own bundle's signature at boot; an unsigned bundle could never pass: set signedBy (or remove trusts)",
+    );
+}
+
+/**
+ * Without `keys`, key names are labels: say once that signatures cannot be checked. With
+ * or without, a release without signedBy between signed releases is most likely one that
+ * sync added (or someone wrote) and nobody gave a key.
+ */
+function warnKeys(
+  graph: ReleaseGraph,
+  fileIndex: ReadonlyMap<Release, number>,
+  warn: (path: readonly PropertyKey[], message: string) => void,
+  warnFile: (message: string) => void,
+): void {
+  const rs = graph.releases;
+  if (graph.keys === null && rs.some((r) => r.signedBy !== null || r.trusts !== null))
+    warnFile(
+      'no "keys": signedBy and trusts are labels that no public key backs, so bundles cannot be checked against the graph (add "keys": {"<id>": {"public": "keys/<id>.pub.pem"}})',
+    );
+  // One pass: the unsigned releases since the last signed one, warned about at the next
+  // signed one (or at the end: a new release after signed ones is the same mistake).
+  let before: Release | null = null;
+  let unsigned: Release[] = [];
+  for (const r of rs) {
+    if (r.signedBy === null) {
+      if (before !== null) unsigned.push(r);
+      continue;
+    }
+    for (const u of unsigned) warnUnsigned(u, before as Release, r);
+    unsigned = [];
+    before = r;
+  }
+  for (const u of unsigned) warnUnsigned(u, before as Release, null);
+  function warnUnsigned(r: Release, before: Release, after: Release | null): void {
+    const others =
+      after === null
+        ? `${before.version} before it is signed (by ${before.signedBy})`
+        : `${before.version} (${before.signedBy}) before it and ${after.version} (${after.signedBy}) after it are signed`;
+    warn(
+      ["releases", fileIndex.get(r) ?? 0],
+      `${r.version} has no signedBy, but ${others}: set its signedBy and trusts (sync gives a new release those of the release before it)`,
+    );
+  }
+}
 
 /**
  * The checks of one migration entry but its id's, and its model. Its own function: it

@@ -90,6 +90,9 @@ const KEYS = [
   "migrations",
   "$schema",
   "upgradeFrom",
+  "keys",
+  "public",
+  "signedBy",
   "bogus",
   "__proto__",
 ];

@@ -286,14 +286,25 @@ function firstFree(base: string, taken: ReadonlySet<string>): string {
   }
 }
 
+/**
+ * The key the transition image is signed with: one every source trusts (`keys`; null: no
+ * source restricts). Among those, a key some target trusts comes first, so a suggestion
+ * never signs with a key the releases it leads to have left behind (an old key, after a
+ * rotation); only when no such key exists (the gap is the rotation itself, or no target
+ * names keys) any key the sources trust. Then a target's own key, a source's, the first
+ * by name.
+ */
 function pickKey(
   keys: Set<string> | null,
   targets: readonly Release[],
   sources: readonly Release[],
 ): string | undefined {
-  const ok = (k: string | null): k is string => k !== null && (keys === null || keys.has(k));
+  const trustedByTargets = new Set(targets.flatMap((r) => r.trusts ?? []));
+  const preferred = [...trustedByTargets].filter((k) => keys === null || keys.has(k));
+  const pool = preferred.length > 0 ? new Set(preferred) : keys;
+  const ok = (k: string | null): k is string => k !== null && (pool === null || pool.has(k));
   for (const r of [...targets, ...sources]) if (ok(r.signedBy)) return r.signedBy;
-  if (keys !== null) return [...keys].sort()[0];
+  if (pool !== null) return [...pool].sort()[0];
   return undefined;
 }
 

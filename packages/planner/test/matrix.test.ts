@@ -269,6 +269,50 @@ describe("suggest", () => {
     expect(report(next).gaps.gaps).toEqual([]);
   });
 
+  it("signs with a key the targets trust when the sources trust one, not the source's old key", () => {
+    // Three keys: 1.0.0 is signed with k1 and already trusts k3; 2.0.0 moved on to k2
+    // and trusts k2 and k3 (k1 is retired). A transition signed with k1 would be legal
+    // for 1.0.0 but would bring k1 back after the rotation; k3 is trusted on both sides.
+    const g: GraphJson = {
+      releases: [
+        { version: "1.0.0", golden: true, epochs: {}, signedBy: "k1", trusts: ["k1", "k3"] },
+        { version: "2.0.0", golden: true, epochs: {}, signedBy: "k2", trusts: ["k2", "k3"] },
+      ],
+    };
+    const { gaps: out } = report(g);
+    expect(out.suggestions.map((s) => [s.release.signedBy, s.release.trusts, s.closes])).toEqual([
+      ["k3", ["k2", "k3"], [{ from: "1.0.0", to: "2.0.0" }]],
+      ["k3", ["k1", "k3"], [{ from: "2.0.0", to: "1.0.0" }]],
+    ]);
+    expect(
+      report(
+        withEntries(
+          g,
+          out.suggestions.map((s) => s.release),
+        ),
+      ).gaps.gaps,
+    ).toEqual([]);
+  });
+
+  it("signs with the old key only for the rotation itself: sources that trust nothing else", () => {
+    // 1.0.0 trusts only k1, so the image it installs must be k1's, though 2.0.0 trusts
+    // only k2: the transition is the rotation (signed k1, trusting k2).
+    const g: GraphJson = {
+      releases: [
+        { version: "1.0.0", golden: true, epochs: {}, signedBy: "k1", trusts: ["k1"] },
+        { version: "1.5.0", golden: true, epochs: {}, signedBy: "k2", trusts: ["k1", "k2"] },
+        { version: "2.0.0", golden: true, epochs: {}, signedBy: "k2", trusts: ["k2"] },
+      ],
+    };
+    const { gaps: out } = report(g);
+    const up = out.suggestions.find((s) => s.closes.some((c) => c.from === "1.0.0"));
+    expect(up?.release).toMatchObject({ signedBy: "k1", trusts: ["k1", "k2"] });
+    expect(up?.closes).toEqual([
+      { from: "1.0.0", to: "1.5.0" },
+      { from: "1.0.0", to: "2.0.0" },
+    ]);
+  });
+
   it("is deterministic: the same answer twice, and whatever the order of the file", () => {
     const shuffled: GraphJson = {
       ...withDown,

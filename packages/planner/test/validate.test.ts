@@ -297,6 +297,25 @@ describe("errors", () => {
   });
 });
 
+describe("the wipe failure policy", () => {
+  it("needs a wipeable component with paths (else it would record an epoch over unconverted data)", () => {
+    expect(
+      errorsOf({
+        schemaVersion: 1,
+        components: {
+          users: { onFailure: "wipe" },
+          network: { onFailure: "wipe", wipeable: false, paths: ["etc/systemd/network"] },
+          logs: { onFailure: "wipe", paths: ["var/log/sel"] },
+        },
+        releases: [{ version: "1.0.0", epochs: { users: 1, network: 1, logs: 1 } }],
+      }),
+    ).toEqual([
+      'release-graph.json: components.users.onFailure: is "wipe" but the component has no paths: the runner could not reset its data (it would stop as "halt"); add its "paths" or use "halt" or "isolate"',
+      'release-graph.json: components.network.onFailure: is "wipe" but the component is not wipeable: a failed script would wipe data no plan may wipe; use "halt" or "isolate", or make it wipeable',
+    ]);
+  });
+});
+
 describe("warnings (exit 0)", () => {
   it("a wipeable component without paths: a wipe could not reset it", () => {
     const { warnings } = parse({

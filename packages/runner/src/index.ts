@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
 import {
+  type Layout,
   migrationFailedTarget,
   migrationService,
   migrationTemplate,
@@ -31,29 +32,25 @@ export interface RunnerComponent {
   services: readonly string[];
 }
 
-/**
- * How a script's epoch record is made durable.
- * - `companion` (default): records written by shell redirection, with a companion copy
- *   that recovery trusts when the main record is torn (see runner.sh, "Commit protocol").
- * - `rename`: the literal "temp file + mv + sync" scheme; one more process per script.
- *   Kept for the benchmark's comparison.
- */
-export type RecordMode = "companion" | "rename";
+export type { Layout } from "./units.js";
 
 export interface RunnerOptions {
-  /** Where the image's bundle is installed. Default /usr/share/migration.d. */
+  /** Where the image's bundle is installed (its keys/ is the trust store). Default /usr/share/migration.d. */
   scriptsDir?: string;
   /** Persistent state: epochs, applied/failed records, journal. Default /var/lib/migration. */
   stateDir?: string;
-  /** Public keys (*.pem) that must verify manifest.tsv.sig. Default <scriptsDir>/keys. */
-  keysDir?: string;
   /** The persistent layer itself (e.g. an overlay's upper dir), where wipes delete. Default /. */
   upper?: string;
-  /** The lock directory, on a tmpfs. Default /run/migration.lock. */
+  /** The lock folder, on a tmpfs (the run's private copies live in it). Default /run/migration.lock. */
   lockDir?: string;
+  /** How the persistent layer is mounted: decides the units' ordering. Default fstab. */
+  layout?: Layout;
+  /** Seconds one script may run; past it its process group is killed. Default 600. */
+  scriptTimeout?: number;
+  /** Seconds the whole boot run may take (the units' TimeoutStartSec). Default 1800. */
+  runTimeout?: number;
   /** From the graph; drop-ins are written only for these. */
   components?: readonly RunnerComponent[];
-  recordMode?: RecordMode;
 }
 
 export const RUNNER_DEFAULTS = {
@@ -61,7 +58,9 @@ export const RUNNER_DEFAULTS = {
   stateDir: "/var/lib/migration",
   upper: "/",
   lockDir: "/run/migration.lock",
-  recordMode: "companion" as RecordMode,
+  layout: "fstab" as Layout,
+  scriptTimeout: 600,
+  runTimeout: 1800,
 };
 
 let runnerSource: string | undefined;
@@ -93,6 +92,15 @@ function checkDir(option: string, raw: string, allowRoot: boolean): string {
   return value;
 }
 
+function checkSeconds(what: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 86_400 * 7) {
+    throw new InputError(
+      `runner: ${what} must be a whole number of seconds between 1 and 604800, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
 /** The runner and its units for an image, as rootfs-relative files. */
 export function emitRunner(options: RunnerOptions = {}): EmittedFile[] {
   const scriptsDir = checkDir(
@@ -101,22 +109,38 @@ export function emitRunner(options: RunnerOptions = {}): EmittedFile[] {
     false,
   );
   const stateDir = checkDir("stateDir", options.stateDir ?? RUNNER_DEFAULTS.stateDir, false);
-  const keysDir = checkDir("keysDir", options.keysDir ?? `${scriptsDir}/keys`, false);
   const upper = checkDir("upper", options.upper ?? RUNNER_DEFAULTS.upper, true);
   const lockDir = checkDir("lockDir", options.lockDir ?? RUNNER_DEFAULTS.lockDir, false);
-  const recordMode = options.recordMode ?? RUNNER_DEFAULTS.recordMode;
-  if (recordMode !== "companion" && recordMode !== "rename") {
-    throw new InputError(`runner: unknown recordMode ${JSON.stringify(recordMode)}`);
+  const layout = options.layout ?? RUNNER_DEFAULTS.layout;
+  if (layout !== "premounted" && layout !== "fstab") {
+    throw new InputError(
+      `runner: the layout must be premounted (the persistent layer is mounted before systemd starts, as OpenBMC's init does) or fstab (systemd mounts it), got ${JSON.stringify(layout)}`,
+    );
+  }
+  const scriptTimeout = checkSeconds(
+    "the script timeout",
+    options.scriptTimeout ?? RUNNER_DEFAULTS.scriptTimeout,
+  );
+  const runTimeout = checkSeconds(
+    "the run timeout",
+    options.runTimeout ?? Math.max(RUNNER_DEFAULTS.runTimeout, scriptTimeout + 60),
+  );
+  if (runTimeout < scriptTimeout + 60) {
+    throw new InputError(
+      `runner: the run timeout (${runTimeout}s) must leave a script its full ${scriptTimeout}s and a minute more: raise it to at least ${scriptTimeout + 60}`,
+    );
   }
 
   const values: Record<string, string> = {
     SCRIPTS_DIR: scriptsDir,
     STATE_DIR: stateDir,
-    KEYS_DIR: keysDir,
     UPPER_DIR: upper,
     LOCK_DIR: lockDir,
-    RECORD_MODE: recordMode,
+    SCRIPT_TIMEOUT: String(scriptTimeout),
   };
+  // The mounts the run needs: its state and the persistent layer (when it is not /).
+  const mounts = [stateDir, ...(upper === "/" ? [] : [upper])];
+  const unit = { scriptsDir, layout, mounts, runTimeout };
   const runner = source().replace(/'@([A-Z_]+)@'/g, (whole, key: string) => {
     const v = values[key];
     return v === undefined ? whole : `'${v}'`;
@@ -124,11 +148,11 @@ export function emitRunner(options: RunnerOptions = {}): EmittedFile[] {
 
   const files: EmittedFile[] = [
     { path: RUNNER_PATH, mode: 0o755, content: runner },
-    { path: `${UNIT_DIR}/migration.service`, mode: 0o644, content: migrationService(scriptsDir) },
+    { path: `${UNIT_DIR}/migration.service`, mode: 0o644, content: migrationService(unit) },
     {
       path: `${UNIT_DIR}/migration@.service`,
       mode: 0o644,
-      content: migrationTemplate(scriptsDir),
+      content: migrationTemplate(unit),
     },
     {
       path: `${UNIT_DIR}/migration-failed.target`,

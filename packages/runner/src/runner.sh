@@ -3,7 +3,7 @@
 # image it runs, at boot or before a flash. Emitted by `stepstone runner`; the @...@ values
 # below are set at emit time. One POSIX sh file: it runs under busybox ash and dash and uses
 # only applets found in common busybox builds (no flock, no `sync -f`, no `readlink -f`,
-# no mktemp). Behaviour is specified in DESIGN.md, "The runner (on the device)".
+# no mktemp). Its contract, as built, is packages/runner/README.md.
 #
 #   runner [--root DIR] boot [--component C]
 #   runner [--root DIR] pre-flash --target DIR|BUNDLE.tar.gz [--wipe C,...]
@@ -27,23 +27,19 @@
 # epoch.prev/<c> is being rewritten at any time, the other being durable and valid:
 #   - before barrier 1 completes: epoch/<c> still holds <from> (it is not touched before
 #     step 4), so the script runs again at the next boot: scripts are re-runnable.
-#   - during 4-5: the effects are durable (barrier 1). epoch/<c> may be old, new, empty or
-#     a torn prefix; epoch.prev/<c> is durable (barrier 1 flushed step 1) and holds <from>.
-#     A record counts only when its first line is complete (newline-terminated) and an
-#     integer, so a torn one is detected and recovery uses epoch.prev: <from>, and the
-#     script runs again on its own output, which re-runnable scripts allow; or <to>.
-#     Either is consistent with the data. applied/<id> exists only once the effects are
-#     durable (it may be lost, never early).
+#   - during 4-5: the effects are durable (barrier 1). epoch/<c> may be old, new, empty,
+#     zero-filled or a torn prefix; epoch.prev/<c> is durable (barrier 1 flushed step 1)
+#     and holds <from>. Only what a crash can leave counts as torn (nothing, NULs, or
+#     digits without their newline): recovery then uses epoch.prev, <from>, and the script
+#     runs again on its own output, which re-runnable scripts allow. Anything else (`abc`,
+#     `-1`, two lines) is not a crash artefact and is reported as a corrupt record.
+#     applied/<id> may be torn: every run that writes repairs an incomplete one from the
+#     manifest (it exists only once the effects are durable: it may be lost, never early).
 #   - after 5: <to> is durable; the next script starts only now.
-# epoch.prev/<c> is rewritten only in step 1, while epoch/<c> is durable, and barrier 1
-# makes it durable before epoch/<c> is touched again. "none" in epoch.prev means "no
-# record yet" (a torn first record falls back to the fresh/baseline rule, which is what
-# held before it). A torn epoch/<c> without a usable epoch.prev cannot come from a crash:
-# it is reported as a corrupt epoch under the component's failure policy.
-# Cost: two process spawns per script beyond the script (the barriers) and two file
-# system commits; the DESIGN's "temp file + mv + sync" adds the mv process (and needs the
-# directory fsynced for the rename). RECORD_MODE=rename keeps that literal scheme for
-# comparison (see bench/runner-bench.mjs).
+# Cost: two processes per script beyond the script (the barriers), nothing else per script:
+# the lock, hashing, signature, the chain choice, the watchdog and the executor that puts
+# scripts in their own process group are once per run, and a boot with nothing to do
+# decides that with shell builtins alone (no process at all).
 #
 # Wipes delete data, so they are redone rather than undone: a durable marker
 # wiping/<c> (written and synced before anything is deleted) lists the paths; a run that
@@ -54,37 +50,49 @@ set -eu
 # --- emit-time configuration -------------------------------------------------------------
 SCRIPTS_DIR='@SCRIPTS_DIR@'
 STATE_DIR='@STATE_DIR@'
-KEYS_DIR='@KEYS_DIR@'
 UPPER_DIR='@UPPER_DIR@'
 LOCK_DIR='@LOCK_DIR@'
-RECORD_MODE='@RECORD_MODE@'
+SCRIPT_TIMEOUT='@SCRIPT_TIMEOUT@'
 
 PROG=runner
-# Set by comp_load (through eval) and by the bundle loader.
-C_NAME='' C_EPOCH='' C_BASE='' C_POLICY='' C_PATHS='' T_RELEASE='' T_N=0
-# Byte-wise comparisons in awk (chain choice must match the planner) and stable messages.
 LC_ALL=C
 export LC_ALL
 umask 022
 : "${PATH:=/usr/sbin:/usr/bin:/sbin:/bin}"
 export PATH
-# Journal size checked once a run: persistent layers are small.
+# The journal is kept under about this size (plus one rotation): persistent layers are small.
 JOURNAL_MAX=65536
+# At most this much of one script's output reaches the journal (its end: errors come last).
+OUTPUT_MAX=16384
 # A busy lock is waited for this long (seconds), then the run fails.
 LOCK_TIMEOUT=${MIGRATION_LOCK_TIMEOUT:-60}
 case $LOCK_TIMEOUT in '' | *[!0-9]*) LOCK_TIMEOUT=60 ;; esac
 
+NL='
+'
+TAB='	'
+DEFAULT_IFS=" $TAB$NL"
+
 # --- messages and exit ---------------------------------------------------------------------
 JOPEN=
 CMD=
-LOCKED=
+JSIZE=0
 
 jlog() {
 	[ -n "$JOPEN" ] || return 0
 	now
+	jlog_at "$@"
+}
+
+# jlog_at MESSAGE: a journal line at NOW as it was last taken (the per-script path reads
+# the clock once for its line and its deadline).
+jlog_at() {
+	[ -n "$JOPEN" ] || return 0
+	jl_line="$NOW ${CMD:-runner}[$$]: $*"
 	# The journal is diagnostics: a full disk must not stop a commit half way because a
 	# log line could not be written (the record writes report storage errors themselves).
-	printf '%s %s[%s]: %s\n' "$NOW" "${CMD:-runner}" "$$" "$*" >&3 2>/dev/null || true
+	printf '%s\n' "$jl_line" >&3 2>/dev/null || true
+	JSIZE=$((JSIZE + ${#jl_line} + 1))
 }
 
 say() {
@@ -113,10 +121,35 @@ usage_fail() {
 	exit 2
 }
 
-for v in "$SCRIPTS_DIR" "$STATE_DIR" "$KEYS_DIR" "$UPPER_DIR" "$LOCK_DIR" "$RECORD_MODE"; do
+for v in "$SCRIPTS_DIR" "$STATE_DIR" "$UPPER_DIR" "$LOCK_DIR" "$SCRIPT_TIMEOUT"; do
 	case $v in @*@) die 2 "this runner was not configured: emit it with 'stepstone runner'" ;; esac
 done
-case $RECORD_MODE in companion | rename) ;; *) die 2 "unknown record mode $RECORD_MODE" ;; esac
+case $SCRIPT_TIMEOUT in '' | 0 | *[!0-9]*) die 2 "bad script timeout $SCRIPT_TIMEOUT" ;; esac
+
+# --- the executor ------------------------------------------------------------------------------
+# `runner __executor ...` is started once per run, in a session of its own (setsid), so
+# that a script past its timeout can be killed with its whole process group without
+# killing the runner. It reads "SEQ PHASE COMPONENT FROM TO FILE" lines from a FIFO (FILE in
+# the image's bundle folder: the only scripts that ever run are the running image's), runs
+# each script with its output in a file of the run's private folder, and answers "SEQ
+# STATUS". One process per script, as a plain loop would cost.
+if [ "${1:-}" = __executor ]; then
+	[ $# -eq 4 ] || exit 2
+	ex_root=$2 ex_work=$3 ex_dir=$4
+	exec 4<"$ex_work/cmd" 5>"$ex_work/res"
+	cd / || exit 2
+	while IFS=' ' read -r ex_seq ex_phase ex_c ex_from ex_to ex_file <&4; do
+		if MIGRATION_ROOT=$ex_root MIGRATION_COMPONENT=$ex_c MIGRATION_FROM=$ex_from \
+			MIGRATION_TO=$ex_to MIGRATION_PHASE=$ex_phase \
+			sh -e "$ex_dir/$ex_file" </dev/null >"$ex_work/out" 2>&1 4<&- 5>&-; then
+			ex_rc=0
+		else
+			ex_rc=$?
+		fi
+		printf '%s %s\n' "$ex_seq" "$ex_rc" >&5
+	done
+	exit 0
+fi
 
 # --- arguments -----------------------------------------------------------------------------
 ROOT_ARG=/
@@ -235,10 +268,13 @@ strip_slashes "$UPPER_DIR"
 UP=$SS
 S=$R$SCRIPTS_DIR
 ST=$R$STATE_DIR
-K=$R$KEYS_DIR
 U=$R$UP
 L=$R$LOCK_DIR
 J=$ST/journal
+case $0 in
+/*) SELF=$0 ;;
+*) SELF=$PWD/$0 ;;
+esac
 if [ -n "$HAVE_TARGET" ]; then
 	case $TARGET in
 	/*) ;;
@@ -278,13 +314,7 @@ if [ -r /proc/sys/kernel/random/boot_id ]; then
 	IFS= read -r BOOT_ID </proc/sys/kernel/random/boot_id || BOOT_ID=unknown
 fi
 
-# --- splitting ------------------------------------------------------------------------------------
-# IFS stays the default everywhere; the few splits set what they need and restore it, so
-# an exit from anywhere (the EXIT trap reads the lock's pid) sees the default.
-NL='
-'
-DEFAULT_IFS=" 	$NL"
-
+# --- small helpers -------------------------------------------------------------------------------
 # split_words LINE: W1..W7 := its first seven blank-separated words (no globbing).
 split_words() {
 	set -f
@@ -292,30 +322,17 @@ split_words() {
 	set -- $1
 	set +f
 	W1=${1:-} W2=${2:-} W3=${3:-} W4=${4:-} W5=${5:-} W6=${6:-} W7=${7:-}
+	NW=$#
 }
 
-# --- small file helpers --------------------------------------------------------------------
-# read_rec FILE: RL := first line; success only when that line is complete (ends in a
-# newline). A torn write leaves no newline, an emptied file no line at all.
-read_rec() {
-	RL=
-	[ -f "$1" ] || return 2
-	IFS= read -r RL <"$1"
-}
-
-# int_of VALUE: RI := VALUE as a canonical decimal integer (at most 9 digits, so shell
-# arithmetic and awk never overflow); fails for anything else.
-int_of() {
-	RI=$1
-	case $RI in '' | *[!0-9]*) return 1 ;; esac
-	[ ${#RI} -le 9 ] || return 1
-	while [ ${#RI} -gt 1 ]; do
-		case $RI in
-		0*) RI=${RI#0} ;;
-		*) break ;;
-		esac
-	done
-	return 0
+# isint VALUE: a canonical decimal integer of at most 9 digits (shell arithmetic and awk
+# never overflow on it), as the generator writes them.
+isint() {
+	case $1 in
+	0) return 0 ;;
+	'' | 0* | *[!0-9]*) return 1 ;;
+	esac
+	[ ${#1} -le 9 ]
 }
 
 exists() {
@@ -331,371 +348,375 @@ valid_path() {
 	return 0
 }
 
-# --- journal ---------------------------------------------------------------------------------
-ensure_state() {
-	for es_d in "$ST" "$ST/epoch" "$ST/epoch.prev" "$ST/applied" "$ST/failed"; do
-		[ -d "$es_d" ] && continue
-		mkdir -p "$ST/epoch" "$ST/epoch.prev" "$ST/applied" "$ST/failed" || return 1
-		break
-	done
+# read_text FILE: RT := the file's lines, each with its newline (a last line without one
+# is kept without). Builtins only: the one read of a manifest, verified in this form.
+read_text() {
+	RT=
+	rt_l=
+	[ -f "$1" ] && [ ! -L "$1" ] || return 1
+	while IFS= read -r rt_l; do
+		RT=$RT$rt_l$NL
+	done <"$1" || { [ -z "$rt_l" ] || RT=$RT$rt_l; }
 	return 0
 }
 
-# Opened once, only by runs that write: a boot with nothing to do writes nothing.
-journal_open() {
-	[ -z "$JOPEN" ] || return 0
-	ensure_state || die 1 "cannot create the state directory $ST: nothing run"
-	if [ -f "$J" ]; then
-		jo_size=$(wc -c <"$J") || jo_size=0
-		# shellcheck disable=SC2086 # split on purpose: blank-free fields
-		set -- $jo_size
-		jo_size=${1:-0}
-		case $jo_size in '' | *[!0-9]*) jo_size=0 ;; esac
-		if [ "$jo_size" -gt "$JOURNAL_MAX" ]; then
-			mv -f "$J" "$J.1" || say "warning: cannot rotate $J"
-		fi
-	fi
-	# Probe with a regular builtin: a failed redirection on `exec` would end the shell
-	# without our message.
-	printf '' >>"$J" || die 1 "cannot write $J (read-only or full state directory?): nothing run"
-	exec 3>>"$J"
-	JOPEN=1
-	jlog "start: $CMD${HAVE_COMPONENT:+ --component $COMPONENT}${HAVE_TARGET:+ --target $TARGET} (release ${M_RELEASE:-none})"
-}
-
-# --- lock --------------------------------------------------------------------------------------
-# mkdir is atomic; the lock lives under /run (tmpfs) so a power cut clears it. The owner's
-# pid and start time are kept inside so a lock left by a killed runner (or a reused pid) is
-# recognised and taken over.
-proc_start() {
-	PS_STATE='' PS_START=''
-	[ -r "/proc/$1/stat" ] || return 1
-	IFS= read -r ps_line <"/proc/$1/stat" || return 1
-	# Fields after "(comm)"; comm itself may hold spaces and parentheses.
-	ps_line=${ps_line##*) }
-	# shellcheck disable=SC2086 # split on purpose: blank-free fields
-	set -- $ps_line
-	[ $# -ge 20 ] || return 1
-	PS_STATE=$1 PS_START=${20}
-	return 0
-}
-
-# pid_alive PID START: START is the start time recorded with the pid ("" if unknown).
-pid_alive() {
-	pa_start=$2
-	case $1 in '' | *[!0-9]*) return 1 ;; esac
-	if proc_start "$1"; then
-		[ "$PS_STATE" != Z ] || return 1
-		[ -z "$pa_start" ] || [ "$pa_start" = "$PS_START" ] || return 1
-		return 0
-	fi
-	# /proc is mounted and has no such process: it is gone.
-	[ ! -d /proc/self ] || return 1
-	kill -0 "$1" 2>/dev/null
-}
-
-lock_owner() {
-	LOWNER='' LSTART='' LLINE=''
-	read_rec "$L/pid" || return 1
-	LLINE=$RL
-	split_words "$RL"
-	LOWNER=$W1 LSTART=$W2
-	return 0
-}
-
-lock_take() {
-	lt_parent=${L%/*}
-	if [ -n "$lt_parent" ] && [ ! -d "$lt_parent" ]; then
-		mkdir -p "$lt_parent" || die 1 "cannot create $lt_parent for the lock"
-	fi
-	proc_start $$ || PS_START=
-	lt_me="$$ $PS_START"
-	lt_waited=0
-	lt_nopid=0
-	while :; do
-		if mkdir "$L" 2>/dev/null; then
-			if printf '%s\n' "$lt_me" >"$L/pid"; then
-				LOCKED=1
-				return 0
-			fi
-			rm -rf "$L"
-			die 1 "cannot write $L/pid"
-		fi
-		if lock_owner; then
-			lt_nopid=0
-			if ! pid_alive "$LOWNER" "$LSTART"; then
-				lock_takeover && continue
-			fi
-		else
-			# Between an owner's mkdir and its pid write, or left by an owner killed
-			# right there: give a live owner a second to write it.
-			lt_nopid=$((lt_nopid + 1))
-			if [ "$lt_nopid" -ge 2 ]; then
-				lock_takeover && continue
-			fi
-		fi
-		if [ "$lt_waited" -ge "$LOCK_TIMEOUT" ]; then
-			die 1 "another runner (pid ${LOWNER:-unknown}) holds $L; gave up after ${LOCK_TIMEOUT}s"
-		fi
-		sleep 1 || die 1 "sleep failed while waiting for $L"
-		lt_waited=$((lt_waited + 1))
+# dir_entries DIR: DE := the names in DIR (hidden ones too), newline-separated.
+# DE_ODD := the first name holding a newline (it would split into two), "" when none does.
+dir_entries() {
+	DE='' DE_ODD=''
+	for de_f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+		exists "$de_f" || continue
+		case ${de_f##*/} in *"$NL"*) [ -n "$DE_ODD" ] || DE_ODD=${de_f##*/} ;; esac
+		DE=$DE${de_f##*/}$NL
 	done
 }
 
-# Only one runner may take a stale lock over: mkdir of a marker inside it decides, then the
-# owner is checked again (the lock may have been released and re-taken meanwhile).
-lock_takeover() {
-	lo_seen=$LLINE
-	mkdir "$L/takeover" 2>/dev/null || return 1
-	if lock_owner; then
-		if [ "$LLINE" = "$lo_seen" ] && ! pid_alive "$LOWNER" "$LSTART"; then
-			say "taking over the lock $L left by pid $LOWNER, which is gone"
-			rm -rf "$L" || die 1 "cannot remove the stale lock $L"
-			return 0
-		fi
-	elif [ -z "$lo_seen" ]; then
-		say "taking over the lock $L, which has no owner"
-		rm -rf "$L" || die 1 "cannot remove the stale lock $L"
-		return 0
-	fi
-	rmdir "$L/takeover" 2>/dev/null || true
-	return 1
-}
-
-lock_release() {
-	[ -n "$LOCKED" ] || return 0
-	LOCKED=
-	# Remove it only while it is still ours.
-	if lock_owner && [ "$LOWNER" = "$$" ]; then
-		rm -rf "$L" || printf '%s: cannot remove the lock %s\n' "$PROG" "$L" >&2
-	fi
-}
-
-on_exit() {
-	oe_rc=$?
+# --- the manifest (parsed once, from the copy that is verified) ---------------------------------
+# manifest_parse LABEL: parse RT into P_RELEASE, P_PLATFORM and three newline-separated
+# tables: P_COMPS "name epoch baseline policy paths" (paths comma-separated or -),
+# P_KEYS "id sha256 file", P_SCRIPTS "id sha256 component from to file". Every field is
+# checked against the character set the generator writes, so the tables can be split on
+# blanks safely. Lines of unknown kinds are ignored (a newer generator may add some).
+manifest_parse() {
+	mp_label=$1
+	P_RELEASE='' P_PLATFORM=- P_COMPS='' P_KEYS='' P_SCRIPTS=''
+	mp_n=0 mp_have_platform=
+	mp_cnames=' ' mp_ids=' ' mp_files=' '
+	IFS=$NL
+	set -f
+	# shellcheck disable=SC2086 # one word per line, blank lines dropped
+	set -- $RT
 	IFS=$DEFAULT_IFS
-	lock_release
-	exit "$oe_rc"
-}
-trap on_exit EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- bundles -------------------------------------------------------------------------------------
-# AWK_MANIFEST reads "F name"/"D name" lines and sha256sum output for a bundle folder
-# (stage=files), then its manifest.tsv (stage=manifest). It validates every line, checks
-# that each listed script is present with the listed sha256 and that nothing else is there,
-# and prints shell assignments (values are checked against safe character sets first, so
-# `eval` of them is safe), or "ERR <exit code> <message>".
-# shellcheck disable=SC2016 # an awk program, expanded by awk
-AWK_MANIFEST='
-function fail(code, msg) {
-	if (!err) { err = code; print "ERR " code " " msg }
-	exit code
-}
-function isint(s) { return s ~ /^(0|[1-9][0-9]*)$/ && length(s) <= 9 }
-function okpath(p,   n, i, seg) {
-	if (p !~ /^[A-Za-z0-9._@+\/-]+$/) return 0
-	if (substr(p, 1, 1) == "/" || substr(p, length(p), 1) == "/") return 0
-	n = split(p, seg, "/")
-	for (i = 1; i <= n; i++) if (seg[i] == "" || seg[i] == "." || seg[i] == "..") return 0
-	return 1
-}
-BEGIN { FS = "\t"; q = sprintf("%c", 39) }
-stage == "files" {
-	if (substr($0, 1, 2) == "F ") { present[substr($0, 3)] = 1; next }
-	if (substr($0, 1, 2) == "D ") fail(3, label ": unexpected directory " substr($0, 3) " in the bundle")
-	if (index($0, " ") == 65 && substr($0, 66, 3) ~ /^[ *]\.\/$/) sum[substr($0, 69)] = substr($0, 1, 64)
-	next
-}
-stage == "manifest" {
-	at = label ": manifest.tsv:" FNR ": "
-	sub(/\r$/, "")
-	if ($0 == "" || substr($0, 1, 1) == "#") next
-	kind = $1
-	if (kind == "release") {
-		if (NF != 2 || $2 !~ /^[0-9A-Za-z][0-9A-Za-z.+-]*$/) fail(2, at "bad release line")
-		if (release != "") fail(2, at "a second release line")
-		release = $2
-	} else if (kind == "platform") {
-		if (NF != 2 || $2 !~ /^([A-Za-z0-9][A-Za-z0-9._-]*|-)$/) fail(2, at "bad platform line")
-		if (haveplatform) fail(2, at "a second platform line")
-		haveplatform = 1; platform = $2
-	} else if (kind == "component") {
-		if (NF != 6) fail(2, at "a component line has 6 fields")
-		if ($2 !~ /^[a-z][a-z0-9_-]*$/) fail(2, at "bad component name " $2)
-		if ($2 in cidx) fail(2, at "component " $2 " declared twice")
-		if (!isint($3) || !isint($4)) fail(2, at "bad epoch or baseline for " $2)
-		if ($5 != "halt" && $5 != "isolate" && $5 != "wipe") fail(2, at "bad onFailure " $5)
-		ps = ""
-		if ($6 != "-") {
-			np = split($6, pp, ",")
-			for (i = 1; i <= np; i++) {
-				if (!okpath(pp[i])) fail(2, at "bad path " pp[i])
-				ps = ps (i > 1 ? " " : "") pp[i]
-			}
-		}
-		nc++; cidx[$2] = nc; cname[nc] = $2; cep[nc] = $3; cbase[nc] = $4; cpol[nc] = $5; cpaths[nc] = ps
-	} else if (kind == "script") {
-		if (NF != 8) fail(2, at "a script line has 8 fields")
-		if (!isint($2)) fail(2, at "bad order " $2)
-		if ($3 !~ /^[a-z0-9][a-z0-9._-]*$/ || $3 ~ /\.tmp$/) fail(2, at "bad script id " $3)
-		if ($3 in sid) fail(2, at "script " $3 " listed twice")
-		if (length($4) != 64 || $4 ~ /[^0-9a-f]/) fail(2, at "bad sha256 for " $3)
-		if (!isint($6) || !isint($7) || $6 == $7) fail(2, at "bad from/to epochs for " $3)
-		if ($8 !~ /^[A-Za-z0-9][A-Za-z0-9._+-]*$/ || $8 ~ /^manifest\./) fail(2, at "bad file name " $8)
-		if ($8 in sfile) fail(2, at "file " $8 " listed twice")
-		ns++; sid[$3] = ns; scomp[ns] = $5; sfile[$8] = ns; ssha[ns] = $4; sname[ns] = $8; sline[ns] = FNR
-	}
-	# Other kinds are ignored: a newer generator may add lines an older runner reads.
-	next
-}
-END {
-	if (err) exit err
-	if (release == "") { print "ERR 2 " label ": manifest.tsv has no release line"; exit 2 }
-	for (s = 1; s <= ns; s++) {
-		if (!(scomp[s] in cidx)) {
-			print "ERR 2 " label ": manifest.tsv:" sline[s] ": script for undeclared component " scomp[s]
-			exit 2
-		}
-		f = sname[s]
-		if (!(f in present)) { print "ERR 3 " label ": " f " is listed in manifest.tsv but missing"; exit 3 }
-		if (!(f in sum) || sum[f] != ssha[s]) { print "ERR 3 " label ": the sha256 of " f " does not match manifest.tsv"; exit 3 }
-	}
-	for (f in present) if (!(f in sfile)) {
-		print "ERR 3 " label ": " f " is not listed in manifest.tsv"
-		exit 3
-	}
-	printf "%sRELEASE=%s%s%s\n", pfx, q, release, q
-	printf "%sPLATFORM=%s%s%s\n", pfx, q, (platform == "" ? "-" : platform), q
-	printf "%sN=%d\n", pfx, nc
-	for (i = 1; i <= nc; i++)
-		printf "%sC%d=%s%s%s %sE%d=%s %sB%d=%s %sP%d=%s %sX%d=%s%s%s\n", pfx, i, q, cname[i], q, pfx, i, cep[i], pfx, i, cbase[i], pfx, i, cpol[i], pfx, i, q, cpaths[i], q
-	printf "%sNS=%d\n", pfx, ns
-}
-'
-
-# list_and_hash DIR: everything in a bundle folder except the manifest files, for
-# AWK_MANIFEST: "F name" per file, "D name" per unexpected directory, then their sha256s.
-# Files are named ./name so no name can look like an option.
-list_and_hash() {
-	(
-		cd "$1" || exit 1
-		set --
-		for lh_f in * .[!.]* ..?*; do
-			case $lh_f in manifest.tsv | manifest.json | manifest.tsv.sig) continue ;; esac
-			if [ -d "$lh_f" ] && [ ! -L "$lh_f" ]; then
-				# Public keys may live in the bundle folder.
-				[ "$lh_f" = keys ] || printf 'D %s\n' "$lh_f"
-			elif exists "$lh_f"; then
-				printf 'F %s\n' "$lh_f"
-				set -- "$@" "./$lh_f"
+	for mp_line in "$@"; do
+		mp_n=$((mp_n + 1))
+		case $mp_line in '#'*) continue ;; esac
+		mp_at="$mp_label: manifest.tsv: line $mp_n"
+		case $mp_line in *' '*) die 2 "$mp_at: a field holds a blank" ;; esac
+		IFS=$TAB
+		# shellcheck disable=SC2086 # tab-separated fields
+		set -- $mp_line
+		IFS=$DEFAULT_IFS
+		case $1 in
+		release)
+			[ $# -eq 2 ] || die 2 "$mp_at: a release line has 2 fields"
+			case $2 in [0-9A-Za-z]*) ;; *) die 2 "$mp_at: bad release $2" ;; esac
+			case $2 in *[!0-9A-Za-z.+-]*) die 2 "$mp_at: bad release $2" ;; esac
+			[ -z "$P_RELEASE" ] || die 2 "$mp_at: a second release line"
+			P_RELEASE=$2
+			;;
+		platform)
+			[ $# -eq 2 ] || die 2 "$mp_at: a platform line has 2 fields"
+			case $2 in - | [A-Za-z0-9]*) ;; *) die 2 "$mp_at: bad platform $2" ;; esac
+			case $2 in *[!A-Za-z0-9._-]*) die 2 "$mp_at: bad platform $2" ;; esac
+			[ -z "$mp_have_platform" ] || die 2 "$mp_at: a second platform line"
+			mp_have_platform=1 P_PLATFORM=$2
+			;;
+		component)
+			[ $# -eq 6 ] || die 2 "$mp_at: a component line has 6 fields"
+			valid_name "$2" || die 2 "$mp_at: bad component name $2"
+			case $mp_cnames in *" $2 "*) die 2 "$mp_at: component $2 declared twice" ;; esac
+			{ isint "$3" && isint "$4"; } || die 2 "$mp_at: bad epoch or baseline for $2"
+			case $5 in halt | isolate | wipe) ;; *) die 2 "$mp_at: bad onFailure $5 for $2" ;; esac
+			if [ "$6" != - ]; then
+				IFS=,
+				for mp_p in $6; do
+					valid_path "$mp_p" || die 2 "$mp_at: bad path $mp_p of $2"
+				done
+				IFS=$DEFAULT_IFS
+				case ,$6, in *,,*) die 2 "$mp_at: bad paths of $2" ;; esac
 			fi
-		done
-		[ $# -eq 0 ] || sha256sum "$@"
-	)
+			mp_cnames="$mp_cnames$2 "
+			P_COMPS="$P_COMPS$2 $3 $4 $5 $6$NL"
+			;;
+		key)
+			[ $# -eq 4 ] || die 2 "$mp_at: a key line has 4 fields"
+			case $2 in [A-Za-z0-9]*) ;; *) die 2 "$mp_at: bad key id $2" ;; esac
+			case $2 in *[!A-Za-z0-9._-]*) die 2 "$mp_at: bad key id $2" ;; esac
+			sha_ok "$3" || die 2 "$mp_at: bad sha256 for key $2"
+			[ "$4" = "keys/$2.pem" ] || die 2 "$mp_at: key $2 must be the file keys/$2.pem"
+			case $mp_files in *" $4 "*) die 2 "$mp_at: key $2 listed twice" ;; esac
+			mp_files="$mp_files$4 "
+			P_KEYS="$P_KEYS$2 $3 $4$NL"
+			;;
+		script)
+			[ $# -eq 8 ] || die 2 "$mp_at: a script line has 8 fields"
+			isint "$2" || die 2 "$mp_at: bad order $2"
+			case $3 in [a-z0-9]*) ;; *) die 2 "$mp_at: bad script id $3" ;; esac
+			case $3 in *[!a-z0-9._-]* | *.tmp) die 2 "$mp_at: bad script id $3" ;; esac
+			case $mp_ids in *" $3 "*) die 2 "$mp_at: script $3 listed twice" ;; esac
+			sha_ok "$4" || die 2 "$mp_at: bad sha256 for $3"
+			case $mp_cnames in *" $5 "*) ;; *) die 2 "$mp_at: script $3 of undeclared component $5" ;; esac
+			{ isint "$6" && isint "$7" && [ "$6" != "$7" ]; } || die 2 "$mp_at: bad from/to epochs for $3"
+			case $8 in [A-Za-z0-9]*) ;; *) die 2 "$mp_at: bad file name $8" ;; esac
+			case $8 in *[!A-Za-z0-9._+-]* | manifest.*) die 2 "$mp_at: bad file name $8" ;; esac
+			case $mp_files in *" $8 "*) die 2 "$mp_at: file $8 listed twice" ;; esac
+			mp_ids="$mp_ids$3 " mp_files="$mp_files$8 "
+			P_SCRIPTS="$P_SCRIPTS$3 $4 $5 $6 $7 $8$NL"
+			;;
+		esac
+	done
+	set +f
+	[ -n "$P_RELEASE" ] || die 2 "$mp_label: manifest.tsv has no release line"
 }
 
-verify_signature() {
-	vs_dir=$1 vs_label=$2
-	vs_any=
-	for vs_k in "$K"/*.pem; do
-		[ -f "$vs_k" ] && vs_any=1 && break
+sha_ok() {
+	[ ${#1} -eq 64 ] || return 1
+	case $1 in *[!0-9a-f]*) return 1 ;; esac
+	return 0
+}
+
+# comp_find NAME TABLE: load the component NAME of that P_COMPS-style table into C_NAME,
+# C_EPOCH, C_BASE, C_POLICY and C_PATHS (blank-separated); fails when it is not there.
+comp_find() {
+	cf_all=$NL$2
+	case $cf_all in *"$NL$1 "*) ;; *) return 1 ;; esac
+	cf_rest=${cf_all#*"$NL$1 "}
+	comp_set "$1 ${cf_rest%%"$NL"*}"
+}
+
+# comp_set LINE: the fields of one P_COMPS line.
+comp_set() {
+	split_words "$1"
+	C_NAME=$W1 C_EPOCH=$W2 C_BASE=$W3 C_POLICY=$W4
+	paths_of "$W5"
+}
+
+# paths_of FIELD: C_PATHS := the comma-separated paths of a component line, blank-separated.
+paths_of() {
+	C_PATHS=
+	[ "$1" != - ] || return 0
+	IFS=,
+	set -f
+	for po_p in $1; do
+		C_PATHS="$C_PATHS${C_PATHS:+ }$po_p"
 	done
-	[ -n "$vs_any" ] || return 0
-	[ -f "$vs_dir/manifest.tsv.sig" ] ||
-		die 3 "$vs_label: keys are installed in $K but manifest.tsv.sig is missing: nothing run"
+	set +f
+	IFS=$DEFAULT_IFS
+}
+
+# --- integrity -----------------------------------------------------------------------------------
+# bundle_load DIR LABEL self|running: read DIR/manifest.tsv once, parse it, and prove the
+# bundle: exactly the listed scripts and keys are there (regular files, not links), each
+# with its sha256, and, when the trust store is not empty, manifest.tsv.sig verifies the
+# copy that was parsed with one of its keys. The trust store is the bundle's own keys for
+# the image's bundle (`self`), the running image's (M_KEYS, verified before) for a target.
+# Anything else is exit 3 with nothing run. The parsed tables stay in P_*.
+bundle_load() {
+	bl_dir=$1 bl_label=$2
+	# The image's manifest may have been read already, to see that a boot had nothing to
+	# do: that read is the one that counts (the image's bundle is on the read-only root).
+	if [ "$bl_label" != image ] || [ -z "$IDLE_RT" ]; then
+		read_text "$bl_dir/manifest.tsv" || die 3 "$bl_label: cannot read $bl_dir/manifest.tsv: nothing run"
+	else
+		RT=$IDLE_RT
+	fi
+	manifest_parse "$bl_label"
+	# The copy that was parsed is what the signature is checked on and the chains are read from.
+	printf '%s' "$RT" >"$WORK/$bl_label.manifest.tsv" || die 1 "cannot write $WORK/$bl_label.manifest.tsv"
+	bundle_files "$bl_dir" "$bl_label"
+	bundle_hashes "$bl_dir" "$bl_label"
+	if [ "$3" = self ]; then
+		bl_trust=$P_KEYS TRUST_DIR=$bl_dir
+	else
+		bl_trust=$M_KEYS TRUST_DIR=$S
+	fi
+	[ -z "$bl_trust" ] || bundle_signature "$bl_dir" "$bl_label" "$bl_trust"
+}
+
+# bundle_files DIR LABEL: nothing but the manifest files, the listed scripts and keys/ with
+# the listed keys. A name outside the generator's character set (a newline, a blank) is
+# refused before any tool sees it: `sha256sum` does not escape such names alike everywhere.
+bundle_files() {
+	bf_listed=' '
+	IFS=$NL
+	set -f
+	for bf_l in $P_SCRIPTS $P_KEYS; do
+		IFS=$DEFAULT_IFS
+		split_words "$bf_l"
+		if [ "$NW" -eq 6 ]; then bf_listed="$bf_listed$W6 "; else bf_listed="$bf_listed$W3 "; fi
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+	dir_entries "$1"
+	[ -z "$DE_ODD" ] || die 3 "$2: unexpected file '$DE_ODD' (a name with a newline) in the bundle: nothing run"
+	bf_entries=$DE
+	IFS=$NL
+	set -f
+	for bf_f in $bf_entries; do
+		IFS=$DEFAULT_IFS
+		case $bf_f in *[!A-Za-z0-9._+-]* | '') die 3 "$2: unexpected file '$bf_f' in the bundle: nothing run" ;; esac
+		if [ -L "$1/$bf_f" ]; then
+			die 3 "$2: $bf_f is a link; a bundle holds regular files only: nothing run"
+		fi
+		case $bf_f in
+		manifest.tsv | manifest.json | manifest.tsv.sig)
+			[ -f "$1/$bf_f" ] || die 3 "$2: $bf_f is not a regular file: nothing run"
+			continue
+			;;
+		keys)
+			[ -d "$1/keys" ] || die 3 "$2: keys is not a directory: nothing run"
+			continue
+			;;
+		esac
+		[ ! -d "$1/$bf_f" ] || die 3 "$2: unexpected directory $bf_f in the bundle: nothing run"
+		case $bf_listed in *" $bf_f "*) ;; *) die 3 "$2: $bf_f is not listed in manifest.tsv: nothing run" ;; esac
+		[ -f "$1/$bf_f" ] || die 3 "$2: $bf_f is not a regular file: nothing run"
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+	if [ -d "$1/keys" ]; then
+		dir_entries "$1/keys"
+		[ -z "$DE_ODD" ] || die 3 "$2: unexpected file '$DE_ODD' (a name with a newline) in keys/: nothing run"
+		IFS=$NL
+		set -f
+		for bf_f in $DE; do
+			IFS=$DEFAULT_IFS
+			case $bf_f in *[!A-Za-z0-9._+-]* | '') die 3 "$2: unexpected file '$bf_f' in keys/: nothing run" ;; esac
+			case $bf_listed in *" keys/$bf_f "*) ;; *) die 3 "$2: keys/$bf_f is not a key manifest.tsv lists (the image trusts exactly the keys its manifest lists): nothing run" ;; esac
+			[ ! -L "$1/keys/$bf_f" ] || die 3 "$2: keys/$bf_f is a link; keys are regular files: nothing run"
+			{ [ -f "$1/keys/$bf_f" ] && [ -r "$1/keys/$bf_f" ]; } || die 3 "$2: keys/$bf_f is not a readable regular file: nothing run"
+		done
+		IFS=$DEFAULT_IFS
+		set +f
+	fi
+	# Listed but missing.
+	for bf_f in $bf_listed; do
+		{ [ -f "$1/$bf_f" ] && [ ! -L "$1/$bf_f" ]; } || die 3 "$2: $bf_f is listed in manifest.tsv but missing: nothing run"
+	done
+}
+
+# bundle_hashes DIR LABEL: one sha256sum for every listed file; its output must be exactly
+# one "<sha256>  ./<name>" line per file, in order, each with the listed sum.
+bundle_hashes() {
+	bh_dir=$1 bh_label=$2
+	set --
+	bh_expect=
+	IFS=$NL
+	set -f
+	for bh_l in $P_SCRIPTS $P_KEYS; do
+		IFS=$DEFAULT_IFS
+		split_words "$bh_l"
+		if [ "$NW" -eq 6 ]; then bh_f=$W6; else bh_f=$W3; fi
+		set -- "$@" "./$bh_f"
+		bh_expect="$bh_expect$W2  ./$bh_f$NL"
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+	[ $# -gt 0 ] || return 0
+	command -v sha256sum >/dev/null 2>&1 || die 3 "$bh_label: sha256sum not found: nothing run"
+	bh_got=$(cd "$bh_dir" && sha256sum -- "$@") || die 3 "$bh_label: cannot hash the bundle's files: nothing run"
+	[ "$bh_got$NL" = "$bh_expect" ] && return 0
+	# Say which one.
+	IFS=$NL
+	set -f
+	for bh_l in $bh_expect; do
+		case $NL$bh_got$NL in
+		*"$NL$bh_l$NL"*) ;;
+		*) die 3 "$bh_label: the sha256 of ${bh_l##* ./} does not match manifest.tsv: nothing run" ;;
+		esac
+	done
+	die 3 "$bh_label: the bundle's files do not hash as manifest.tsv says: nothing run"
+}
+
+# bundle_signature DIR LABEL TRUST: manifest.tsv.sig over the parsed copy (written to the
+# run's private folder: what openssl checks is what was parsed), with any key of TRUST.
+bundle_signature() {
+	[ -f "$1/manifest.tsv.sig" ] ||
+		die 3 "$2: the image trusts signing keys but manifest.tsv.sig is missing: nothing run"
 	command -v openssl >/dev/null 2>&1 ||
-		die 3 "$vs_label: openssl is needed to verify manifest.tsv.sig and was not found: nothing run"
-	for vs_k in "$K"/*.pem; do
-		[ -f "$vs_k" ] || continue
-		if openssl pkeyutl -verify -pubin -inkey "$vs_k" -rawin -in "$vs_dir/manifest.tsv" \
-			-sigfile "$vs_dir/manifest.tsv.sig" </dev/null >/dev/null 2>&1; then
+		die 3 "$2: openssl is needed to verify manifest.tsv.sig and was not found: nothing run"
+	bs_copy=$WORK/$2.manifest.tsv
+	IFS=$NL
+	set -f
+	for bs_l in $3; do
+		IFS=$DEFAULT_IFS
+		split_words "$bs_l"
+		if openssl pkeyutl -verify -pubin -inkey "$TRUST_DIR/$W3" -rawin -in "$bs_copy" \
+			-sigfile "$1/manifest.tsv.sig" </dev/null >/dev/null 2>&1; then
+			IFS=$DEFAULT_IFS
+			set +f
 			return 0
 		fi
 	done
-	die 3 "$vs_label: manifest.tsv.sig does not verify with any key in $K: nothing run"
+	IFS=$DEFAULT_IFS
+	set +f
+	die 3 "$2: manifest.tsv.sig does not verify with any key the image trusts ($(printf '%s' "$3" | awk '{ printf "%s%s", s, $1; s = ", " }')): nothing run"
 }
 
-# load_bundle DIR PREFIX LABEL: verify the bundle (signature first, so a tampered manifest
-# is an integrity error rather than a parse error) and define PREFIX* variables.
-load_bundle() {
-	lb_dir=$1 lb_pfx=$2 lb_label=$3
-	verify_signature "$lb_dir" "$lb_label"
-	command -v sha256sum >/dev/null 2>&1 || die 3 "$lb_label: sha256sum not found: nothing run"
-	if lb_out=$(list_and_hash "$lb_dir" | awk -v pfx="$lb_pfx" -v label="$lb_label" "$AWK_MANIFEST" \
-		stage=files - stage=manifest "$lb_dir/manifest.tsv"); then
-		eval "$lb_out"
-		return 0
-	else
-		lb_rc=$?
-	fi
-	case $lb_out in
-	ERR\ *)
-		lb_rc=${lb_out#ERR }
-		lb_msg=${lb_rc#* }
-		lb_rc=${lb_rc%% *}
-		;;
-	*) lb_msg="$lb_label: cannot read the bundle in $lb_dir" ;;
-	esac
-	case $lb_rc in 2 | 3) ;; *) lb_rc=2 ;; esac
-	[ "$lb_rc" = 2 ] || lb_msg="$lb_msg: nothing run"
-	die "$lb_rc" "$lb_msg"
-}
-
-# bundle_state DIR: 0 a bundle is there; 1 nothing is there (an image without migrations);
+# bundle_present DIR: 0 a bundle is there; 1 nothing is there (an image without migrations);
 # exits 3 when files are there without a manifest (nothing can vouch for them).
 bundle_present() {
 	[ -f "$1/manifest.tsv" ] && return 0
 	[ -d "$1" ] || return 1
-	for bp_f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-		exists "$bp_f" || continue
-		[ "${bp_f##*/}" = keys ] && [ -d "$bp_f" ] && continue
-		die 3 "$1 holds files but no manifest.tsv: nothing run"
-	done
+	dir_entries "$1"
+	[ -z "$DE" ] || die 3 "$1 holds files but no manifest.tsv: nothing run"
 	return 1
-}
-
-# comp_index NAME PREFIX: CI := index of the component in that bundle, or fails.
-comp_index() {
-	CI=1 ci_n=0 ci_c=''
-	eval "ci_n=\${$2N:-0}"
-	while [ "$CI" -le "$ci_n" ]; do
-		eval "ci_c=\$$2C$CI"
-		[ "$ci_c" = "$1" ] && return 0
-		CI=$((CI + 1))
-	done
-	return 1
-}
-
-# comp_load INDEX PREFIX: C_NAME C_EPOCH C_BASE C_POLICY C_PATHS of that component.
-comp_load() {
-	eval "C_NAME=\$$2C$1 C_EPOCH=\$$2E$1 C_BASE=\$$2B$1 C_POLICY=\$$2P$1 C_PATHS=\$$2X$1"
 }
 
 # --- epochs --------------------------------------------------------------------------------------
-# epoch_state C: EK := value (EV := the epoch) | none (no record) | corrupt.
-epoch_state() {
-	EK=none EV=''
-	es_main=$ST/epoch/$1
-	exists "$es_main" || return 0
-	if read_rec "$es_main" && int_of "$RL"; then
-		EK=value EV=$RI
+# record_read FILE: EK := value (EV := the epoch) | torn | garbage | none. Torn is only
+# what an interrupted rewrite can leave: nothing, NULs (dropped by `read`), or digits
+# without their newline; a complete line that is not an integer, or a second line, is not.
+record_read() {
+	EK=none EV=
+	exists "$1" || return 0
+	[ -f "$1" ] || {
+		EK=garbage
+		return 0
+	}
+	rr_first=1 rr_lines=0 rr_a='' rr_last=''
+	{
+		while IFS= read -r rr_l; do
+			rr_lines=$((rr_lines + 1))
+			[ -z "$rr_first" ] || rr_a=$rr_l
+			rr_first=
+		done
+		rr_last=$rr_l
+	} <"$1"
+	if [ "$rr_lines" -eq 0 ]; then
+		# No newline at all: empty, NULs or a prefix of "<digits>".
+		case $rr_last in *[!0-9]*) EK=garbage ;; *) EK=torn ;; esac
 		return 0
 	fi
-	# Torn or emptied by an interrupted rewrite: the companion holds what was durable.
-	if read_rec "$ST/epoch.prev/$1"; then
-		if int_of "$RL"; then
-			EK=value EV=$RI
-			return 0
-		fi
-		if [ "$RL" = none ]; then
-			EK=none
-			return 0
-		fi
+	if [ "$rr_lines" -eq 1 ] && [ -z "$rr_last" ] && isint "$rr_a"; then
+		EK=value EV=$rr_a
+		return 0
 	fi
-	EK=corrupt
+	EK=garbage
+}
+
+# epoch_state C: EK := value (EV) | none | corrupt (with ER := why), from epoch/<c> and its
+# companion epoch.prev/<c>, which holds what was durable while epoch/<c> was rewritten.
+epoch_state() {
+	ER=
+	record_read "$ST/epoch/$1"
+	case $EK in
+	value | none) return 0 ;;
+	garbage)
+		EK=corrupt ER="its epoch record $ST/epoch/$1 is not one integer line (no crash leaves that)"
+		return 0
+		;;
+	esac
+	record_read "$ST/epoch.prev/$1"
+	case $EK in
+	value) return 0 ;;
+	none)
+		EK=corrupt ER="its epoch record $ST/epoch/$1 is torn and has no companion"
+		return 0
+		;;
+	esac
+	if [ "$EK" = garbage ] && read_first "$ST/epoch.prev/$1" && [ "$RL" = none ]; then
+		EK=none
+		return 0
+	fi
+	EK=corrupt ER="its epoch record $ST/epoch/$1 is torn and its companion is unreadable"
+}
+
+# read_first FILE: RL := its first line, when complete.
+read_first() {
+	RL=
+	[ -f "$1" ] || return 1
+	IFS= read -r RL <"$1"
 }
 
 # is_fresh: the loaded component has paths and none of them exists in the persistent layer.
@@ -711,7 +732,7 @@ is_fresh() {
 
 # current_epoch (of the loaded component, as boot sees it): CK := record (CE from the
 # state), baseline (no record, data present: CE := baseline), fresh (no record, no data:
-# CE := the image epoch), corrupt, wiping (an interrupted wipe: fresh once finished).
+# CE := the image epoch), corrupt (ER says why), wiping (an interrupted wipe).
 current_epoch() {
 	CE=
 	if [ -f "$ST/wiping/$C_NAME" ]; then
@@ -732,39 +753,346 @@ current_epoch() {
 	esac
 }
 
+# --- nothing to do? (builtins only) --------------------------------------------------------------
+# idle_boot: succeeds when a boot (of COMPONENT, or of all) has provably nothing to do and
+# nothing to tidy: every component at the image's epoch, no failure, marker, leftover or
+# incomplete record. Reads the manifest with builtins and verifies nothing: running nothing
+# needs no proof, and anything unexpected takes the full path, which proves the bundle.
+idle_boot() {
+	if idle_check; then
+		set +f
+		return 0
+	fi
+	set +f
+	return 1
+}
+
+IDLE_RT=
+idle_check() {
+	read_text "$S/manifest.tsv" || return 1
+	IDLE_RT=$RT
+	for ib_f in "$ST"/failed/* "$ST"/preflash/* "$ST"/wiping/* "$ST"/epoch/*.tmp \
+		"$ST"/epoch.prev/*.tmp "$ST"/applied/*.tmp; do
+		exists "$ib_f" && return 1
+	done
+	ib_at=' ' ib_scripts='' ib_found=''
+	IFS=$NL
+	set -f
+	for ib_l in $RT; do
+		IFS=$TAB
+		# shellcheck disable=SC2086 # tab-separated fields
+		set -- $ib_l
+		IFS=$DEFAULT_IFS
+		case $1 in
+		component)
+			[ $# -eq 6 ] || return 1
+			[ -z "$HAVE_COMPONENT" ] || [ "$2" = "$COMPONENT" ] || continue
+			ib_found=1
+			C_NAME=$2 C_EPOCH=$3 C_BASE=$4
+			paths_of "$6"
+			set -f
+			current_epoch
+			case $CK in record | baseline) ;; *) return 1 ;; esac
+			[ "$CE" = "$C_EPOCH" ] || return 1
+			ib_at="$ib_at$2:$3 "
+			;;
+		script)
+			[ $# -eq 8 ] || return 1
+			ib_scripts="$ib_scripts$3:$5:$7 "
+			;;
+		esac
+	done
+	set +f
+	[ -n "$ib_found" ] || return 1
+	# The record a power cut can leave incomplete is that of the last script of a
+	# component, the one that leads to its epoch (earlier ones were flushed by later syncs).
+	for ib_s in $ib_scripts; do
+		ib_id=${ib_s%%:*}
+		case $ib_at in *" ${ib_s#*:} "*) ;; *) continue ;; esac
+		[ ! -e "$ST/applied/$ib_id" ] || applied_whole "$ST/applied/$ib_id" || return 1
+	done
+	return 0
+}
+
+# --- journal ---------------------------------------------------------------------------------
+ensure_state() {
+	for es_d in "$ST" "$ST/epoch" "$ST/epoch.prev" "$ST/applied" "$ST/failed"; do
+		[ -d "$es_d" ] && continue
+		mkdir -p "$ST/epoch" "$ST/epoch.prev" "$ST/applied" "$ST/failed" || return 1
+		break
+	done
+	return 0
+}
+
+# Opened once, only by runs that write: a boot with nothing to do writes nothing. Its size
+# is read once here and counted from then on, so it is never read again per script.
+journal_open() {
+	[ -z "$JOPEN" ] || return 0
+	ensure_state || die 1 "cannot create the state directory $ST: nothing run"
+	JSIZE=0
+	if [ -f "$J" ]; then
+		jo_size=$(wc -c <"$J") || jo_size=0
+		# shellcheck disable=SC2086 # split on purpose: blank-free fields
+		set -- $jo_size
+		JSIZE=${1:-0}
+		case $JSIZE in '' | *[!0-9]*) JSIZE=0 ;; esac
+	fi
+	[ "$JSIZE" -le "$JOURNAL_MAX" ] || journal_rotate
+	# Probe with a regular builtin: a failed redirection on `exec` would end the shell
+	# without our message.
+	printf '' >>"$J" || die 1 "cannot write $J (read-only or full state directory?): nothing run"
+	exec 3>>"$J"
+	JOPEN=1
+	jlog "start: $CMD${HAVE_COMPONENT:+ --component $COMPONENT}${HAVE_TARGET:+ --target $TARGET} (release ${M_RELEASE:-none})"
+}
+
+journal_rotate() {
+	if mv -f "$J" "$J.1"; then
+		JSIZE=0
+		[ -z "$JOPEN" ] || exec 3>>"$J"
+	else
+		printf '%s: warning: cannot rotate %s\n' "$PROG" "$J" >&2
+	fi
+}
+
+# journal_output ID: the last script's output (in the run's private folder) into the
+# journal, at most OUTPUT_MAX bytes of its end, rotating first when it would pass the cap.
+# Costs processes only when the script printed something.
+journal_output() {
+	[ -s "$WORK/out" ] || return 0
+	jo_id=$1
+	jo_n=$(wc -c <"$WORK/out") || jo_n=0
+	# shellcheck disable=SC2086 # split on purpose: blank-free fields
+	set -- $jo_n
+	jo_n=${1:-0}
+	case $jo_n in '' | *[!0-9]*) jo_n=$OUTPUT_MAX ;; esac
+	jo_keep=$jo_n
+	[ "$jo_keep" -le "$OUTPUT_MAX" ] || jo_keep=$OUTPUT_MAX
+	[ $((JSIZE + jo_keep + 200)) -le "$JOURNAL_MAX" ] || journal_rotate
+	jo_file=$WORK/out
+	if [ "$jo_n" -gt "$OUTPUT_MAX" ]; then
+		jlog "$jo_id: output: $jo_n bytes, the last $OUTPUT_MAX kept"
+		tail -c "$OUTPUT_MAX" "$WORK/out" >"$WORK/out.tail" 2>/dev/null || : >"$WORK/out.tail"
+		jo_file=$WORK/out.tail
+	fi
+	# Line by line, so the journal's lines stay lines when the output ends without a newline.
+	jo_l=
+	while IFS= read -r jo_l; do
+		printf '%s\n' "$jo_l" >&3 2>/dev/null || true
+	done <"$jo_file"
+	[ -z "$jo_l" ] || printf '%s\n' "$jo_l" >&3 2>/dev/null || true
+	JSIZE=$((JSIZE + jo_keep + 1))
+}
+
+# --- lock --------------------------------------------------------------------------------------
+# The lock folder L lives under /run (tmpfs), so a power cut clears it. Holding the lock is
+# owning the newest generation: the symlink L/gen.N -> work.<pid>, created by `ln -s -n`,
+# which is atomic and fails when it exists (without -n, ln would follow an existing link to
+# a folder and succeed inside it), so exactly one runner wins each generation. The
+# owner's folder work.<pid> (its private copies, FIFOs, script output) is made first, with
+# "<pid> <start time>" in work.<pid>/owner, so the owner is known from the instant the
+# generation exists. L/done.N says N was released. A generation whose owner is gone (or
+# whose pid now belongs to a process started at another time) is superseded by N+1: there
+# is no takeover marker that a killed runner could leave behind.
+proc_start() {
+	PS_STATE='' PS_START=''
+	[ -r "/proc/$1/stat" ] || return 1
+	IFS= read -r ps_line <"/proc/$1/stat" || return 1
+	# Fields after "(comm)"; comm itself may hold spaces and parentheses.
+	ps_line=${ps_line##*) }
+	# shellcheck disable=SC2086 # split on purpose: blank-free fields
+	set -- $ps_line
+	[ $# -ge 20 ] || return 1
+	PS_STATE=$1 PS_START=${20}
+	return 0
+}
+
+# pid_alive PID START: START is the start time recorded with the pid ("" if unknown).
+pid_alive() {
+	case $1 in '' | *[!0-9]*) return 1 ;; esac
+	if proc_start "$1"; then
+		[ "$PS_STATE" != Z ] || return 1
+		[ -z "$2" ] || [ "$2" = "$PS_START" ] || return 1
+		return 0
+	fi
+	# /proc is mounted and has no such process: it is gone.
+	[ ! -d /proc/self ] || return 1
+	kill -0 "$1" 2>/dev/null
+}
+
+WORK=
+GEN=
+PREV_GEN=
+PREV_OWNER=
+lock_take() {
+	work_open
+	proc_start $$ || PS_START=
+	printf '%s %s\n' "$$" "$PS_START" >"$WORK/owner" || die 1 "cannot write $WORK/owner"
+	lt_waited=0 lt_lost=0
+	set +f
+	while :; do
+		lt_top=0
+		for lt_g in "$L"/gen.*; do
+			lt_n=${lt_g##*/gen.}
+			isint "$lt_n" || continue
+			[ "$lt_n" -le "$lt_top" ] || lt_top=$lt_n
+		done
+		lt_free=1 LOWNER=
+		if [ "$lt_top" -gt 0 ] && [ ! -e "$L/done.$lt_top" ]; then
+			if read_first "$L/gen.$lt_top/owner"; then
+				split_words "$RL"
+				LOWNER=$W1
+				pid_alive "$W1" "$W2" && lt_free=
+			fi
+		fi
+		if [ -n "$lt_free" ]; then
+			if ln -s -n "work.$$" "$L/gen.$((lt_top + 1))" 2>/dev/null; then
+				if [ "$lt_top" -gt 0 ] && [ ! -e "$L/done.$lt_top" ]; then
+					say "taking over the lock $L (generation $lt_top) left by pid ${LOWNER:-unknown}, which is gone"
+				fi
+				GEN=$((lt_top + 1))
+				[ "$lt_top" -eq 0 ] || PREV_GEN=$lt_top PREV_OWNER=$LOWNER
+				return 0
+			fi
+			# Another runner won that generation: look again (a bounded number of times: a
+			# generation that exists must show up in the next look).
+			lt_lost=$((lt_lost + 1))
+			[ "$lt_lost" -lt 1000 ] || die 1 "cannot take the lock $L (gen.$((lt_top + 1)) exists but is not seen)"
+			continue
+		fi
+		if [ "$lt_waited" -ge "$LOCK_TIMEOUT" ]; then
+			die 1 "another runner (pid ${LOWNER:-unknown}) holds $L; gave up after ${LOCK_TIMEOUT}s"
+		fi
+		sleep 1 || die 1 "sleep failed while waiting for $L"
+		lt_waited=$((lt_waited + 1))
+	done
+}
+
+# Release: done.N first (a builtin), so a waiter never needs our folder, then one `rm` of
+# our folder and of the generation we superseded.
+lock_release() {
+	[ -n "$GEN" ] || return 0
+	printf '' >"$L/done.$GEN" 2>/dev/null || true
+	set -- "$WORK"
+	if [ -n "$PREV_GEN" ]; then
+		set -- "$@" "$L/gen.$PREV_GEN" "$L/done.$PREV_GEN"
+		[ -z "$PREV_OWNER" ] || set -- "$@" "$L/work.$PREV_OWNER"
+	fi
+	# Folders of runners killed before they won a generation (only those that say whose
+	# they are: a folder without its owner file may be a runner that is starting now).
+	for lr_w in "$L"/work.*; do
+		[ "$lr_w" != "$WORK" ] || continue
+		read_first "$lr_w/owner" || continue
+		split_words "$RL"
+		pid_alive "$W1" "$W2" || set -- "$@" "$lr_w"
+	done
+	GEN=
+	rm -rf -- "$@" 2>/dev/null || printf '%s: cannot clean %s\n' "$PROG" "$L" >&2
+}
+
+# --- scripts, each bounded in time ---------------------------------------------------------------
+# The executor (see the top of this file) runs the scripts in a session of its own. The
+# watchdog, a subshell started once per run, sleeps until the running script's deadline
+# (written to WORK/deadline as "SEQ DUE", in /proc/uptime seconds) and, if that script is
+# still the one running then, kills the executor's process group and answers "SEQ timeout"
+# in its place. All scripts share one timeout, so the deadline it sleeps toward is never
+# later than the one of a script started after it looked.
+EXEC_PID=
+WATCH_PID=
+SEQ=0
+executor_start() {
+	command -v setsid >/dev/null 2>&1 || die 1 "setsid is needed to bound scripts in time and was not found: nothing run"
+	# New FIFOs for each executor: a killed one may leave a command unread.
+	if exists "$WORK/cmd"; then
+		rm -f "$WORK/cmd" "$WORK/res" "$WORK/killed" || die 1 "cannot remove the FIFOs in $WORK"
+	fi
+	mkfifo "$WORK/cmd" "$WORK/res" || die 1 "cannot create the FIFOs in $WORK"
+	# Opened read-write: opening never blocks, and the runner's own read end means a dead
+	# executor leaves its answer to the watchdog instead of an end of file.
+	exec 4<>"$WORK/cmd" 5<>"$WORK/res"
+	setsid sh "$SELF" __executor "$R" "$WORK" "$RUN_DIR" 3>&- &
+	EXEC_PID=$!
+	[ -n "$WATCH_PID" ] || watchdog_start
+}
+
+watchdog_start() {
+	wd_runner=$$
+	(
+		trap 'kill "$wd_sleep" 2>/dev/null; exit 0' TERM
+		wd_sleep=
+		wd_seen=
+		while kill -0 "$wd_runner" 2>/dev/null; do
+			wd_wait=$SCRIPT_TIMEOUT
+			if read_first "$WORK/deadline" && [ -n "$RL" ]; then
+				split_words "$RL"
+				uptime_now
+				if [ "$UPT" -ge "$W2" ]; then
+					if [ "$W1" != "$wd_seen" ]; then
+						wd_seen=$W1
+						printf '%s\n' "$W1" >"$WORK/killed"
+						kill -KILL -"$W3" 2>/dev/null || true
+						printf '%s timeout\n' "$W1" >"$WORK/res"
+					fi
+				else
+					wd_wait=$((W2 - UPT))
+				fi
+			fi
+			sleep "$wd_wait" >/dev/null 2>&1 &
+			wd_sleep=$!
+			wait "$wd_sleep" || true
+		done
+	) 3>&- 4>&- 5>&- </dev/null &
+	WATCH_PID=$!
+}
+
+workers_stop() {
+	[ -z "$WATCH_PID" ] || kill "$WATCH_PID" 2>/dev/null || true
+	[ -z "$EXEC_PID" ] || kill -KILL -"$EXEC_PID" 2>/dev/null || true
+	WATCH_PID='' EXEC_PID=''
+}
+
+# run_script ID PHASE FROM TO FILE: RS := the script's exit status, or "timeout".
+run_script() {
+	if [ -z "$EXEC_PID" ] || [ -e "$WORK/killed" ]; then executor_start; fi
+	SEQ=$((SEQ + 1))
+	# UPT: read by the caller's `now`, just before.
+	printf '%s %s %s\n' "$SEQ" "$((UPT + SCRIPT_TIMEOUT))" "$EXEC_PID" >"$WORK/deadline" ||
+		storage_fail "cannot write $WORK/deadline"
+	printf '%s %s %s %s %s %s\n' "$SEQ" "$2" "$C_NAME" "$3" "$4" "$5" >&4
+	RS=
+	while IFS=' ' read -r rs_seq rs_rc <&5; do
+		[ "$rs_seq" = "$SEQ" ] || continue
+		RS=$rs_rc
+		break
+	done
+	[ -n "$RS" ] || RS=timeout
+	# Between scripts there is nothing to kill.
+	: >"$WORK/deadline"
+	# A killed executor (by this deadline, or right after the script ended): the next
+	# script gets a new one (run_script checks the marker too).
+	[ "$RS" != timeout ] || EXEC_PID=
+}
+
 # --- commit protocol (see the header) --------------------------------------------------------
 storage_fail() {
 	die 1 "storage error: $*"
 }
 
-# write_main C VALUE: epoch/<c> := VALUE.
-write_main() {
-	if [ "$RECORD_MODE" = rename ]; then
-		printf '%s\n' "$2" >"$ST/epoch/$1.tmp" && mv -f "$ST/epoch/$1.tmp" "$ST/epoch/$1"
-	else
-		printf '%s\n' "$2" >"$ST/epoch/$1"
-	fi
-}
-
 # prev_prepare C VALUE|none: step 1 of the protocol.
+# The value written last is remembered: the next script's companion is usually the same
+# value (no read) or a new one (no read either).
+PREV_C='' PREV_V=''
 prev_prepare() {
-	[ "$RECORD_MODE" = companion ] || return 0
-	if read_rec "$ST/epoch.prev/$1" && [ "$RL" = "$2" ]; then
+	if [ "$PREV_C" = "$1" ] && [ "$PREV_V" = "$2" ]; then
 		return 0
 	fi
-	printf '%s\n' "$2" >"$ST/epoch.prev/$1"
-}
-
-# barrier2 C NEW: make epoch/<c> durable (fsync, which reports I/O errors, unlike sync(2)).
-# Its directory too when the record was just created (NEW) or renamed into place. Only the
-# commit point: each extra fsync of a changed directory costs a journal commit, and
-# applied/<id> (informational) is flushed by the next script's barrier 1 or the final sync.
-barrier2() {
-	if [ -n "$2" ] || [ "$RECORD_MODE" = rename ]; then
-		sync -- "$ST/epoch/$1" "$ST/epoch" 2>&3
-	else
-		sync -- "$ST/epoch/$1" 2>&3
+	if [ "$PREV_C" != "$1" ] && read_first "$ST/epoch.prev/$1" && [ "$RL" = "$2" ]; then
+		PREV_C=$1 PREV_V=$2
+		return 0
 	fi
+	PREV_C='' PREV_V=''
+	printf '%s\n' "$2" >"$ST/epoch.prev/$1" || return 1
+	PREV_C=$1 PREV_V=$2
 }
 
 # undo_records C ID PREVIOUS: after a failed record write or barrier, leave no record that
@@ -772,28 +1100,41 @@ barrier2() {
 undo_records() {
 	rm -f "$ST/applied/$2" || true
 	if [ -n "$3" ]; then
-		write_main "$1" "$3" 2>/dev/null || true
+		printf '%s\n' "$3" >"$ST/epoch/$1" 2>/dev/null || true
 	else
 		rm -f "$ST/epoch/$1" || true
 	fi
+}
+
+# applied_text ID SHA C FROM TO PHASE TIME: the content of applied/<id>.
+applied_text() {
+	AT="id=$1${NL}sha256=$2${NL}component=$3${NL}from=$4${NL}to=$5${NL}time=$7${NL}release=$M_RELEASE${NL}phase=$6$NL"
 }
 
 # commit C ID SHA FROM TO PHASE PREVIOUS: steps 3-5, after the script succeeded.
 commit() {
 	sync || storage_fail "sync failed after $2: not recorded; it runs again next time"
 	now
-	if ! printf 'id=%s\nsha256=%s\ncomponent=%s\nfrom=%s\nto=%s\ntime=%s\nrelease=%s\nphase=%s\n' \
-		"$2" "$3" "$1" "$4" "$5" "$NOW" "$M_RELEASE" "$6" >"$ST/applied/$2"; then
+	applied_text "$2" "$3" "$1" "$4" "$5" "$6" "$NOW"
+	cm_new='' cm_failed=''
+	exists "$ST/epoch/$1" || cm_new=1
+	if ! printf '%s' "$AT" >"$ST/applied/$2"; then
 		undo_records "$1" "$2" "$7"
 		storage_fail "cannot write $ST/applied/$2 (read-only or full?): $2 not recorded; it runs again next time"
 	fi
-	cm_new=''
-	exists "$ST/epoch/$1" || cm_new=1
-	if ! write_main "$1" "$5"; then
+	if ! printf '%s\n' "$5" >"$ST/epoch/$1"; then
 		undo_records "$1" "$2" "$7"
 		storage_fail "cannot write $ST/epoch/$1 (read-only or full?): $2 not recorded; it runs again next time"
 	fi
-	if ! barrier2 "$1" "$cm_new"; then
+	# Only the commit point is fsynced: each more file would cost its own journal commit
+	# (a new file's delayed data is not written by the first fsync). applied/<id> is
+	# flushed by the next barrier 1 or the final sync, and repaired if a cut tore it.
+	if [ -n "$cm_new" ]; then
+		sync -- "$ST/epoch/$1" "$ST/epoch" 2>&3 || cm_failed=1
+	else
+		sync -- "$ST/epoch/$1" 2>&3 || cm_failed=1
+	fi
+	if [ -n "$cm_failed" ]; then
 		undo_records "$1" "$2" "$7"
 		storage_fail "sync of the records of $2 failed: not recorded; it runs again next time"
 	fi
@@ -801,21 +1142,77 @@ commit() {
 
 # record_epoch C VALUE: an epoch record not tied to a script (fresh data, after a wipe).
 record_epoch() {
-	if [ "$RECORD_MODE" = companion ]; then
-		epoch_state "$1"
-		if [ "$EK" = value ]; then re_prev=$EV; else re_prev=none; fi
-		prev_prepare "$1" "$re_prev" || storage_fail "cannot write $ST/epoch.prev/$1"
-		sync || storage_fail "sync failed before recording the epoch of $1"
-	fi
+	epoch_state "$1"
+	if [ "$EK" = value ]; then re_prev=$EV; else re_prev=none; fi
+	prev_prepare "$1" "$re_prev" || storage_fail "cannot write $ST/epoch.prev/$1"
+	sync || storage_fail "sync failed before recording the epoch of $1"
 	re_new=''
 	exists "$ST/epoch/$1" || re_new=1
-	write_main "$1" "$2" || storage_fail "cannot write $ST/epoch/$1 (read-only or full?)"
-	barrier2 "$1" "$re_new" || storage_fail "sync of $ST/epoch/$1 failed"
+	printf '%s\n' "$2" >"$ST/epoch/$1" || storage_fail "cannot write $ST/epoch/$1 (read-only or full?)"
+	if [ -n "$re_new" ]; then
+		sync -- "$ST/epoch/$1" "$ST/epoch" 2>&3 || storage_fail "sync of $ST/epoch/$1 failed"
+	else
+		sync -- "$ST/epoch/$1" 2>&3 || storage_fail "sync of $ST/epoch/$1 failed"
+	fi
 }
 
 # The last applied/<id>, failure records and journal lines: durable before the unit ends.
 final_sync() {
 	sync || storage_fail "the final sync failed"
+}
+
+# applied_whole FILE: the record has every field, each line complete.
+applied_whole() {
+	aw_keys=
+	aw_last=
+	{
+		while IFS= read -r aw_l; do
+			case $aw_l in
+			id=?* | sha256=?* | component=?* | from=?* | to=?* | time=?* | release=?* | phase=?*)
+				aw_keys="$aw_keys ${aw_l%%=*}"
+				;;
+			esac
+		done
+		aw_last=$aw_l
+	} <"$1" || return 1
+	[ -z "$aw_last" ] || return 1
+	for aw_k in id sha256 component from to time release phase; do
+		case "$aw_keys " in *" $aw_k "*) ;; *) return 1 ;; esac
+	done
+	return 0
+}
+
+# applied_repair: an incomplete applied/<id> (a power cut before its barrier) is rewritten
+# from the manifest, which knows everything but when it ran; `repaired=1` says so.
+applied_repair() {
+	for ar_f in "$ST"/applied/*; do
+		[ -f "$ar_f" ] || continue
+		applied_whole "$ar_f" && continue
+		ar_id=${ar_f##*/}
+		journal_open
+		ar_all=$NL$M_SCRIPTS
+		case $ar_all in
+		*"$NL$ar_id "*)
+			ar_rest=${ar_all#*"$NL$ar_id "}
+			split_words "$ar_id ${ar_rest%%"$NL"*}"
+			now
+			ar_phase=boot
+			if read_first "$ST/epoch/$W3" && [ "$RL" != "$W5" ]; then ar_phase=unknown; fi
+			applied_text "$W1" "$W2" "$W3" "$W4" "$W5" "$ar_phase" "$NOW"
+			if printf '%srepaired=1\n' "$AT" >"$ar_f"; then
+				jlog "$ar_id: applied record was incomplete (power cut): rewritten from the manifest"
+			else
+				say "warning: cannot repair $ar_f"
+			fi
+			;;
+		*)
+			# Not this image's: nothing can say what it held. An incomplete record claims
+			# nothing the epoch record does not, so it goes.
+			rm -f "$ar_f" || say "warning: cannot remove the incomplete record $ar_f"
+			jlog "$ar_id: incomplete applied record of a script this image does not ship: removed"
+			;;
+		esac
+	done
 }
 
 # --- failures -------------------------------------------------------------------------------------
@@ -885,6 +1282,36 @@ clear_failures() {
 	jlog "$1: earlier failure records cleared"
 }
 
+# environment_sound ID: succeeds only when the runner can tell that the persistent layer
+# and the state dir have room and the failed script's output names no storage error. A
+# wipe is decided only then: a full disk or a read-only layer says nothing about the data.
+environment_sound() {
+	if [ -s "$WORK/out" ] && grep -q -i -e 'no space left' -e 'disk quota' -e 'read-only file system' \
+		-e 'input/output error' -e 'too many open files' -e 'cannot allocate memory' "$WORK/out"; then
+		ENV_WHY="its output reports a storage or system error"
+		return 1
+	fi
+	for es_dir in "$U" "$ST"; do
+		es_df=$(df -P -k "$es_dir" 2>/dev/null) || {
+			ENV_WHY="cannot tell how full $es_dir is (df failed)"
+			return 1
+		}
+		es_df=${es_df#*"$NL"}
+		split_words "$es_df"
+		if ! isint "$W2" || ! isint "$W4"; then
+			ENV_WHY="cannot tell how full $es_dir is (df said: $es_df)"
+			return 1
+		fi
+		# Full: under 256 KiB or under 2% free.
+		if [ "$W4" -lt 256 ] || [ $((W4 * 50)) -lt "$W2" ]; then
+			ENV_WHY="$es_dir is full (${W4} KiB free of ${W2} KiB)"
+			return 1
+		fi
+	done
+	ENV_WHY=
+	return 0
+}
+
 # --- wipes -------------------------------------------------------------------------------------
 # wipe C PATHS EPOCH: delete the paths from the persistent layer itself, never through a
 # merged overlay view (that would leave whiteouts hiding the image's own files), and drop
@@ -909,12 +1336,13 @@ wipe_finish() {
 	if [ $# -gt 0 ]; then
 		rm -rf -- "$@" || storage_fail "cannot delete the data of $wf_c in $U"
 	fi
+	PREV_C=''
 	rm -f "$ST/epoch/$wf_c" "$ST/epoch/$wf_c.tmp" "$ST/epoch.prev/$wf_c" ||
 		storage_fail "cannot remove the epoch record of $wf_c"
 	sync || storage_fail "sync failed while wiping $wf_c"
 	if [ -n "$wf_epoch" ]; then
 		# No record and no companion now: a torn write here is redone from the marker.
-		write_main "$wf_c" "$wf_epoch" || storage_fail "cannot write $ST/epoch/$wf_c"
+		printf '%s\n' "$wf_epoch" >"$ST/epoch/$wf_c" || storage_fail "cannot write $ST/epoch/$wf_c"
 		sync || storage_fail "sync failed while wiping $wf_c"
 	fi
 	rm -f "$ST/wiping/$wf_c" || storage_fail "cannot remove $ST/wiping/$wf_c"
@@ -922,7 +1350,8 @@ wipe_finish() {
 	jlog "$wf_c: wiped (${wf_paths:-no paths})${wf_epoch:+, epoch $wf_epoch recorded}"
 }
 
-# Start of every writing run: leftovers of interrupted writes, interrupted wipes.
+# Start of every writing run: leftovers of interrupted writes, interrupted wipes, records
+# torn by a power cut.
 recover() {
 	rc_tmp=
 	for rc_f in "$ST"/epoch/*.tmp "$ST"/epoch.prev/*.tmp "$ST"/applied/*.tmp "$ST"/failed/*.tmp \
@@ -957,18 +1386,19 @@ recover() {
 		say "$rc_c: finishing an interrupted wipe"
 		wipe_finish "$rc_c" "$rc_paths" ""
 	done
+	applied_repair
 }
 
-# --- planning ----------------------------------------------------------------------------------
-# AWK_PLAN: the chain of each component from its current epoch to its target epoch.
-# mode=boot: the image's scripts (stage=run). mode=preflash: the running image's scripts
-# (stage=run, they run now) then the target's (stage=tgt, they run at the target's boot).
-# Chains go through distinct epochs; preferred: fewest scripts, then fewest pre-flash
-# scripts, then the smallest sequence of ids compared as byte strings (LC_ALL=C), as the
-# planner does. Costs are to the goal, relaxed Bellman-Ford style over states
-# (epoch, layer) with layer 0 = pre-flash, 1 = boot; then the path is rebuilt greedily,
-# always taking the smallest id that keeps the optimal cost (ids are unique in a layer).
-# Shortest chains never repeat an epoch (cutting the loop would make them shorter).
+# --- chain choice ----------------------------------------------------------------------------------
+# AWK_PLAN: the chain of each component from its current epoch to its target epoch, read
+# from the verified manifest copies. mode=boot: the image's scripts (stage=run). mode=preflash:
+# the running image's scripts (stage=run, they run now) then the target's (stage=tgt, they
+# run at the target's boot). Chains go through distinct epochs; preferred: fewest scripts,
+# then fewest pre-flash scripts, then the smallest sequence of ids compared as byte strings
+# (LC_ALL=C), as the planner does. Costs are to the goal, relaxed Bellman-Ford style over
+# states (epoch, layer) with layer 0 = pre-flash, 1 = boot; then the path is rebuilt
+# greedily, always taking the smallest id that keeps the optimal cost (ids are unique in a
+# layer). Shortest chains never repeat an epoch (cutting the loop would make them shorter).
 # Prints "S c id from to file sha" (runs now), "L c id from to" (runs at the target's
 # boot), then "E c" per component, or "N c" when there is no chain.
 # shellcheck disable=SC2016 # an awk program, expanded by awk
@@ -1030,7 +1460,8 @@ END { for (w = 1; w + 1 <= nw; w += 2) plan(W[w], W[w + 1]) }
 '
 
 PLAN=
-# plan MODE "c epoch c epoch ..." RUN_MANIFEST [TARGET_MANIFEST]
+# plan MODE "c epoch c epoch ..." RUN_MANIFEST [TARGET_MANIFEST]: one awk for every
+# component that needs a chain.
 plan() {
 	PLAN=
 	[ -n "$2" ] || return 0
@@ -1043,42 +1474,41 @@ plan() {
 	fi
 }
 
-# chain_of (CO_NAME): CHAIN := the plan lines of that component; CHAIN_OK := "" when it
-# has no chain.
+# chain_of NAME: CHAIN := the plan lines of that component; CHAIN_OK := "" when it has none.
 chain_of() {
 	CHAIN='' CHAIN_OK=1
-	# One parameter per plan line; the loop body runs with the default IFS.
 	IFS=$NL
 	set -f
-	# shellcheck disable=SC2086 # split on purpose: one line each
-	set -- $PLAN
-	set +f
-	IFS=$DEFAULT_IFS
-	for co_l in "$@"; do
+	for co_l in $PLAN; do
+		IFS=$DEFAULT_IFS
 		split_words "$co_l"
-		[ "$W2" = "$CO_NAME" ] || continue
+		[ "$W2" = "$1" ] || continue
 		case $W1 in
 		N) CHAIN_OK='' ;;
-		S | L) CHAIN="$CHAIN$co_l
-" ;;
+		S | L) CHAIN="$CHAIN$co_l$NL" ;;
 		esac
 	done
+	IFS=$DEFAULT_IFS
+	set +f
 }
 
-# --- running scripts ---------------------------------------------------------------------------
+# --- running a chain -------------------------------------------------------------------------------
 # run_chain PHASE: run the "S" lines of CHAIN for the loaded component, whose data is at
-# CE (CK says whether that came from a record). Returns 1 with FAILED_ID set when a script
-# fails; storage problems end the run.
+# CE (CK says whether that came from a record), scripts from RUN_DIR. Returns 1 with
+# FAILED_ID and FAIL_KIND (script | timeout) set when a script fails; storage problems end
+# the run.
 FAILED_ID=
+FAIL_KIND=
 run_chain() {
 	rc_phase=$1
-	FAILED_ID=''
+	FAILED_ID='' FAIL_KIND=''
+	[ "$rc_phase" != pre-flash ] || preflash_mark "$C_NAME"
 	IFS=$NL
 	set -f
 	# shellcheck disable=SC2086 # split on purpose: one line each
 	set -- $CHAIN
-	set +f
 	IFS=$DEFAULT_IFS
+	set +f
 	for rch_l in "$@"; do
 		split_words "$rch_l"
 		[ "$W1" = S ] || continue
@@ -1086,34 +1516,33 @@ run_chain() {
 		if [ "$CK" = record ]; then rch_prev=$CE; else rch_prev=''; fi
 		prev_prepare "$C_NAME" "${rch_prev:-none}" ||
 			storage_fail "cannot write $ST/epoch.prev/$C_NAME (read-only or full?): nothing run"
-		if [ "$rc_phase" = pre-flash ]; then
-			preflash_mark "$C_NAME" "$rch_id" "$rch_from" "$rch_to" "$rch_file" "$rch_sha"
-		fi
-		jlog "run $rch_id ($C_NAME $rch_from->$rch_to, $rc_phase)"
-		if MIGRATION_ROOT=$R MIGRATION_COMPONENT=$C_NAME MIGRATION_FROM=$rch_from \
-			MIGRATION_TO=$rch_to MIGRATION_PHASE=$rc_phase \
-			sh -e "$RUN_DIR/$rch_file" </dev/null >&3 2>&3 3>&-; then
+		now
+		jlog_at "run $rch_id ($C_NAME $rch_from->$rch_to, $rc_phase)"
+		run_script "$rch_id" "$rc_phase" "$rch_from" "$rch_to" "$rch_file"
+		journal_output "$rch_id"
+		if [ "$RS" = 0 ]; then
 			commit "$C_NAME" "$rch_id" "$rch_sha" "$rch_from" "$rch_to" "$rc_phase" "$rch_prev"
 		else
-			rch_rc=$?
 			FAILED_ID=$rch_id
+			if [ "$RS" = timeout ]; then
+				FAIL_KIND=timeout
+				jlog "FAILED $rch_id (killed after ${SCRIPT_TIMEOUT}s, its time limit)"
+				rch_st="reason=timeout after ${SCRIPT_TIMEOUT}s"
+			else
+				FAIL_KIND=script
+				jlog "FAILED $rch_id (exit $RS)"
+				rch_st="status=$RS"
+			fi
 			# The script itself said no: its marker is not an interruption to finish.
 			[ "$rc_phase" != pre-flash ] || rm -f "$ST/preflash/$C_NAME" || true
-			jlog "FAILED $rch_id (exit $rch_rc)"
 			record_failure "$ST/failed/$rch_id" "id=$rch_id" "component=$C_NAME" "from=$rch_from" \
-				"to=$rch_to" "phase=$rc_phase" "status=$rch_rc"
+				"to=$rch_to" "phase=$rc_phase" "$rch_st"
 			return 1
-		fi
-		# Committed: the marker is stale now (finish_preflash also drops a stale one that
-		# this removal did not make durable).
-		if [ "$rc_phase" = pre-flash ]; then
-			rm -f "$ST/preflash/$C_NAME" || say "warning: cannot remove $ST/preflash/$C_NAME"
 		fi
 		# A success clears an earlier failure of the same script.
 		if [ -f "$ST/failed/$rch_id" ]; then
 			rm -f "$ST/failed/$rch_id" || say "warning: cannot clear $ST/failed/$rch_id"
 		fi
-		jlog "done $rch_id"
 		CK=record CE=$rch_to
 	done
 	return 0
@@ -1122,80 +1551,112 @@ run_chain() {
 # --- interrupted pre-flash ----------------------------------------------------------------------
 # A pre-flash script converts data toward ANOTHER image's format. If the power is cut while
 # it runs (or before its record is durable), the flash never happens and this same image
-# boots again, with data part-way to the other format while its record still says the old
-# epoch: boot would see nothing to do. So each pre-flash script is announced first by a
-# durable marker, preflash/<c> (id, from, to, file, sha256, then "end"), and every run
-# finishes an announced script whose record is still at its `from` before anything else:
-# the image that boots is the one that ran it, so it ships it (checked against its manifest).
+# boots again, with data part-way to the other format while its record still says an
+# epoch of the chain: boot would see nothing to do, or the wrong thing. So each pre-flash
+# chain is announced first by a durable marker, preflash/<c>: one "script=ID FROM TO FILE
+# SHA256" line per script, then "end". Every run first finishes the script of an announced
+# chain whose `from` is the component's recorded epoch: the image that boots is the one
+# that ran it, so it ships it (checked against its manifest). One marker and one sync per
+# component, not per script; markers are removed when the pre-flash has ended.
 
-# preflash_mark C ID FROM TO FILE SHA: the durable announcement.
+# preflash_mark C: the durable announcement of CHAIN's pre-flash scripts.
 preflash_mark() {
 	if [ ! -d "$ST/preflash" ]; then
-		if ! mkdir -p "$ST/preflash" || ! sync -- "$ST" 2>&3; then
-			storage_fail "cannot create $ST/preflash (read-only or full?): $2 not run"
-		fi
+		mkdir -p "$ST/preflash" || storage_fail "cannot create $ST/preflash (read-only or full?): nothing run"
+		pm_new=1
+	else
+		pm_new=
 	fi
-	if ! printf 'id=%s\nfrom=%s\nto=%s\nfile=%s\nsha256=%s\nend\n' "$2" "$3" "$4" "$5" "$6" \
-		>"$ST/preflash/$1"; then
-		storage_fail "cannot write $ST/preflash/$1 (read-only or full?): $2 not run"
+	pm_text=
+	IFS=$NL
+	set -f
+	for pm_l in $CHAIN; do
+		IFS=$DEFAULT_IFS
+		split_words "$pm_l"
+		[ "$W1" = S ] && pm_text="${pm_text}script=$W3 $W4 $W5 $W6 $W7$NL"
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+	printf '%send\n' "$pm_text" >"$ST/preflash/$1" ||
+		storage_fail "cannot write $ST/preflash/$1 (read-only or full?): nothing run"
+	if [ -n "$pm_new" ]; then
+		sync -- "$ST/preflash/$1" "$ST/preflash" "$ST" 2>&3 || storage_fail "sync of $ST/preflash/$1 failed: nothing run"
+	else
+		sync -- "$ST/preflash/$1" "$ST/preflash" 2>&3 || storage_fail "sync of $ST/preflash/$1 failed: nothing run"
 	fi
-	sync -- "$ST/preflash/$1" "$ST/preflash" 2>&3 ||
-		storage_fail "sync of $ST/preflash/$1 failed: $2 not run"
 }
 
-# preflash_read FILE: a marker's fields into fp_id, fp_from, fp_to, fp_sha; fp_end=1 when
-# it is complete (durable, so its script may have started).
-preflash_read() {
-	fp_id='' fp_from='' fp_to='' fp_sha='' fp_end=''
-	while IFS= read -r fp_l; do
-		case $fp_l in
-		id=*) fp_id=${fp_l#id=} ;;
-		from=*) fp_from=${fp_l#from=} ;;
-		to=*) fp_to=${fp_l#to=} ;;
-		sha256=*) fp_sha=${fp_l#sha256=} ;;
-		end) fp_end=1 ;;
+# preflash_find FILE EPOCH: FP_END := 1 when the marker is complete; FP_ID FP_FROM FP_TO
+# FP_SHA := its script that starts at EPOCH (FP_ID "" when none does).
+# FP_BAD := 1 for a complete marker with a line no runner writes: its chain is unknown.
+preflash_find() {
+	FP_END='' FP_ID='' FP_FROM='' FP_TO='' FP_SHA='' FP_BAD=''
+	while IFS= read -r pf_l; do
+		case $pf_l in
+		script=*)
+			split_words "${pf_l#script=}"
+			case $W1 in '' | *[!a-z0-9._-]*) FP_BAD=1 ;; esac
+			{ isint "$W2" && isint "$W3" && sha_ok "$W5" && [ "$NW" -eq 5 ]; } || FP_BAD=1
+			if [ "$W2" = "$2" ] && [ -z "$FP_ID" ]; then
+				FP_ID=$W1 FP_FROM=$W2 FP_TO=$W3 FP_SHA=$W5
+			fi
+			;;
+		end) FP_END=1 ;;
+		*) FP_BAD=1 ;;
 		esac
 	done <"$1"
+	if [ -z "$FP_END" ]; then
+		FP_ID='' FP_BAD=''
+	elif [ -n "$FP_BAD" ]; then
+		FP_ID=unknown
+	fi
 }
 
-# preflash_file MANIFEST: the bundle file of the marker read last if that image ships the
-# script as announced, else empty.
-preflash_file() {
-	awk -F '\t' -v id="$fp_id" -v sha="$fp_sha" \
-		'$1 == "script" && $3 == id && $4 == sha { print $8; exit }' "$1"
+# preflash_shipped: FP_FILE := this image's file of the marker's script if it ships it as
+# announced (same id, sha256 and epochs), else "".
+preflash_shipped() {
+	FP_FILE=
+	ps_all=$NL$M_SCRIPTS
+	case $ps_all in
+	*"$NL$FP_ID $FP_SHA $C_NAME $FP_FROM $FP_TO "*)
+		ps_rest=${ps_all#*"$NL$FP_ID $FP_SHA $C_NAME $FP_FROM $FP_TO "}
+		FP_FILE=${ps_rest%%"$NL"*}
+		;;
+	esac
 }
 
-# finish_preflash MODE (boot | pre-flash): finish or drop every marker (bundle loaded as M_).
+# finish_preflash MODE (boot | pre-flash): finish or drop every marker (image bundle loaded).
 finish_preflash() {
 	for fp_m in "$ST"/preflash/*; do
 		[ -f "$fp_m" ] || continue
-		case $fp_m in *.tmp) continue ;; esac
 		journal_open
 		fp_c=${fp_m##*/}
-		preflash_read "$fp_m"
-		fp_state=stale
-		if [ -n "$fp_end" ] && comp_index "$fp_c" M_; then
-			comp_load "$CI" M_
+		FP_ID=
+		if valid_name "$fp_c" && comp_find "$fp_c" "$M_COMPS"; then
 			current_epoch
-			case $CK in record | baseline) [ "$CE" = "$fp_from" ] && fp_state=interrupted ;; esac
+			case $CK in record | baseline) preflash_find "$fp_m" "$CE" ;; esac
 		fi
-		if [ "$fp_state" = stale ]; then
-			# Torn (never synced, so its script never started), committed, or of a
-			# component this image does not have.
+		if [ -z "$FP_ID" ]; then
+			# Torn (never synced, so its scripts never started), done, or of a component
+			# this image does not have.
 			rm -f "$fp_m" || storage_fail "cannot remove $fp_m"
 			continue
 		fi
-		# The script must be this image's own, as the manifest lists it (verified at load).
-		fp_file=$(preflash_file "$RUN_DIR/manifest.tsv")
-		if [ -z "$fp_file" ]; then
-			fp_why="an interrupted pre-flash left $fp_c between epochs $fp_from and $fp_to, and this image does not ship $fp_id to finish it"
+		preflash_shipped
+		if [ -n "$FP_BAD" ]; then
+			fp_why="its pre-flash marker $fp_m is unreadable: the data may be part-way through a script nobody can name"
+			FAILED_ID='' FAIL_KIND=data
+		elif [ -z "$FP_FILE" ]; then
+			fp_why="an interrupted pre-flash left $fp_c between epochs $FP_FROM and $FP_TO, and this image does not ship $FP_ID to finish it"
+			FAILED_ID='' FAIL_KIND=data
 		else
-			say "$fp_c: finishing $fp_id, interrupted before a flash that did not happen"
-			CHAIN="S $fp_c $fp_id $fp_from $fp_to $fp_file $fp_sha
-"
-			FAILED_ID=
-			run_chain pre-flash && continue
-			fp_why="$fp_id failed while finishing an interrupted pre-flash"
+			say "$fp_c: finishing $FP_ID, interrupted before a flash that did not happen"
+			CHAIN="S $fp_c $FP_ID $FP_FROM $FP_TO $FP_FILE $FP_SHA$NL"
+			if run_chain pre-flash; then
+				rm -f "$fp_m" || storage_fail "cannot remove $fp_m"
+				continue
+			fi
+			fp_why="$FP_ID failed while finishing an interrupted pre-flash"
 		fi
 		if [ "$1" = pre-flash ]; then
 			die 1 "$fp_c: $fp_why: do not flash (see $J)"
@@ -1208,18 +1669,35 @@ finish_preflash() {
 	done
 }
 
-# --- boot ------------------------------------------------------------------------------------------
-# component_failed REASON: apply the loaded component's policy. Sets HALTED/ISOLATED.
+# --- failure policy ------------------------------------------------------------------------------
+# component_failed REASON: apply the loaded component's policy (FAILED_ID, FAIL_KIND say
+# what failed: a script, its timeout, or the data itself). Sets HALTED / ISOLATED. A wipe
+# is the policy's answer to data a script could not convert, never to the environment:
+# a timeout, a component without paths to wipe, or a layer that is full (or that the
+# runner cannot measure) stop the run as `halt` does, whatever the policy.
 HALTED=
 ISOLATED=
 component_failed() {
 	cfd_reason=$1
-	# A wipe resolves the failure: nothing to leave behind for it.
-	if [ -z "$FAILED_ID" ] && [ "$C_POLICY" != wipe ]; then
+	cfd_policy=$C_POLICY
+	if [ "$FAIL_KIND" = script ] && ! environment_sound; then
+		cfd_reason="$cfd_reason; $ENV_WHY"
+		cfd_policy=halt
+		say "$C_NAME: $cfd_reason: stopping (the environment, not the data, may be at fault)"
+	elif [ "$cfd_policy" = wipe ]; then
+		if [ -z "$C_PATHS" ]; then
+			cfd_policy=halt cfd_reason="$cfd_reason; policy wipe, but the component has no paths to wipe"
+		elif [ "$FAIL_KIND" = timeout ]; then
+			cfd_policy=halt cfd_reason="$cfd_reason; a script past its time limit says nothing about the data: not wiping"
+		elif ! environment_sound; then
+			cfd_policy=halt cfd_reason="$cfd_reason; $ENV_WHY: not wiping"
+		fi
+	fi
+	if [ -z "$FAILED_ID" ] && [ "$cfd_policy" != wipe ]; then
 		record_failure "$ST/failed/@$C_NAME" "component=$C_NAME" "reason=$cfd_reason" \
 			"epoch=${CE:-unknown}" "imageEpoch=$C_EPOCH"
 	fi
-	case $C_POLICY in
+	case $cfd_policy in
 	wipe)
 		say "$C_NAME: $cfd_reason; policy wipe: resetting its data to epoch $C_EPOCH"
 		wipe "$C_NAME" "$C_PATHS" "$C_EPOCH"
@@ -1236,21 +1714,24 @@ component_failed() {
 	esac
 }
 
-# boot_component INDEX (after planning): bring one component to the image's epoch.
+# --- boot ------------------------------------------------------------------------------------------
+# image_load: the image's own bundle, proven with its own trust store (the keys its
+# manifest lists), into M_*.
+image_load() {
+	bundle_load "$S" image self
+	M_RELEASE=$P_RELEASE M_PLATFORM=$P_PLATFORM M_COMPS=$P_COMPS M_KEYS=$P_KEYS M_SCRIPTS=$P_SCRIPTS
+	M_MANIFEST=$WORK/image.manifest.tsv
+}
+
+# boot_component (after planning; the component loaded): bring it to the image's epoch.
 boot_component() {
-	comp_load "$1" M_
 	current_epoch
-	case $CK in
-	wiping)
-		# recover() finished it; what remains is fresh or baseline data.
-		current_epoch
-		;;
-	esac
-	FAILED_ID=
+	[ "$CK" != wiping ] || current_epoch
+	FAILED_ID='' FAIL_KIND=data
 	case $CK in
 	corrupt)
 		journal_open
-		component_failed "its epoch record $ST/epoch/$C_NAME is corrupt"
+		component_failed "$ER"
 		return 0
 		;;
 	fresh)
@@ -1260,15 +1741,18 @@ boot_component() {
 		;;
 	*)
 		if [ "$CE" != "$C_EPOCH" ]; then
-			CO_NAME=$C_NAME
-			chain_of
+			chain_of "$C_NAME"
 			journal_open
 			if [ -z "$CHAIN_OK" ]; then
 				component_failed "no chain of this image's scripts from epoch $CE to $C_EPOCH"
 				return 0
 			fi
 			if ! run_chain boot; then
-				component_failed "$FAILED_ID failed"
+				if [ "$FAIL_KIND" = timeout ]; then
+					component_failed "$FAILED_ID was killed after ${SCRIPT_TIMEOUT}s, its time limit"
+				else
+					component_failed "$FAILED_ID failed (exit status $RS)"
+				fi
 				return 0
 			fi
 		fi
@@ -1277,35 +1761,57 @@ boot_component() {
 	clear_failures "$C_NAME"
 }
 
+# for_components TABLE FUNCTION: FUNCTION once per line of TABLE, the component loaded.
+for_components() {
+	fc_table=$1 fc_fn=$2
+	IFS=$NL
+	set -f
+	for fc_line in $fc_table; do
+		IFS=$DEFAULT_IFS
+		set +f
+		comp_set "$fc_line"
+		if [ -z "$HAVE_COMPONENT" ] || [ "$C_NAME" = "$COMPONENT" ] || [ "$CMD" != boot ]; then
+			"$fc_fn"
+		fi
+		IFS=$NL
+		set -f
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+}
+
+boot_want() {
+	current_epoch
+	case $CK in
+	record | baseline) [ "$CE" = "$C_EPOCH" ] || BT_WANT="$BT_WANT $C_NAME $CE" ;;
+	esac
+}
+
+boot_run() {
+	[ -z "$HALTED" ] || return 0
+	boot_component
+}
+
 cmd_boot() {
-	lock_take
 	if ! bundle_present "$S"; then
 		say "no migration bundle in $S: nothing to do"
 		exit 0
 	fi
-	load_bundle "$S" M_ image
+	# The common boot: nothing to do, decided without a single process.
+	idle_boot && exit 0
+	lock_take
+	image_load
 	RUN_DIR=$S
 	if [ -n "$HAVE_COMPONENT" ]; then
-		comp_index "$COMPONENT" M_ || die 2 "unknown component $COMPONENT (not in $S/manifest.tsv)"
-		bt_first=$CI bt_last=$CI
-	else
-		bt_first=1 bt_last=$M_N
+		comp_find "$COMPONENT" "$M_COMPS" || die 2 "unknown component $COMPONENT (not in $S/manifest.tsv)"
 	fi
 	recover
 	finish_preflash boot
 	# Pass 1 (reads only): current epochs, and the chains of the components that need one.
-	bt_want=
-	bt_i=$bt_first
-	while [ "$bt_i" -le "$bt_last" ]; do
-		comp_load "$bt_i" M_
-		current_epoch
-		case $CK in
-		record | baseline) [ "$CE" = "$C_EPOCH" ] || bt_want="$bt_want $C_NAME $CE" ;;
-		esac
-		bt_i=$((bt_i + 1))
-	done
+	BT_WANT=
+	for_components "$M_COMPS" boot_want
 	if [ -n "$HAVE_COMPONENT" ]; then
-		comp_load "$bt_first" M_
+		comp_find "$COMPONENT" "$M_COMPS"
 		current_epoch
 		# Failed earlier in this boot and still not at the image's epoch: report, do not
 		# run the failing script a second time in the same boot.
@@ -1313,17 +1819,13 @@ cmd_boot() {
 			die 1 "$C_NAME failed earlier in this boot (see $J; 'runner status')"
 		fi
 	fi
-	plan boot "$bt_want" "$S/manifest.tsv"
+	plan boot "$BT_WANT" "$M_MANIFEST"
 	# Pass 2: run.
-	bt_i=$bt_first
-	while [ "$bt_i" -le "$bt_last" ]; do
-		boot_component "$bt_i"
-		if [ -n "$HALTED" ]; then
-			final_sync
-			exit 1
-		fi
-		bt_i=$((bt_i + 1))
-	done
+	for_components "$M_COMPS" boot_run
+	[ -z "$HALTED" ] || {
+		final_sync
+		exit 1
+	}
 	if [ -n "$JOPEN" ]; then
 		jlog "end: ok${ISOLATED:+ (isolated:$ISOLATED)}"
 		final_sync
@@ -1335,9 +1837,12 @@ cmd_boot() {
 }
 
 # --- pre-flash -----------------------------------------------------------------------------------
+# resolve_target: TDIR := a private copy of the target's bundle folder in WORK, taken once:
+# every target file the runner uses (manifest, signature, scripts, keys) is read from this
+# copy only, so nothing swapped in the target folder after the check can be used.
 resolve_target() {
+	TDIR=$WORK/target
 	if [ -f "$TARGET" ]; then
-		TDIR=$L/target
 		mkdir "$TDIR" || die 2 "cannot create $TDIR"
 		tar -xzf "$TARGET" -C "$TDIR" || die 2 "cannot extract the bundle $TARGET"
 		if [ -f "$TDIR$SCRIPTS_DIR/manifest.tsv" ]; then
@@ -1347,36 +1852,30 @@ resolve_target() {
 		elif [ ! -f "$TDIR/manifest.tsv" ]; then
 			die 2 "$TARGET holds no manifest.tsv"
 		fi
-	elif [ -d "$TARGET" ]; then
-		strip_slashes "$TARGET"
-		if [ -f "$SS$SCRIPTS_DIR/manifest.tsv" ]; then
-			TDIR=$SS$SCRIPTS_DIR
-		elif [ -f "$SS/usr/share/migration.d/manifest.tsv" ]; then
-			TDIR=$SS/usr/share/migration.d
-		elif [ -f "$SS/manifest.tsv" ]; then
-			TDIR=$SS
-		else
-			die 2 "$TARGET holds no migration bundle (no manifest.tsv)"
-		fi
-	else
-		die 2 "target $TARGET does not exist"
+		return 0
 	fi
+	[ -d "$TARGET" ] || die 2 "target $TARGET does not exist"
+	strip_slashes "$TARGET"
+	if [ -f "$SS$SCRIPTS_DIR/manifest.tsv" ]; then
+		rt_src=$SS$SCRIPTS_DIR
+	elif [ -f "$SS/usr/share/migration.d/manifest.tsv" ]; then
+		rt_src=$SS/usr/share/migration.d
+	elif [ -f "$SS/manifest.tsv" ]; then
+		rt_src=$SS
+	else
+		die 2 "$TARGET holds no migration bundle (no manifest.tsv)"
+	fi
+	# -P: a link is copied as a link (and then refused), never followed.
+	cp -R -P -- "$rt_src" "$TDIR" || die 2 "cannot copy the target bundle $rt_src"
 }
 
-# Component facts for pre-flash: the running image's when it knows the component (its data
-# layout is the running one), else the target's.
+# pf_load C: the component's facts for pre-flash: the running image's when it knows the
+# component (its data layout is the running one), else the target's; PF_TEPOCH := the
+# target's epoch of it ("" when the target does not have it).
 pf_load() {
-	if comp_index "$1" M_; then
-		comp_load "$CI" M_
-	else
-		comp_index "$1" T_ || return 1
-		comp_load "$CI" T_
-	fi
 	PF_TEPOCH=
-	if comp_index "$1" T_; then
-		eval "PF_TEPOCH=\$T_E$CI"
-	fi
-	return 0
+	if comp_find "$1" "$T_COMPS"; then PF_TEPOCH=$C_EPOCH; fi
+	comp_find "$1" "$M_COMPS" || comp_find "$1" "$T_COMPS"
 }
 
 in_wipe_list() {
@@ -1386,53 +1885,46 @@ in_wipe_list() {
 
 cmd_preflash() {
 	lock_take
-	M_N=0 M_RELEASE=none
-	RUN_MANIFEST=/dev/null
+	M_RELEASE=none M_PLATFORM=- M_COMPS='' M_KEYS='' M_SCRIPTS='' M_MANIFEST=/dev/null
 	if bundle_present "$S"; then
-		load_bundle "$S" M_ image
-		RUN_MANIFEST=$S/manifest.tsv
+		image_load
 	fi
 	RUN_DIR=$S
 	resolve_target
-	load_bundle "$TDIR" T_ target
+	# The target is proven with the running image's trust store: the keys it lists.
+	bundle_load "$TDIR" target running
+	T_RELEASE=$P_RELEASE T_PLATFORM=$P_PLATFORM T_COMPS=$P_COMPS
+	T_MANIFEST=$WORK/target.manifest.tsv
+	if [ -n "$M_COMPS" ] && [ "$M_PLATFORM" != "$T_PLATFORM" ]; then
+		die 2 "the target bundle of $T_RELEASE is built for platform $T_PLATFORM, this device's image for $M_PLATFORM (- is none): refusing it, nothing run"
+	fi
 	for pf_w in $WIPE_LIST; do
-		comp_index "$pf_w" M_ || comp_index "$pf_w" T_ ||
+		comp_find "$pf_w" "$M_COMPS" || comp_find "$pf_w" "$T_COMPS" ||
 			die 2 "--wipe: unknown component $pf_w (in neither image)"
 	done
 	# Order: the running image's components that the target also has, in the running
 	# order (its scripts run now), then the target's own new ones.
-	pf_order=
-	pf_i=1
-	while [ "$pf_i" -le "$M_N" ]; do
-		eval "pf_c=\$M_C$pf_i"
-		if comp_index "$pf_c" T_ || in_wipe_list "$pf_c"; then pf_order="$pf_order $pf_c"; fi
-		pf_i=$((pf_i + 1))
-	done
-	pf_i=1
-	while [ "$pf_i" -le "$T_N" ]; do
-		eval "pf_c=\$T_C$pf_i"
-		comp_index "$pf_c" M_ || pf_order="$pf_order $pf_c"
-		pf_i=$((pf_i + 1))
-	done
+	PF_ORDER=
+	for_components "$M_COMPS" pf_order_running
+	for_components "$T_COMPS" pf_order_new
 	recover
 	finish_preflash pre-flash
 	pf_want='' pf_bad=''
-	for pf_c in $pf_order; do
+	for pf_c in $PF_ORDER; do
 		in_wipe_list "$pf_c" && continue
 		pf_load "$pf_c"
 		[ -n "$PF_TEPOCH" ] || continue
 		current_epoch
 		case $CK in
-		corrupt) pf_bad="$pf_bad $pf_c(corrupt epoch record)" ;;
+		corrupt) pf_bad="$pf_bad $pf_c($ER)" ;;
 		record | baseline) [ "$CE" = "$PF_TEPOCH" ] || pf_want="$pf_want $pf_c $CE" ;;
 		esac
 	done
-	plan preflash "$pf_want" "$RUN_MANIFEST" "$TDIR/manifest.tsv"
+	plan preflash "$pf_want" "$M_MANIFEST" "$T_MANIFEST"
 	# shellcheck disable=SC2086 # split on purpose: blank-free fields
 	set -- $pf_want
 	while [ $# -ge 2 ]; do
-		CO_NAME=$1
-		chain_of
+		chain_of "$1"
 		[ -n "$CHAIN_OK" ] || pf_bad="$pf_bad $1(no chain from epoch $2 to $T_RELEASE's)"
 		shift 2
 	done
@@ -1440,7 +1932,7 @@ cmd_preflash() {
 		die 1 "cannot reach $T_RELEASE without wiping:$pf_bad; nothing run (plan with --allow-wipe, then pass --wipe)"
 	journal_open
 	jlog "pre-flash to $T_RELEASE"
-	for pf_c in $pf_order; do
+	for pf_c in $PF_ORDER; do
 		pf_load "$pf_c"
 		if in_wipe_list "$pf_c"; then
 			say "$pf_c: wiping before the flash, as planned"
@@ -1451,18 +1943,43 @@ cmd_preflash() {
 		current_epoch
 		case $CK in record | baseline) ;; *) continue ;; esac
 		[ "$CE" != "$PF_TEPOCH" ] || continue
-		CO_NAME=$pf_c
-		chain_of
-		FAILED_ID=
+		chain_of "$pf_c"
 		if ! run_chain pre-flash; then
+			if [ "$FAIL_KIND" = timeout ]; then
+				die 1 "$pf_c: $FAILED_ID was killed after ${SCRIPT_TIMEOUT}s, its time limit, before the flash: do not flash $T_RELEASE (see $J)"
+			fi
 			die 1 "$pf_c: $FAILED_ID failed before the flash: do not flash $T_RELEASE (see $J)"
 		fi
-		pf_later=$(printf '%s' "$CHAIN" | awk '$1 == "L" { printf " %s", $3 }')
+		pf_later=
+		IFS=$NL
+		set -f
+		for pf_l in $CHAIN; do
+			IFS=$DEFAULT_IFS
+			split_words "$pf_l"
+			[ "$W1" != L ] || pf_later="$pf_later $W3"
+		done
+		IFS=$DEFAULT_IFS
+		set +f
 		[ -z "$pf_later" ] || jlog "$pf_c: at $T_RELEASE's boot:$pf_later"
 	done
 	jlog "end: ready to flash $T_RELEASE"
 	final_sync
+	# Every chain is committed: the markers have nothing left to announce.
+	for pf_m in "$ST"/preflash/*; do
+		[ -f "$pf_m" ] || continue
+		rm -f "$ST"/preflash/* || say "warning: cannot remove the pre-flash markers"
+		break
+	done
 	exit 0
+}
+
+pf_order_running() {
+	if comp_find "$C_NAME" "$T_COMPS" || in_wipe_list "$C_NAME"; then PF_ORDER="$PF_ORDER $C_NAME"; fi
+	comp_find "$C_NAME" "$M_COMPS"
+}
+
+pf_order_new() {
+	comp_find "$C_NAME" "$M_COMPS" || PF_ORDER="$PF_ORDER $C_NAME"
 }
 
 # --- status --------------------------------------------------------------------------------------
@@ -1475,43 +1992,89 @@ json_list() {
 
 # status_interrupted: for status, a pre-flash script of the loaded component cut by a
 # power loss (see finish_preflash): the next run finishes it first, so its pending work
-# starts from where that script leads (CE := its `to`; st_first := its id), or cannot
-# start when this image does not ship it (CK := corrupt). st_first is empty otherwise.
+# starts from where that script leads (CE := its `to`; ST_FIRST := its id), or cannot
+# start when this image does not ship it (CK := corrupt). ST_FIRST is empty otherwise.
 status_interrupted() {
-	st_first=
+	ST_FIRST=
 	[ -f "$ST/preflash/$C_NAME" ] || return 0
 	case $CK in record | baseline) ;; *) return 0 ;; esac
-	preflash_read "$ST/preflash/$C_NAME"
-	[ -n "$fp_end" ] && [ "$CE" = "$fp_from" ] || return 0
-	# Its id goes into JSON: only an id a manifest could hold (else boot cannot finish it).
-	case $fp_id in
-	'' | *[!a-z0-9._-]*)
+	preflash_find "$ST/preflash/$C_NAME" "$CE"
+	[ -n "$FP_ID" ] || return 0
+	if [ -n "$FP_BAD" ]; then
 		CK=corrupt
 		return 0
-		;;
+	fi
+	ST_FIRST=$FP_ID
+	preflash_shipped
+	if [ -n "$FP_FILE" ]; then CE=$FP_TO; else CK=corrupt; fi
+}
+
+status_want() {
+	current_epoch
+	status_interrupted
+	case $CK in
+	record | baseline) [ "$CE" = "$C_EPOCH" ] || ST_WANT="$ST_WANT $C_NAME $CE" ;;
 	esac
-	st_first=$fp_id
-	if [ -n "$(preflash_file "$S/manifest.tsv")" ]; then CE=$fp_to; else CK=corrupt; fi
+}
+
+status_row() {
+	current_epoch
+	if [ "$CK" = wiping ]; then
+		# As boot will see it once the wipe is finished.
+		if [ -n "$C_PATHS" ]; then CE=$C_EPOCH; else CE=$C_BASE; fi
+		CK=wiping
+	fi
+	st_pending=
+	st_state=ok
+	st_epoch=$CE
+	status_interrupted
+	if [ -n "$ST_FIRST" ]; then st_int="\"$ST_FIRST\""; else st_int=null; fi
+	if [ "$CK" = corrupt ]; then
+		st_state=corrupt
+	elif [ "$CE" != "$C_EPOCH" ]; then
+		chain_of "$C_NAME"
+		if [ -n "$CHAIN_OK" ]; then
+			st_state=pending
+			IFS=$NL
+			set -f
+			for st_l in $CHAIN; do
+				IFS=$DEFAULT_IFS
+				split_words "$st_l"
+				[ "$W1" != S ] || st_pending="$st_pending $W3"
+			done
+			IFS=$DEFAULT_IFS
+			set +f
+		else
+			st_state=unreachable
+		fi
+	fi
+	[ "$CK" != wiping ] || st_state=wiping
+	st_pending=${ST_FIRST:+$ST_FIRST }${st_pending# }
+	st_pending=${st_pending% }
+	if [ -n "$ST_FIRST" ]; then
+		case $st_state in
+		corrupt | unreachable) st_state=interrupted,unreachable ;;
+		*) st_state=interrupted ;;
+		esac
+	fi
+	CE=$st_epoch
+	if failed_here "$C_NAME"; then st_failed=true; else st_failed=false; fi
+	# shellcheck disable=SC2086 # ids are space-separated and blank-free
+	json_list $st_pending
+	ST_COMPS="$ST_COMPS${ST_COMPS:+,}{\"name\":\"$C_NAME\",\"epoch\":${CE:-null},\"imageEpoch\":$C_EPOCH,\"pending\":[$JL],\"interrupted\":$st_int,\"failed\":$st_failed}"
+	[ "$st_failed" = false ] || st_state="$st_state,failed"
+	ST_ROWS="$ST_ROWS$C_NAME	${CE:-?}	$C_EPOCH	$st_state	${st_pending:--}$NL"
 }
 
 cmd_status() {
-	if ! bundle_present "$S"; then
-		M_N=0 M_RELEASE='' M_PLATFORM=-
-	else
-		load_bundle "$S" M_ image
+	M_RELEASE='' M_PLATFORM=- M_COMPS='' M_SCRIPTS='' M_KEYS=''
+	if bundle_present "$S"; then
+		work_open
+		image_load
 	fi
-	st_want=
-	st_i=1
-	while [ "$st_i" -le "$M_N" ]; do
-		comp_load "$st_i" M_
-		current_epoch
-		status_interrupted
-		case $CK in
-		record | baseline) [ "$CE" = "$C_EPOCH" ] || st_want="$st_want $C_NAME $CE" ;;
-		esac
-		st_i=$((st_i + 1))
-	done
-	[ "$M_N" -eq 0 ] || plan boot "$st_want" "$S/manifest.tsv"
+	ST_WANT=
+	for_components "$M_COMPS" status_want
+	[ -z "$M_COMPS" ] || plan boot "$ST_WANT" "$M_MANIFEST"
 	# Failures: failed/<id> and failed/@<component>.
 	st_fail_json='' st_fail_text=''
 	for st_f in "$ST"/failed/*; do
@@ -1524,62 +2087,15 @@ cmd_status() {
 		failure_component "$st_f"
 		if valid_name "$FC"; then st_fc="\"$FC\""; else st_fc=null FC="?"; fi
 		st_fail_json="$st_fail_json${st_fail_json:+,}{\"id\":\"$st_id\",\"component\":$st_fc}"
-		st_fail_text="$st_fail_text  $st_id ($FC)
-"
+		st_fail_text="$st_fail_text  $st_id ($FC)$NL"
 	done
-	st_rows='' st_comps=''
-	st_i=1
-	while [ "$st_i" -le "$M_N" ]; do
-		comp_load "$st_i" M_
-		current_epoch
-		case $CK in
-		wiping)
-			# As boot will see it once the wipe is finished.
-			if [ -n "$C_PATHS" ]; then CE=$C_EPOCH; else CE=$C_BASE; fi
-			CK=wiping
-			;;
-		esac
-		st_pending=
-		st_state=ok
-		st_epoch=$CE
-		status_interrupted
-		if [ -n "$st_first" ]; then st_int="\"$st_first\""; else st_int=null; fi
-		if [ "$CK" = corrupt ]; then
-			st_state=corrupt
-		elif [ "$CE" != "$C_EPOCH" ]; then
-			CO_NAME=$C_NAME
-			chain_of
-			if [ -n "$CHAIN_OK" ]; then
-				st_state=pending
-				st_pending=$(printf '%s' "$CHAIN" | awk '$1 == "S" { printf " %s", $3 }')
-			else
-				st_state=unreachable
-			fi
-		fi
-		[ "$CK" != wiping ] || st_state=wiping
-		st_pending=${st_first:+$st_first }${st_pending# }
-		st_pending=${st_pending% }
-		if [ -n "$st_first" ]; then
-			case $st_state in
-			corrupt | unreachable) st_state=interrupted,unreachable ;;
-			*) st_state=interrupted ;;
-			esac
-		fi
-		CE=$st_epoch
-		if failed_here "$C_NAME"; then st_failed=true; else st_failed=false; fi
-		# shellcheck disable=SC2086 # ids are space-separated and blank-free
-		json_list $st_pending
-		st_comps="$st_comps${st_comps:+,}{\"name\":\"$C_NAME\",\"epoch\":${CE:-null},\"imageEpoch\":$C_EPOCH,\"pending\":[$JL],\"interrupted\":$st_int,\"failed\":$st_failed}"
-		[ "$st_failed" = false ] || st_state="$st_state,failed"
-		st_rows="$st_rows$C_NAME	${CE:-?}	$C_EPOCH	$st_state	${st_pending:--}
-"
-		st_i=$((st_i + 1))
-	done
+	ST_ROWS='' ST_COMPS=''
+	for_components "$M_COMPS" status_row
 	if [ -n "$JSON" ]; then
 		if [ -n "$M_RELEASE" ]; then st_rel="\"$M_RELEASE\""; else st_rel=null; fi
 		if [ "$M_PLATFORM" = - ]; then st_plat=null; else st_plat="\"$M_PLATFORM\""; fi
 		printf '{"release":%s,"platform":%s,"components":[%s],"failures":[%s]}\n' \
-			"$st_rel" "$st_plat" "$st_comps" "$st_fail_json"
+			"$st_rel" "$st_plat" "$ST_COMPS" "$st_fail_json"
 		exit 0
 	fi
 	if [ -z "$M_RELEASE" ]; then
@@ -1587,7 +2103,7 @@ cmd_status() {
 	else
 		printf 'release %s, platform %s\n' "$M_RELEASE" "$M_PLATFORM"
 		printf '%s' "COMPONENT	EPOCH	IMAGE	STATE	PENDING
-$st_rows" | awk -F '\t' '
+$ST_ROWS" | awk -F '\t' '
 			{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } ; n = NR; nf = NF }
 			END { for (r = 1; r <= n; r++) { line = ""; for (i = 1; i < nf; i++) line = line sprintf("%-" (w[i] + 2) "s", cell[r, i]); print line cell[r, nf] } }'
 	fi
@@ -1596,6 +2112,33 @@ $st_rows" | awk -F '\t' '
 	fi
 	exit 0
 }
+
+# --- run ---------------------------------------------------------------------------------------------
+# work_open: the run's private folder, under the lock folder (a tmpfs on a device).
+work_open() {
+	[ -z "$WORK" ] || return 0
+	WORK=$L/work.$$
+	mkdir -p "$WORK" || die 1 "cannot create $WORK (is ${L%/*} a writable tmpfs?)"
+	WORK_MADE=1
+}
+WORK_MADE=
+
+on_exit() {
+	oe_rc=$?
+	IFS=$DEFAULT_IFS
+	set +f
+	workers_stop
+	if [ -n "$GEN" ]; then
+		lock_release
+	elif [ -n "$WORK_MADE" ]; then
+		rm -rf -- "$WORK" 2>/dev/null || true
+	fi
+	exit "$oe_rc"
+}
+trap on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 case $CMD in
 boot) cmd_boot ;;

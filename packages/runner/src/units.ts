@@ -9,17 +9,53 @@ export const UNIT_DIR = "usr/lib/systemd/system";
 const execPath = `/${RUNNER_PATH}`;
 
 /**
+ * How the persistent layer reaches the running system, which decides where
+ * migration.service can sit in the boot without an ordering cycle (systemd breaks a cycle by
+ * deleting a job, sometimes migration.service itself):
+ * - `premounted`: mounted before systemd starts (OpenBMC's init mounts the read-write
+ *   partition and the /etc overlay, then execs systemd). The service then needs only the
+ *   root remounted and its folders' mounts, and can run before systemd-sysusers, which
+ *   must not add accounts to data that is about to be converted.
+ * - `fstab`: mounted by systemd (fstab or mount units). The service waits for
+ *   local-fs.target, and so cannot also come before systemd-sysusers: sysusers is ordered
+ *   before local-fs-pre.target through systemd-tmpfiles-setup-dev.service.
+ */
+export type Layout = "premounted" | "fstab";
+
+export interface ServiceOptions {
+  scriptsDir: string;
+  layout: Layout;
+  /** Folders whose mounts the run needs (state dir, persistent layer). */
+  mounts: readonly string[];
+  /** Seconds the whole run may take before systemd kills it (the unit then fails). */
+  runTimeout: number;
+}
+
+/**
  * The whole boot run. DefaultDependencies=no so it can order itself before
  * sysinit.target (a typo there would bring the defaults back and make a cycle).
  * ConditionDirectoryNotEmpty: an image that ships no migrations starts no process.
+ * TimeoutStartSec bounds the run even if the runner itself hangs: the unit then fails and
+ * OnFailure= reaches migration-failed.target, so the device stays reachable.
  */
-export function migrationService(scriptsDir: string): string {
+export function migrationService(o: ServiceOptions): string {
+  const order =
+    o.layout === "premounted"
+      ? [
+          "After=systemd-remount-fs.service",
+          `RequiresMountsFor=${o.mounts.join(" ")}`,
+          "Before=sysinit.target systemd-sysusers.service systemd-tmpfiles-setup.service",
+        ]
+      : [
+          "After=local-fs.target",
+          `RequiresMountsFor=${o.mounts.join(" ")}`,
+          "Before=sysinit.target systemd-tmpfiles-setup.service",
+        ];
   return `[Unit]
 Description=Migrate persistent data to this image's format
 DefaultDependencies=no
-ConditionDirectoryNotEmpty=${scriptsDir}
-After=local-fs.target
-Before=sysinit.target systemd-sysusers.service systemd-tmpfiles-setup.service
+ConditionDirectoryNotEmpty=${o.scriptsDir}
+${order.join("\n")}
 Conflicts=shutdown.target
 Before=shutdown.target
 OnFailure=migration-failed.target
@@ -27,8 +63,8 @@ OnFailure=migration-failed.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-# A migration may take long; an interrupted one runs again at the next boot anyway.
-TimeoutStartSec=infinity
+# Each script has its own limit (the runner kills it past it); this bounds the whole run.
+TimeoutStartSec=${o.runTimeout}
 ExecStart=${execPath} boot
 StandardOutput=journal+console
 StandardError=journal+console
@@ -43,13 +79,13 @@ WantedBy=sysinit.target
  * It fails when its component failed (halt or isolate), so only that component's services
  * stay down; Requires=migration.service makes a halted boot fail it too.
  */
-export function migrationTemplate(scriptsDir: string): string {
+export function migrationTemplate(o: ServiceOptions): string {
   return `[Unit]
 Description=Migrate persistent data of component %i
 DefaultDependencies=no
-ConditionDirectoryNotEmpty=${scriptsDir}
+ConditionDirectoryNotEmpty=${o.scriptsDir}
 Requires=migration.service
-After=migration.service local-fs.target
+After=migration.service
 Before=sysinit.target
 Conflicts=shutdown.target
 Before=shutdown.target
@@ -57,7 +93,7 @@ Before=shutdown.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-TimeoutStartSec=infinity
+TimeoutStartSec=${o.runTimeout}
 ExecStart=${execPath} boot --component %i
 StandardOutput=journal+console
 StandardError=journal+console

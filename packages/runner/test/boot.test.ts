@@ -218,7 +218,7 @@ describe.each(SHELLS)("boot under %s", (shell) => {
     });
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/a: a-2-3 failed; policy halt: stopping/);
+    expect(r.stderr).toMatch(/a: a-2-3 failed \(exit status \d+\); policy halt: stopping/);
     expect(runIds(t)).toEqual(["a-1-2"]);
     expect(readState(t, "epoch/a")).toBe("2\n");
     expect(readState(t, "failed/a-2-3")).toMatch(
@@ -247,7 +247,7 @@ describe.each(SHELLS)("boot under %s", (shell) => {
     writeFileSync(join(t.root, "broken"), "");
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/a: a-1-2 failed; policy isolate/);
+    expect(r.stderr).toMatch(/a: a-1-2 failed \(exit status \d+\); policy isolate/);
     expect(runIds(t)).toEqual(["b-1-2"]);
     expect(listState(t, "failed")).toEqual(["a-1-2"]);
 
@@ -451,7 +451,7 @@ describe.each(SHELLS)("boot under %s", (shell) => {
     );
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/manifest\.tsv:\d+: a component line has 6 fields/);
+    expect(r.stderr).toMatch(/manifest\.tsv: line \d+: a component line has 6 fields/);
   });
 
   it("goes back and forth between images by the current epoch (2.9 -> 2.10 -> 2.9 -> 2.10)", async () => {

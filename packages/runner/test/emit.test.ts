@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -38,27 +39,46 @@ describe("emitRunner", () => {
     expect(runner).not.toMatch(/@[A-Z_]+@'/);
     expect(runner).toContain("SCRIPTS_DIR='/usr/share/migration.d'");
     expect(runner).toContain("STATE_DIR='/var/lib/migration'");
-    expect(runner).toContain("KEYS_DIR='/usr/share/migration.d/keys'");
     expect(runner).toContain("UPPER_DIR='/'");
     expect(runner).toContain("LOCK_DIR='/run/migration.lock'");
-    expect(runner).toContain("RECORD_MODE='companion'");
+    expect(runner).toContain("SCRIPT_TIMEOUT='600'");
+    const service = emitRunner().find((f) => f.path.endsWith("/migration.service"))?.content;
+    expect(service).toContain("TimeoutStartSec=1800\n");
+    expect(service).toContain("After=local-fs.target\n");
   });
 
-  it("takes the folders, the upper dir and the record mode from the options", () => {
+  it("takes the folders, the upper dir, the layout and the time limits from the options", () => {
     const files = emitRunner({
       scriptsDir: "/opt/mig",
       stateDir: "/var/persist/mig",
       upper: "/run/initramfs/rw/cow",
-      recordMode: "rename",
+      layout: "premounted",
+      scriptTimeout: 30,
+      runTimeout: 300,
     });
     const runner = files[0]?.content ?? "";
     expect(runner).toContain("SCRIPTS_DIR='/opt/mig'");
-    expect(runner).toContain("KEYS_DIR='/opt/mig/keys'");
     expect(runner).toContain("STATE_DIR='/var/persist/mig'");
     expect(runner).toContain("UPPER_DIR='/run/initramfs/rw/cow'");
-    expect(runner).toContain("RECORD_MODE='rename'");
+    expect(runner).toContain("SCRIPT_TIMEOUT='30'");
     const service = files.find((f) => f.path.endsWith("/migration.service"))?.content;
     expect(service).toContain("ConditionDirectoryNotEmpty=/opt/mig\n");
+    expect(service).toContain(
+      "After=systemd-remount-fs.service\nRequiresMountsFor=/var/persist/mig /run/initramfs/rw/cow\n" +
+        "Before=sysinit.target systemd-sysusers.service systemd-tmpfiles-setup.service\n",
+    );
+    expect(service).toContain("TimeoutStartSec=300\n");
+    const template = files.find((f) => f.path.endsWith("/migration@.service"))?.content;
+    expect(template).toContain("TimeoutStartSec=300\n");
+    expect(template).not.toContain("infinity");
+  });
+
+  it("never orders the fstab layout's service before systemd-sysusers (that is the cycle)", () => {
+    const service = emitRunner({ layout: "fstab" }).find((f) =>
+      f.path.endsWith("/migration.service"),
+    )?.content;
+    expect(service).toContain("After=local-fs.target\n");
+    expect(service).not.toContain("systemd-sysusers");
   });
 
   it("drops trailing slashes of folders", () => {
@@ -97,7 +117,11 @@ describe("emitRunner", () => {
     [{ stateDir: "/var/lib/it's" }],
     [{ stateDir: "/var/../etc" }],
     [{ upper: "upper" }],
-    [{ keysDir: "/" }],
+    [{ lockDir: "/" }],
+    [{ layout: "overlay" as never }],
+    [{ scriptTimeout: 0 }],
+    [{ scriptTimeout: 1.5 }],
+    [{ scriptTimeout: 600, runTimeout: 600 }],
     [{ components: [{ name: "Users", services: [] }] }],
     [{ components: [{ name: "users", services: ["not a unit"] }] }],
     [{ components: [{ name: "users", services: ["migration.service"] }] }],
@@ -245,5 +269,91 @@ describe("systemd-analyze verify", () => {
     );
     const r = verify(root, ["migration.service"]);
     expect(r.output).not.toBe("");
+  });
+});
+
+/**
+ * The boot transaction the units join has no ordering cycle. `systemd-analyze verify` of
+ * migration.service alone cannot see one: local-fs-pre.target joins a real boot only
+ * through the fstab generator. A probe target that wants sysinit.target and
+ * local-fs-pre.target, in a root with Debian's units and migration.service enabled, makes
+ * systemd build that transaction; it prints "Found ordering cycle" (and exits 0), so any
+ * output fails.
+ */
+describe("the boot transaction (probe)", () => {
+  async function probeRoot(
+    opts: { layout: "premounted" | "fstab"; varFromFstab: boolean },
+    edit?: (service: string) => string,
+  ): Promise<string> {
+    const root = tempDir("stepstone-probe-");
+    const hostUnits = "/usr/lib/systemd/system";
+    if (!existsSync(join(hostUnits, "systemd-sysusers.service"))) {
+      throw new Error(
+        `${hostUnits}/systemd-sysusers.service is missing: install systemd for these tests`,
+      );
+    }
+    const units = join(root, "usr/lib/systemd/system");
+    cpSync(hostUnits, units, { recursive: true });
+    await writeTree(
+      root,
+      emitRunner({
+        layout: opts.layout,
+        upper: "/var/persist/etc-upper",
+        components: [{ name: "users", services: ["phosphor-user-manager.service"] }],
+      }),
+    );
+    const service = join(units, "migration.service");
+    if (edit) writeFileSync(service, edit(readFileSync(service, "utf8")));
+    writeFileSync(
+      join(units, "phosphor-user-manager.service"),
+      "[Unit]\nDescription=users\n\n[Service]\nExecStart=/usr/libexec/migration/runner status\n\n[Install]\nWantedBy=multi-user.target\n",
+    );
+    const wants = join(root, "etc/systemd/system/sysinit.target.wants");
+    mkdirSync(wants, { recursive: true });
+    symlinkSync("/usr/lib/systemd/system/migration.service", join(wants, "migration.service"));
+    mkdirSync(join(root, "usr/share/migration.d"), { recursive: true });
+    writeFileSync(join(root, "usr/share/migration.d/manifest.tsv"), "release\t1.0.0\n");
+    if (opts.varFromFstab) {
+      // What systemd-fstab-generator makes of a /var line in fstab.
+      writeFileSync(join(units, "var.mount"), "[Mount]\nWhat=/dev/vdb\nWhere=/var\nType=ext4\n");
+      mkdirSync(join(units, "local-fs.target.wants"), { recursive: true });
+      symlinkSync("../var.mount", join(units, "local-fs.target.wants/var.mount"));
+    }
+    writeFileSync(
+      join(units, "probe.target"),
+      "[Unit]\nDescription=probe\nWants=sysinit.target local-fs-pre.target multi-user.target phosphor-user-manager.service\n",
+    );
+    return root;
+  }
+
+  function probe(root: string): string {
+    const r = spawnSync(
+      tool("systemd-analyze"),
+      ["verify", `--root=${root}`, join(root, "usr/lib/systemd/system/probe.target")],
+      { encoding: "utf8", env: { ...process.env, SYSTEMD_LOG_COLOR: "0" } },
+    );
+    if (r.status !== 0 && r.stdout + r.stderr === "") throw new Error(`probe exited ${r.status}`);
+    return r.stdout + r.stderr;
+  }
+
+  it("fstab layout (systemd mounts /var): no cycle", async () => {
+    expect(probe(await probeRoot({ layout: "fstab", varFromFstab: true }))).toBe("");
+  });
+
+  it("premounted layout (mounted before systemd, as OpenBMC): no cycle", async () => {
+    expect(probe(await probeRoot({ layout: "premounted", varFromFstab: false }))).toBe("");
+  });
+
+  it("finds the cycle of the old units (After=local-fs.target with Before=systemd-sysusers)", async () => {
+    const root = await probeRoot({ layout: "premounted", varFromFstab: false }, (s) =>
+      s.replace("After=systemd-remount-fs.service", "After=local-fs.target"),
+    );
+    expect(probe(root)).toMatch(/Found ordering cycle/);
+  });
+
+  it("finds a cycle when premounted units meet a /var that fstab mounts: the layout matters", async () => {
+    expect(probe(await probeRoot({ layout: "premounted", varFromFstab: true }))).toMatch(
+      /Found ordering cycle/,
+    );
   });
 });

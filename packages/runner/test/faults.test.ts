@@ -10,7 +10,15 @@
  * (default 150).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -37,7 +45,6 @@ import {
 } from "./helpers.js";
 
 const TRIALS = Number(process.env.RUNNER_CRASH_TRIALS ?? 150);
-const RENAME_TRIALS = Math.max(10, Math.round(TRIALS / 4));
 
 const A_IDS = chain("a", 1, 6).map((s) => s.id);
 const B_IDS = chain("b", 1, 3).map((s) => s.id);
@@ -75,8 +82,21 @@ function trialRoot(template: TestRoot): TestRoot {
 
 function runAsync(t: TestRoot, shell: Shell, killAfterMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const argv = [...shellArgv(shell), t.runner, "--root", t.root, "boot"];
-    // detached: the runner leads a new process group, so one kill reaches every script.
+    // A pid namespace of its own: killing its first process kills every process in it, the
+    // scripts too (they run in a session of their own, out of the runner's process group),
+    // as a power cut would. detached: one kill of the group reaches unshare itself.
+    const argv = [
+      tool("unshare"),
+      "--pid",
+      "--fork",
+      "--kill-child=SIGKILL",
+      "--mount-proc",
+      ...shellArgv(shell),
+      t.runner,
+      "--root",
+      t.root,
+      "boot",
+    ];
     const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: "ignore" });
     const timer = setTimeout(() => {
       try {
@@ -125,7 +145,7 @@ function checkInvariant(t: TestRoot, shell: Shell, label: string): boolean {
   return done > 0 && (done < A_IDS.length + B_IDS.length || c1 || c2);
 }
 
-function checkComplete(t: TestRoot, shell: Shell, label: string): void {
+function checkComplete(t: TestRoot, shell: Shell, label: string, cut = false): void {
   const st = status(t, shell);
   expect(
     st.components.map((c) => [c.name, c.epoch, c.pending.length]),
@@ -142,18 +162,23 @@ function checkComplete(t: TestRoot, shell: Shell, label: string): void {
     false,
   );
   expect(listState(t, "wiping"), label).toEqual([]);
-  expect(existsSync(join(t.root, "run/migration.lock")), `${label}: lock left`).toBe(false);
+  // A run removes its own folder. After a cut, the killed runner's may stay until the next
+  // run that takes the lock (a boot with nothing left to do takes none; /run is a tmpfs).
+  const lock = join(t.root, "run/migration.lock");
+  const left = existsSync(lock) ? readdirSync(lock).filter((f) => f.startsWith("work.")) : [];
+  if (!cut) expect(left, `${label}: a run's folder left`).toEqual([]);
 }
 
-async function crashTrials(shell: Shell, mode: "companion" | "rename", trials: number) {
-  const template = await makeRoot({ bundle: CRASH_BUNDLE, recordMode: mode });
-  // How long an uninterrupted run takes: cuts are spread over it. The shortest of three
+async function crashTrials(shell: Shell, trials: number) {
+  const template = await makeRoot({ bundle: CRASH_BUNDLE });
+  // How long an uninterrupted run takes (started as the cut runs are): cuts are spread over
+  // it. The shortest of three
   // runs, so that one slow moment of a busy machine does not spread the cuts past the end.
   let full = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 3; i++) {
     const probe = trialRoot(template);
     const t0 = performance.now();
-    expect(runRunner(probe, shell, ["boot"]).status).toBe(0);
+    await runAsync(probe, shell, 60_000);
     full = Math.min(full, performance.now() - t0);
     checkComplete(probe, shell, "uninterrupted");
     if (!process.env.KEEP_TEST_ROOTS) rmSync(probe.root, { recursive: true, force: true });
@@ -169,11 +194,11 @@ async function crashTrials(shell: Shell, mode: "companion" | "rename", trials: n
       // part of the run, where the scripts and their commits are.
       const cut = i % 2 === 0 ? Math.random() * full * 1.2 : (0.4 + 0.6 * Math.random()) * full;
       await runAsync(t, shell, cut);
-      const label = `${shell} ${mode} trial ${i} (cut at ${cut.toFixed(1)} ms of ${full.toFixed(1)})`;
+      const label = `${shell} trial ${i} (cut at ${cut.toFixed(1)} ms of ${full.toFixed(1)})`;
       if (checkInvariant(t, shell, label)) midway++;
       const r = runRunner(t, shell, ["boot"]);
       expect(r.status, `${label}: completing run: ${r.stderr}`).toBe(0);
-      checkComplete(t, shell, label);
+      checkComplete(t, shell, label, true);
       if (!process.env.KEEP_TEST_ROOTS) rmSync(t.root, { recursive: true, force: true });
     }
   };
@@ -187,12 +212,8 @@ async function crashTrials(shell: Shell, mode: "companion" | "rename", trials: n
 
 describe.each(SHELLS)("faults under %s", (shell) => {
   it(`survives ${TRIALS} SIGKILLs of the whole runner tree at random instants`, async () => {
-    const midway = await crashTrials(shell, "companion", TRIALS);
+    const midway = await crashTrials(shell, TRIALS);
     console.info(`${shell}: ${midway} of ${TRIALS} cuts landed mid-run`);
-  }, 120_000);
-
-  it(`survives ${RENAME_TRIALS} SIGKILLs with the rename record mode too`, async () => {
-    await crashTrials(shell, "rename", RENAME_TRIALS);
   }, 120_000);
 
   it("records nothing when the records' fsync fails (what `sync FILE` calls), and completes later", async () => {
@@ -381,14 +402,37 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
   it("treats a torn record without a companion as corrupt: a failure under the policy", () => {
     rmSync(t.stateDir, { recursive: true, force: true });
     rmSync(join(t.root, "runs"), { force: true });
-    writeState(t, "epoch/a", "garbage\n");
+    writeState(t, "epoch/a", "5");
     expect(status(t, shell).components[0]?.epoch).toBeNull();
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/a: its epoch record .* is corrupt; policy halt/);
+    expect(r.stderr).toMatch(/a: its epoch record .* is torn and has no companion; policy halt/);
     expect(runs(t)).toEqual([]);
-    expect(readState(t, "failed/@a")).toMatch(/reason=its epoch record .* is corrupt/);
+    expect(readState(t, "failed/@a")).toMatch(/reason=its epoch record .* is torn/);
   });
+
+  // What no crash can leave is reported, never replaced by the companion (whose value is
+  // a durable one, but not necessarily the data's: somebody wrote this file).
+  it.each([["abc\n"], ["-1\n"], ["\n"], ["4\n5\n"], ["4 \n"], ["04\n"], ["ab"]])(
+    "reports a garbage epoch record %j as failed/@a, even with a companion",
+    (content) => {
+      rmSync(t.stateDir, { recursive: true, force: true });
+      rmSync(join(t.root, "runs"), { force: true });
+      writeState(t, "epoch/a", content);
+      writeState(t, "epoch.prev/a", "4\n");
+      const r = runRunner(t, shell, ["boot"]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/a: its epoch record .* is not one integer line/);
+      expect(runs(t)).toEqual([]);
+      expect(readState(t, "failed/@a")).toMatch(
+        /reason=its epoch record .* is not one integer line/,
+      );
+      expect(readState(t, "epoch/a")).toBe(content);
+      const st = status(t, shell).components[0];
+      expect(st?.epoch).toBeNull();
+      expect(st?.failed).toBe(true);
+    },
+  );
 
   it("removes leftover temp files at start", () => {
     rmSync(t.stateDir, { recursive: true, force: true });

@@ -81,6 +81,8 @@ export interface BundleSpec {
   scripts: ScriptSpec[];
   /** Sign manifest.tsv with this key. */
   signWith?: KeyPair;
+  /** The image's trust store: keys/<id>.pem with a `key` line each in manifest.tsv. */
+  trusts?: KeyPair[];
 }
 
 /**
@@ -115,6 +117,13 @@ export function writeBundle(dir: string, spec: BundleSpec): void {
       `component\t${c.name}\t${c.epoch}\t${c.baseline ?? 1}\t${c.onFailure ?? "halt"}\t${paths}`,
     );
   }
+  const keys = [...(spec.trusts ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (keys.length > 0) mkdirSync(join(dir, "keys"));
+  for (const k of keys) {
+    const pem = readFileSync(k.pub);
+    writeFileSync(join(dir, "keys", `${k.id}.pem`), pem);
+    lines.push(`key\t${k.id}\t${sha256(pem)}\tkeys/${k.id}.pem`);
+  }
   spec.scripts.forEach((s, i) => {
     const file = scriptFile(i + 1, s);
     const content = `#!/bin/sh\nset -e\n${s.body ?? defaultBody(s)}\n`;
@@ -129,6 +138,7 @@ export function writeBundle(dir: string, spec: BundleSpec): void {
 }
 
 export interface KeyPair {
+  id: string;
   priv: string;
   pub: string;
 }
@@ -140,7 +150,7 @@ export function makeKeyPair(dir: string, name = "key"): KeyPair {
   const pub = join(dir, `${name}.pem`);
   execFileSync(tool("openssl"), ["genpkey", "-algorithm", "ed25519", "-out", priv]);
   execFileSync(tool("openssl"), ["pkey", "-in", priv, "-pubout", "-out", pub]);
-  return { priv, pub };
+  return { id: name, priv, pub };
 }
 
 export function signManifest(dir: string, key: KeyPair): void {
@@ -159,7 +169,7 @@ export function signManifest(dir: string, key: KeyPair): void {
 
 export interface RootOptions extends RunnerOptions {
   bundle?: BundleSpec;
-  /** Public keys installed in the image (keys dir). */
+  /** The image's trust store (the bundle's `trusts`, when it does not name its own). */
   keys?: KeyPair[];
 }
 
@@ -169,6 +179,8 @@ export interface TestRoot {
   bundleDir: string;
   stateDir: string;
   upperDir: string;
+  /** The trust store of the image installed last (kept by installBundle). */
+  trusts?: KeyPair[];
 }
 
 export const BUNDLE_REL = "usr/share/migration.d";
@@ -188,31 +200,19 @@ export async function makeRoot(opts: RootOptions = {}): Promise<TestRoot> {
     upperDir: upper === "" ? root : join(root, upper),
   };
   mkdirSync(join(root, "run"), { recursive: true });
+  if (keys) t.trusts = keys;
   if (bundle) installBundle(t, bundle);
-  if (keys) installKeys(t, keys);
   return t;
 }
 
-/** Replaces the image's bundle ("flashing" another release), keeping installed keys. */
+/**
+ * Replaces the image's bundle ("flashing" another release). A spec without `trusts` gets
+ * the trust store of the image before it, as an image of the same vendor would.
+ */
 export function installBundle(t: TestRoot, spec: BundleSpec): void {
-  const keysDir = join(t.bundleDir, "keys");
-  const keys = existsSync(keysDir)
-    ? readdirSync(keysDir).map((f) => [f, readFileSync(join(keysDir, f))] as const)
-    : [];
-  writeBundle(t.bundleDir, spec);
-  if (keys.length > 0) {
-    mkdirSync(keysDir, { recursive: true });
-    for (const [f, data] of keys) writeFileSync(join(keysDir, f), data);
-  }
-}
-
-export function installKeys(t: TestRoot, keys: KeyPair[]): void {
-  const keysDir = join(t.bundleDir, "keys");
-  rmSync(keysDir, { recursive: true, force: true });
-  mkdirSync(keysDir, { recursive: true });
-  keys.forEach((k, i) => {
-    writeFileSync(join(keysDir, `k${i}.pem`), readFileSync(k.pub));
-  });
+  const trusts = spec.trusts ?? t.trusts;
+  if (trusts) t.trusts = trusts;
+  writeBundle(t.bundleDir, { ...spec, ...(trusts ? { trusts } : {}) });
 }
 
 /** A rootfs-relative .tar.gz of a bundle folder, as `stepstone bundle` makes (no dir entries). */
@@ -220,8 +220,19 @@ export function tarBundle(bundleDir: string, out: string): string {
   const stage = tempDir("stepstone-tar-");
   const dest = join(stage, BUNDLE_REL);
   mkdirSync(dest, { recursive: true });
-  const files = readdirSync(bundleDir).filter((f) => f !== "keys");
-  for (const f of files) writeFileSync(join(dest, f), readFileSync(join(bundleDir, f)));
+  const files: string[] = [];
+  for (const f of readdirSync(bundleDir)) {
+    if (f === "keys") {
+      mkdirSync(join(dest, "keys"));
+      for (const k of readdirSync(join(bundleDir, "keys"))) {
+        writeFileSync(join(dest, "keys", k), readFileSync(join(bundleDir, "keys", k)));
+        files.push(`keys/${k}`);
+      }
+    } else {
+      writeFileSync(join(dest, f), readFileSync(join(bundleDir, f)));
+      files.push(f);
+    }
+  }
   execFileSync(tool("tar"), ["-czf", out, "-C", stage, ...files.map((f) => `${BUNDLE_REL}/${f}`)]);
   return out;
 }

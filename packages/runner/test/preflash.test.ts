@@ -87,7 +87,7 @@ function markInterrupted(t: TestRoot, scriptId: string): { id: string; from: str
   writeState(
     t,
     `preflash/${line.split("\t")[4]}`,
-    `id=${id}\nfrom=${from}\nto=${to}\nfile=${file}\nsha256=${sha}\nend\n`,
+    `script=${id} ${from} ${to} ${file} ${sha}\nend\n`,
   );
   return { id, from, to };
 }
@@ -139,8 +139,11 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
       expect(r.stderr, kind).toBe("");
       expect(r.status, kind).toBe(0);
       expect(runIds(t), kind).toEqual(["users-2-1"]);
-      // The extracted copy lived in the lock directory, which is gone.
-      expect(readdirSync(join(t.root, "run")), kind).toEqual([]);
+      // The private copy lived in the run's folder under the lock folder, which is gone.
+      expect(
+        readdirSync(join(t.root, "run/migration.lock")).filter((f) => f.startsWith("work.")),
+        kind,
+      ).toEqual([]);
     }
   });
 
@@ -263,13 +266,13 @@ describe.each(SHELLS)("pre-flash under %s", (shell) => {
     expect(readState(t, "epoch/users")).toBe("2\n");
     expect(listState(t, "preflash")).toEqual([]);
     // A marker that was never made durable (no "end") means the script never started.
-    writeState(t, "preflash/users", `id=${id}\nfrom=${from}`);
+    writeState(t, "preflash/users", `script=${id} ${from}`);
     expect(status(t, shell).components[0]).toMatchObject({ pending: [], interrupted: null });
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     expect(runs(t)).toHaveLength(3);
     expect(listState(t, "preflash")).toEqual([]);
     // A marker whose id no manifest could hold: status stays valid JSON and says corrupt.
-    writeState(t, "preflash/users", `id=Bad "id"\nfrom=${from}\nto=${to}\nend\n`);
+    writeState(t, "preflash/users", `script=Bad"id" ${from} ${to} f.sh ${"0".repeat(64)}\nend\n`);
     expect(status(t, shell).components[0]).toMatchObject({ epoch: 2, interrupted: null });
     expect(runRunner(t, shell, ["status"]).stdout).toMatch(/users\s+2\s+2\s+corrupt/);
   });

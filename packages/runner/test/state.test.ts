@@ -1,10 +1,11 @@
 /**
- * The lock (mkdir, owner pid inside, stale owners taken over, busy owners waited for), the
+ * The lock (generations made by `ln -s`, the owner known from the first instant, stale
+ * generations superseded, busy owners waited for), the
  * journal's cap and rotation, and migration scripts written the way DESIGN.md asks
  * (re-runnable, users and groups from $MIGRATION_ROOT/etc), each run twice.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -39,35 +40,35 @@ function startTime(pid: number): string {
 }
 
 describe.each(SHELLS)("lock under %s", (shell) => {
-  function writeLock(root: string, content: string | undefined) {
-    const dir = join(root, "run/migration.lock");
-    mkdirSync(dir, { recursive: true });
-    if (content !== undefined) writeFileSync(join(dir, "pid"), content);
+  const lockDir = (root: string) => join(root, "run/migration.lock");
+  /** Generation n of the lock, owned by a runner whose folder says `owner` (none: no file). */
+  function writeGen(root: string, n: number, pid: number, owner: string | undefined) {
+    const dir = lockDir(root);
+    mkdirSync(join(dir, `work.${pid}`), { recursive: true });
+    if (owner !== undefined) writeFileSync(join(dir, `work.${pid}/owner`), owner);
+    symlinkSync(`work.${pid}`, join(dir, `gen.${n}`));
   }
 
-  it("takes over a lock whose owner is gone", async () => {
+  it("takes over a generation whose owner is gone", async () => {
     const t = await makeRoot({ bundle: BUNDLE });
-    writeLock(t.root, `${deadPid()}\n`);
+    const dead = deadPid();
+    writeGen(t.root, 1, dead, `${dead}\n`);
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/taking over the lock .* left by pid \d+, which is gone/);
+    expect(r.stderr).toMatch(
+      /taking over the lock .* \(generation 1\) left by pid \d+, which is gone/,
+    );
     expect(runIds(t)).toEqual(["a-1-2", "a-2-3"]);
+    // The superseded generation and its folder are cleaned up with ours.
+    expect(readdirSync(lockDir(t.root)).sort()).toEqual(["done.2", "gen.2"]);
   });
 
-  it("takes over a lock whose pid now belongs to another process (start time differs)", async () => {
+  it("takes over a generation whose pid now belongs to another process (start time differs)", async () => {
     const t = await makeRoot({ bundle: BUNDLE });
-    writeLock(t.root, `${process.pid} 1\n`);
+    writeGen(t.root, 4, process.pid, `${process.pid} 1\n`);
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/taking over the lock/);
-  });
-
-  it("takes over a lock left without a pid (owner killed right after its mkdir)", async () => {
-    const t = await makeRoot({ bundle: BUNDLE });
-    writeLock(t.root, undefined);
-    const r = runRunner(t, shell, ["boot"]);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/taking over the lock .* which has no owner/);
+    expect(r.stderr).toMatch(/taking over the lock .*generation 4/);
   });
 
   it("waits a bounded time for a live owner, then exits 1 with a message and runs nothing", async () => {
@@ -75,22 +76,40 @@ describe.each(SHELLS)("lock under %s", (shell) => {
     const sleeper = spawn("sleep", ["30"]);
     try {
       const pid = sleeper.pid as number;
-      writeLock(t.root, `${pid} ${startTime(pid)}\n`);
+      writeGen(t.root, 1, pid, `${pid} ${startTime(pid)}\n`);
       const t0 = Date.now();
-      const r = runRunner(t, shell, ["boot"], { MIGRATION_LOCK_TIMEOUT: "1" });
+      const r = runRunner(t, shell, ["boot"], { MIGRATION_LOCK_TIMEOUT: "2" });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(
-        /another runner \(pid \d+\) holds .*migration\.lock; gave up after 1s/,
+        /another runner \(pid \d+\) holds .*migration\.lock; gave up after 2s/,
       );
-      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(Date.now() - t0).toBeLessThan(6000);
       expect(runIds(t)).toEqual([]);
-      // Not ours: left alone.
-      expect(readFileSync(join(t.root, "run/migration.lock/pid"), "utf8")).toBe(
+      // Not ours: left alone, however long its owner takes.
+      expect(readFileSync(join(lockDir(t.root), `gen.1/owner`), "utf8")).toBe(
         `${pid} ${startTime(pid)}\n`,
       );
+      expect(readdirSync(lockDir(t.root)).filter((f) => f.startsWith("gen."))).toEqual(["gen.1"]);
     } finally {
       sleeper.kill();
     }
+  });
+
+  it("is never blocked by what killed runners leave behind (no takeover marker to get stuck on)", async () => {
+    const t = await makeRoot({ bundle: BUNDLE });
+    const dir = lockDir(t.root);
+    const dead = deadPid();
+    // A dangling generation, an owner-less folder, an older runner's pid file and takeover/.
+    writeGen(t.root, 1, dead, `${dead}\n`);
+    writeFileSync(join(dir, "done.1"), "");
+    writeGen(t.root, 2, 4194301, undefined);
+    mkdirSync(join(dir, "takeover"));
+    writeFileSync(join(dir, "pid"), `${dead}\n`);
+    const t0 = Date.now();
+    const r = runRunner(t, shell, ["boot"], { MIGRATION_LOCK_TIMEOUT: "30" });
+    expect(r.status).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(runIds(t)).toEqual(["a-1-2", "a-2-3"]);
   });
 
   it("serializes two runners started together: each script runs once", async () => {
@@ -121,7 +140,11 @@ describe.each(SHELLS)("lock under %s", (shell) => {
       },
     });
     expect(runRunner(t, shell, ["boot"]).status).toBe(1);
-    expect(spawnSync("ls", ["-A", join(t.root, "run")], { encoding: "utf8" }).stdout).toBe("");
+    // Released: our generation is marked done and our folder is gone.
+    expect(readdirSync(lockDir(t.root)).sort()).toEqual(["done.1", "gen.1"]);
+    // The next runner takes generation 2 at once and cleans generation 1 up.
+    expect(runRunner(t, shell, ["boot"], { MIGRATION_LOCK_TIMEOUT: "0" }).status).toBe(1);
+    expect(readdirSync(lockDir(t.root)).sort()).toEqual(["done.2", "gen.2"]);
   });
 });
 

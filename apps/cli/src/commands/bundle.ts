@@ -1,4 +1,8 @@
-import { formatDiagnostic, IntegrityError } from "@stepstone/errors";
+import type { Manifest, VerifyKey } from "@stepstone/bundle";
+import { formatDiagnostic, InputError, IntegrityError } from "@stepstone/errors";
+import type { Release } from "@stepstone/graph";
+import { displayPath } from "@stepstone/graph-file";
+import { sha256 } from "@stepstone/graph-file/scripts";
 import { findRelease, openGraph } from "../graph.js";
 import { color, type Format, out, plural, printJson } from "../output.js";
 
@@ -9,13 +13,19 @@ export interface BundleOptions {
   platform?: string;
   out: string;
   sign?: string;
+  unsigned?: boolean;
 }
 
 export async function bundleCommand(opts: BundleOptions): Promise<number> {
-  const { writeBundle } = await import("@stepstone/bundle");
+  const { signingFor, UNSIGNED, writeBundle } = await import("@stepstone/bundle");
   const { loaded, ctx } = await openGraph(opts);
   const r = findRelease(ctx, opts.release, "--release");
-  const res = await writeBundle(loaded, ctx, r, opts.out, opts.sign);
+  const release = ctx.releases[r] as Release;
+  // An image without the runner has no bundle at all: writeBundle says so, before any
+  // question of keys.
+  const signing = release.runner ? signingFor(loaded, release, opts) : UNSIGNED;
+  for (const n of signing.notices) process.stderr.write(`${color.yellow("note")}: ${n}\n`);
+  const res = await writeBundle(loaded, ctx, r, opts.out, signing);
   for (const w of res.warnings)
     process.stderr.write(`${color.yellow("warning")}: ${formatDiagnostic(w)}\n`);
   if (opts.format === "json") {
@@ -25,6 +35,7 @@ export async function bundleCommand(opts: BundleOptions): Promise<number> {
       platform: res.manifest.platform,
       signed: res.signed,
       sha256: res.sha256,
+      keys: res.manifest.keys,
       scripts: res.manifest.scripts,
     });
     return 0;
@@ -32,7 +43,8 @@ export async function bundleCommand(opts: BundleOptions): Promise<number> {
   out(`${color.green("wrote")} ${res.file}`);
   out(
     `  ${res.manifest.release}${res.manifest.platform ? ` (${res.manifest.platform})` : ""}: ${plural(res.manifest.scripts.length, "script")}, ` +
-      `${res.signed ? "signed (manifest.tsv.sig)" : "not signed"}, sha256 ${res.sha256}`,
+      `${res.signed ? "signed (manifest.tsv.sig)" : "not signed"}, ` +
+      `${res.manifest.keys.length === 0 ? "" : `trusts ${res.manifest.keys.map((k) => k.id).join(", ")} (keys/), `}sha256 ${res.sha256}`,
   );
   // One write: a vendor's bundle lists thousands of scripts.
   if (res.manifest.scripts.length > 0)
@@ -43,11 +55,30 @@ export async function bundleCommand(opts: BundleOptions): Promise<number> {
 export interface VerifyOptions {
   format: Format;
   key?: string;
+  graph?: string;
 }
 
 export async function verifyCommand(bundle: string, opts: VerifyOptions): Promise<number> {
-  const { verifyBundle } = await import("@stepstone/bundle");
-  const res = await verifyBundle(bundle, opts.key);
+  const lib = await import("@stepstone/bundle");
+  if (opts.key !== undefined && opts.graph !== undefined)
+    throw new InputError(
+      "--key and --graph together: choose one (--graph uses the release's signedBy key)",
+    );
+  const graph = opts.graph === undefined ? null : await openGraph({ graph: opts.graph });
+  // With --graph: what the graph says of the bundle's release, once its manifest is read.
+  const fromGraph: string[] = [];
+  let keyName = opts.key ?? null;
+  const verified = await lib.verifyBundle(
+    bundle,
+    graph === null
+      ? opts.key
+      : (manifest) => {
+          const key = graphCheck(lib, graph, manifest, fromGraph);
+          keyName = key.name;
+          return key;
+        },
+  );
+  const res = { ...verified, problems: [...verified.problems, ...fromGraph] };
   if (opts.format === "json") {
     printJson({
       file: bundle,
@@ -55,11 +86,14 @@ export async function verifyCommand(bundle: string, opts: VerifyOptions): Promis
       release: res.manifest?.release ?? null,
       platform: res.manifest?.platform ?? null,
       scripts: res.manifest?.scripts.length ?? 0,
+      keys: res.manifest?.keys.map((k) => k.id) ?? [],
       signature: res.signature,
       problems: res.problems,
     });
     return res.problems.length === 0 ? 0 : 3;
   }
+  const ids = res.manifest?.keys.map((k) => k.id) ?? [];
+  const trusted = ids.length === 0 ? "" : `, trust store ${ids.join(", ")} (keys/)`;
   if (res.problems.length > 0) {
     throw new IntegrityError(
       `${bundle}: integrity check failed, a device would run nothing from it:\n${res.problems.map((p) => `  ${p}`).join("\n")}`,
@@ -67,7 +101,44 @@ export async function verifyCommand(bundle: string, opts: VerifyOptions): Promis
   }
   out(
     `${color.green("ok")} ${bundle}: ${res.manifest?.release}${res.manifest?.platform ? ` (${res.manifest.platform})` : ""}, ` +
-      `${plural(res.manifest?.scripts.length ?? 0, "script")}, every sha256 matches; signature ${res.signature}`,
+      `${plural(res.manifest?.scripts.length ?? 0, "script")}${trusted}, every sha256 matches; signature ${res.signature}${keyName === null ? "" : ` with ${keyName}`}`,
   );
   return 0;
+}
+
+/**
+ * `verify --graph G`: the public key of the bundle's release's signedBy, from the graph;
+ * and the bundle's trust store must be the release's `trusts` as the graph's key files
+ * hold them (a problem of the bundle otherwise, pushed to `problems`).
+ */
+function graphCheck(
+  { graphKey, BUNDLE_DIR }: typeof import("@stepstone/bundle"),
+  { loaded, ctx }: Awaited<ReturnType<typeof openGraph>>,
+  manifest: Manifest,
+  problems: string[],
+): Exclude<VerifyKey, string> {
+  const name = displayPath(loaded.file);
+  const r = ctx.releases[findRelease(ctx, manifest.release, "the bundle's release")] as Release;
+  if (loaded.graph.keys === null)
+    throw new InputError(
+      `${name} has no "keys", so it names no public key to verify with: add "keys" to it, or pass --key PUB.pem`,
+    );
+  if (r.signedBy === null)
+    throw new InputError(
+      `${name}: ${r.version} has no signedBy, so the graph names no key its bundle is signed with: pass --key PUB.pem`,
+    );
+  const want = (r.trusts ?? []).map((id) => {
+    const k = graphKey(loaded, id);
+    return `${id} ${sha256(k.pem)}`;
+  });
+  const have = manifest.keys.map((k) => `${k.id} ${k.sha256}`);
+  if (want.sort().join(",") !== have.sort().join(","))
+    problems.push(
+      `${BUNDLE_DIR}/keys: the bundle trusts ${manifest.keys.map((k) => k.id).join(", ") || "no key"}, but ${name} says ${r.version} trusts ${(r.trusts ?? []).join(", ") || "no key"}${want.length > 0 ? " (with the key files it names)" : ""}`,
+    );
+  const key = graphKey(loaded, r.signedBy);
+  return {
+    key: key.key,
+    name: `${r.signedBy}'s key (${loaded.graph.keys.get(r.signedBy)?.public} in ${name})`,
+  };
 }

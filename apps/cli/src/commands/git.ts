@@ -68,6 +68,7 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
       releases: c.releases,
       migrations: c.migrations,
       scripts: res.scripts,
+      inherited: res.inherited,
       warnings: res.warnings,
     });
     return 0;
@@ -100,12 +101,20 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
   }
   if (res.scripts.length > 0)
     out(`  scripts: ${plural(res.scripts.length, "file")} written (${some(res.scripts, 4)})`);
+  for (const k of res.inherited) {
+    const what = [
+      k.signedBy !== null && `signedBy ${k.signedBy}`,
+      k.trusts !== null && `trusts ${k.trusts.length === 0 ? "no key" : k.trusts.join(", ")}`,
+    ].filter(Boolean);
+    out(`  keys: ${k.version} inherits ${what.join(" and ")} from ${k.from}; check them`);
+  }
   return 0;
 }
 
 export interface PublishOptions {
   repo: string;
   sign?: string;
+  keys?: string;
   graph?: string;
   format: Format;
 }
@@ -117,6 +126,7 @@ export async function publishCommand(opts: PublishOptions): Promise<number> {
     repo: opts.repo,
     loaded,
     ...(opts.sign !== undefined && { sign: opts.sign }),
+    ...(opts.keys !== undefined && { keys: opts.keys }),
   });
   if (opts.format === "json") {
     printJson(res);

@@ -1,4 +1,6 @@
+import { InputError } from "@stepstone/errors";
 import { loadGraph, resolveGraphPath } from "@stepstone/graph-file";
+import type { Layout } from "@stepstone/runner";
 import { color, type Format, out, printJson } from "../output.js";
 
 export interface RunnerCommandOptions {
@@ -6,7 +8,21 @@ export interface RunnerCommandOptions {
   graph?: string;
   upper?: string;
   stateDir?: string;
+  layout?: string;
+  scriptTimeout?: string;
+  runTimeout?: string;
   format: Format;
+}
+
+/** A whole number of seconds from an option, or an input error naming it. */
+function seconds(option: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,6}$/.test(raw)) {
+    throw new InputError(
+      `${option}: expected a whole number of seconds, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
 }
 
 /** Writes the runner and its units as a rootfs-relative tree (drop-ins from the graph's services). */
@@ -24,6 +40,13 @@ export async function runnerCommand(opts: RunnerCommandOptions): Promise<number>
   const files = emitRunner({
     ...(opts.upper !== undefined && { upper: opts.upper }),
     ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }),
+    ...(opts.layout !== undefined && { layout: opts.layout as Layout }),
+    ...(opts.scriptTimeout !== undefined && {
+      scriptTimeout: seconds("--script-timeout", opts.scriptTimeout),
+    }),
+    ...(opts.runTimeout !== undefined && {
+      runTimeout: seconds("--run-timeout", opts.runTimeout),
+    }),
     ...(components !== undefined && { components }),
   });
   await writeTree(opts.out, files);

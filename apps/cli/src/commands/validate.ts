@@ -31,6 +31,7 @@ export async function validate(opts: ValidateOptions): Promise<number> {
     withdrawn: rel.filter((r) => r.withdrawn).length,
     migrations: graph.migrations.length,
     platforms: graph.platforms,
+    keys: graph.keys === null ? null : [...graph.keys.keys()],
   };
   if (opts.format === "json") {
     printJson({ file, valid: true, errors: [], warnings: warnings.map(diag), summary });
@@ -42,6 +43,7 @@ export async function validate(opts: ValidateOptions): Promise<number> {
     `${color.green("ok")} ${file}: ${plural(summary.components, "component")}, ${plural(summary.releases, "release")} ` +
       `(${summary.golden} golden, ${summary.transition} transition, ${summary.withdrawn} withdrawn), ` +
       `${plural(summary.migrations, "migration")}, ` +
+      (summary.keys === null ? "" : `${plural(summary.keys.length, "signing key")}, `) +
       `${summary.platforms.length === 0 ? "no platform overrides" : `platforms: ${summary.platforms.join(", ")}`}` +
       (warnings.length > 0 ? `; ${plural(warnings.length, "warning")}` : ""),
   );

@@ -1,19 +1,24 @@
 # migration.bbclass: ship a stepstone migration bundle in the image.
 #
-# A recipe that inherits this class installs the bundle of the image's release,
-# made by `stepstone bundle --release <version> --out <dir> [--sign key.pem]` in your
-# release pipeline, into /usr/share/migration.d on the READ-ONLY root file system (not
-# under the overlaid /etc: files an older release left in the writable layer, or
-# whiteouts of deleted scripts, would hide the new image's), together with the public
-# keys that verify its signature, and pulls in the runner and its units.
+# A recipe that inherits this class installs the bundle of the image's release, made by
+# `stepstone bundle --release <version> --out <dir> --sign <its signedBy key>.pem` in
+# your release pipeline, into /usr/share/migration.d on the READ-ONLY root file system
+# (not under the overlaid /etc: files an older release left in the writable layer, or
+# whiteouts of deleted scripts, would hide the new image's), and pulls in the runner and
+# its units.
+#
+# The bundle is all the image needs: it carries the image's trust store itself
+# (usr/share/migration.d/keys/<id>.pem for every key of the release's "trusts" in
+# release-graph.json, listed in the signed manifest), so there is no key list to keep in
+# sync here, and nothing else may be installed into /usr/share/migration.d: the runner
+# trusts exactly the keys the bundle lists, and treats any other file there as an
+# integrity failure.
 #
 #   # recipes-support/migration-data/migration-data.bb in your layer
 #   SUMMARY = "Data migrations of this release"
 #   LICENSE = "CLOSED"
 #   inherit migration
 #   MIGRATION_BUNDLE = "migration-${DISTRO_VERSION}.tar.gz"
-#   MIGRATION_KEYS = "vendor-2025.pub.pem"
-#   SRC_URI += "file://vendor-2025.pub.pem"
 #
 # and IMAGE_INSTALL:append = " migration-data" in the image.
 #
@@ -27,9 +32,6 @@
 #   USERADD_UID_TABLES = "files/passwd"
 
 MIGRATION_BUNDLE ??= "migration-${DISTRO_VERSION}.tar.gz"
-# Public keys (*.pem, ed25519) installed into /usr/share/migration.d/keys: with a key
-# installed, the runner runs nothing from a bundle whose signature does not verify.
-MIGRATION_KEYS ??= ""
 MIGRATION_DIR = "${datadir}/migration.d"
 
 SRC_URI:append = " file://${MIGRATION_BUNDLE};unpack=0"
@@ -37,18 +39,20 @@ SRC_URI:append = " file://${MIGRATION_BUNDLE};unpack=0"
 # UNPACKDIR on styhead and later, WORKDIR before.
 MIGRATION_SRC = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"
 
-RDEPENDS:${PN}:append = " stepstone-runner"
-RDEPENDS:${PN}:append = "${@' openssl-bin' if d.getVar('MIGRATION_KEYS').strip() else ''}"
+# openssl checks the bundles' signatures on the device (a signed bundle carries keys/).
+RDEPENDS:${PN}:append = " stepstone-runner openssl-bin"
 
 do_install:append() {
+    # Only the bundle's own entries, all under usr/share/migration.d: a bundle is never
+    # merged with files from elsewhere (the runner would refuse them).
+    bad=$(tar -tzf ${MIGRATION_SRC}/${MIGRATION_BUNDLE} | grep -v '^usr/share/migration\.d/' || true)
+    if [ -n "$bad" ]; then
+        bbfatal "${MIGRATION_BUNDLE}: entries outside usr/share/migration.d: $bad"
+    fi
     install -d ${D}${MIGRATION_DIR}
     # The bundle's entries are rootfs-relative (usr/share/migration.d/...) with no
     # entries for parent folders, so this never changes /usr's mode.
     tar -xzf ${MIGRATION_SRC}/${MIGRATION_BUNDLE} -C ${D} --no-same-owner
-    for key in ${MIGRATION_KEYS}; do
-        install -d ${D}${MIGRATION_DIR}/keys
-        install -m 0644 ${MIGRATION_SRC}/$key ${D}${MIGRATION_DIR}/keys/
-    done
 }
 
 FILES:${PN}:append = " ${MIGRATION_DIR}"

@@ -8,9 +8,12 @@ LICENSE = "CLOSED"
 
 # Generate the tree with the same options your images need, and keep it in your layer:
 #   stepstone runner --out files/rootfs --graph release-graph.json \
-#       --upper /var/persist/overlay-upper
-# (--upper: the persistent layer itself, where wipes delete; OpenBMC keeps its /etc and
-# /var overlay's upper directory on the rwfs partition.)
+#       --layout premounted --upper /var/persist/overlay-upper
+# (--layout premounted: OpenBMC's init mounts the rwfs partition and the /etc overlay
+# before systemd starts, so migration.service can run before systemd-sysusers; use
+# --layout fstab when systemd mounts the persistent layer, or its units would make an
+# ordering cycle. --upper: the persistent layer itself, where wipes delete. Add
+# --script-timeout S if a migration may legitimately take longer than 600 s.)
 SRC_URI = "file://rootfs/"
 S = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/rootfs"
 
@@ -28,6 +31,7 @@ do_install() {
 
 FILES:${PN} += "${libexecdir}/migration ${systemd_system_unitdir} ${localstatedir}/lib/migration"
 
-# What the runner calls: a shell, awk, sha256sum, sync, mv, tar (pre-flash of a .tar.gz
-# bundle) and openssl (signed bundles; migration-data pulls openssl-bin when keys are set).
+# What the runner calls: a shell, awk, sha256sum, sync, mv, ln, mkfifo, setsid, sleep, df,
+# tar (pre-flash of a .tar.gz bundle) and openssl (signed bundles: migration-data pulls in
+# openssl-bin); all are applets of a common busybox build.
 RDEPENDS:${PN} = "busybox"
