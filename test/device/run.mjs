@@ -18,7 +18,7 @@ import { stageGraphs } from "./lib/graphs.mjs";
 import { buildImage } from "./lib/images.mjs";
 import { goldens, imagesOf, pairPlan, pairsOf, walkPair } from "./lib/walk.mjs";
 
-const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--cuts C] [--seed S] [--units U] [--no-walk] [--keep]
+const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--cuts C] [--seed S] [--no-walk] [--keep]
   N           walk the first N golden pairs of each graph (default: all)
   --graphs    bundled (the repository's release-graph.json), rotation (the stage's own), default both
   --pairs     walk these pairs only, e.g. "2.8.0>2.13.0,2.13.0>2.8.0" (with one graph)
@@ -27,8 +27,6 @@ const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B
   --failures  also boot the failure cases (halt, isolate, no scripts, both layouts)
   --cuts      C power cuts during a systemd boot of the power-cut stage's fixture (default 0)
   --seed      seed of the cuts' random instants (printed)
-  --units     emitted (default) or cycle-free (the emitted units with the ordering of
-              notes/systemd-vm.md for the premounted layout: an experiment)
   --no-walk   no walk: only the failure boots and cuts
   --keep      keep the work folder`;
 
@@ -58,7 +56,6 @@ function parse(argv) {
     else if (a === "--failures") o.failures = true;
     else if (a === "--no-walk") o.walk = false;
     else if (a === "--cuts") o.cuts = Number(value());
-    else if (a === "--units") o.units = value();
     else if (a === "--seed") o.seed = Number(value());
     else if (a === "--keep") o.keep = true;
     else if (a === "-h" || a === "--help") {
@@ -76,9 +73,6 @@ function parse(argv) {
 async function main() {
   const o = parse(process.argv.slice(2));
   const ctx = makeContext();
-  ctx.units = o.units ?? "emitted";
-  if (!["emitted", "cycle-free"].includes(ctx.units))
-    throw new HarnessError(`--units ${ctx.units}: emitted or cycle-free`);
   const onSignal = (signal) => {
     for (const vm of ctx.vms) vm.kill();
     if (!o.keep) rmSync(ctx.work, { recursive: true, force: true });
@@ -87,7 +81,7 @@ async function main() {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const graphs = stageGraphs(ctx.work);
+    const graphs = stageGraphs(ctx.work, ctx.keys);
     const jobs = [];
     for (const name of o.walk ? o.graphs : []) {
       const g = graphs[name];

@@ -4,9 +4,10 @@
 // runner, a signing-key rotation (k-2024 -> k-2026 through a release that trusts both),
 // and a way down that must wipe users (no down-migration of users is shipped), so a walk
 // reads the image's own /etc/passwd after a wipe.
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadGraph, REPO } from "./images.mjs";
+import { ensureKey } from "./keys.mjs";
 
 const ROTATION = {
   schemaVersion: 1,
@@ -85,11 +86,18 @@ const ROTATION = {
 };
 
 /** The graphs by name, the rotation graph written under WORK. */
-export function stageGraphs(work) {
+export function stageGraphs(work, keyDir) {
   const dir = join(work, "graph-rotation");
   mkdirSync(dir, { recursive: true });
   cpSync(join(REPO, "migrations"), join(dir, "migrations"), { recursive: true });
-  writeFileSync(join(dir, "release-graph.json"), `${JSON.stringify(ROTATION, null, 2)}\n`);
+  mkdirSync(join(dir, "keys"), { recursive: true });
+  const keys = {};
+  for (const id of ["k-2024", "k-2026"]) {
+    copyFileSync(ensureKey(keyDir, id).ed25519.pub, join(dir, "keys", `${id}.pub.pem`));
+    keys[id] = { public: `keys/${id}.pub.pem` };
+  }
+  const json = { schemaVersion: ROTATION.schemaVersion, notes: ROTATION.notes, keys, ...ROTATION };
+  writeFileSync(join(dir, "release-graph.json"), `${JSON.stringify(json, null, 2)}\n`);
   return {
     bundled: loadGraph("bundled", join(REPO, "release-graph.json")),
     rotation: loadGraph("rotation", join(dir, "release-graph.json")),

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import {
   chmodSync,
+  chownSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -94,41 +95,12 @@ function treeDigest(dir) {
  * one set of units, whatever the layout.
  */
 export function emitRunner(ctx, graph, layout) {
-  const out = join(ctx.work, `runner-${graph.name}-${layout}-${ctx.units ?? "emitted"}`);
+  const out = join(ctx.work, `runner-${graph.name}-${layout}`);
   if (existsSync(out)) return out;
   const args = ["runner", "--out", out, "--graph", graph.file, "--upper", UPPER];
   if (ctx.cliHasLayout) args.push("--layout", layout);
   cli([...args, "--format", "json"]);
-  if (ctx.units === "cycle-free") cycleFree(out);
   return out;
-}
-
-/**
- * --units cycle-free: the emitted units with notes/systemd-vm.md's cycle-free ordering for
- * the premounted layout (After=systemd-remount-fs.service and RequiresMountsFor= instead of
- * After=local-fs.target), to tell the harness's findings from the units' until the
- * emitter's --layout lands. Fails loudly when the units no longer have the line to change.
- */
-function cycleFree(tree) {
-  const dir = join(tree, UNIT_DIR);
-  for (const [unit, from, to] of [
-    [
-      "migration.service",
-      /^After=local-fs\.target$/m,
-      "After=systemd-remount-fs.service\nRequiresMountsFor=/var/lib/migration /persist/upper",
-    ],
-    [
-      "migration@.service",
-      /^After=migration\.service local-fs\.target$/m,
-      "After=migration.service systemd-remount-fs.service",
-    ],
-  ]) {
-    const p = join(dir, unit);
-    const text = readFileSync(p, "utf8");
-    if (!from.test(text))
-      throw new HarnessError(`--units cycle-free: ${unit} has no ${from} to replace`);
-    writeFileSync(p, text.replace(from, to));
-  }
 }
 
 /** Does the built CLI's `runner` take --layout? (the lead's new emitter) */
@@ -154,6 +126,7 @@ export function releaseBundle(ctx, graph, version) {
     if (!existsSync(copy)) {
       // The graph's scripts live in its folder (migrations/ in both graphs walked here).
       cpSync(join(graph.dir, "migrations"), join(copy, "migrations"), { recursive: true });
+      cpSync(join(graph.dir, "keys"), join(copy, "keys"), { recursive: true });
     }
     graphFile = join(copy, `card-${version}.json`);
     const json = structuredClone(graph.json);
@@ -209,12 +182,7 @@ function addReleaseFiles(ctx, graph, version, variant, root) {
     mkdirSync(join(root, "var/lib/migration"), { recursive: true });
     if (variant.scripts !== false) {
       must("tar", ["-xzf", releaseBundle(ctx, graph, version), "-C", root, "--no-same-owner"]);
-      // migration.bbclass's MIGRATION_KEYS: the public keys of the release's trusts.
-      for (const id of r.trusts ?? []) {
-        const dst = join(root, "usr/share/migration.d/keys", `${id}.pem`);
-        mkdirSync(dirname(dst), { recursive: true });
-        copyFileSync(ensureKey(ctx.keys, id).ed25519.pub, dst);
-      }
+      // The bundle carries its trust store (keys/<id>.pem of the release's trusts).
     }
   }
   // RAUC: the system configuration, the keyring of the trusted keys, the handler.
@@ -280,6 +248,7 @@ function addReleaseFiles(ctx, graph, version, variant, root) {
     for (const [rel, f] of Object.entries(ctx.model.files(c, r.epochs[c], false))) {
       if (f.content === undefined) continue;
       put(root, rel, f.content, f.mode);
+      chownSync(join(root, rel), f.uid, f.gid);
     }
   }
 }
