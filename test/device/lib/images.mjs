@@ -275,6 +275,9 @@ export function buildImage(ctx, graph, version, variant) {
     createHash("sha256").update(bundle).digest("hex"),
     keys,
     treeDigest(join(HERE, "guest")),
+    // The code that writes the image's files is an input too.
+    readFileSync(new URL(import.meta.url), "utf8"),
+    readFileSync(new URL("./model.mjs", import.meta.url), "utf8"),
     treeDigest(RAUC),
     ctx.model.paths,
   );
