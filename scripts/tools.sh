@@ -23,6 +23,9 @@ declare -A TOOLS=(
   [e2fsck]=e2fsprogs
   [debugfs]=e2fsprogs
   [cpio]=cpio
+  [mmdebstrap]=mmdebstrap
+  [rauc]=rauc
+  [mksquashfs]=squashfs-tools
 )
 
 missing=()

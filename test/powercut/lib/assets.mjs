@@ -36,7 +36,7 @@ function run(cmd, args, opts = {}) {
   return r;
 }
 
-function must(cmd, args, opts = {}) {
+export function must(cmd, args, opts = {}) {
   const r = run(cmd, args, opts);
   if (r.status !== 0) {
     throw new HarnessError(
@@ -82,14 +82,17 @@ function apt(log, args, pick = (out) => out, opts = {}) {
   return again;
 }
 
-/** Makes sure every host tool is there, installing the missing packages when root. */
-export function ensureTools(log) {
-  const missing = Object.entries(HOST_TOOLS).filter(([cmd]) => !which(cmd));
+/**
+ * Makes sure every host tool of TOOLS (command -> Debian package) is there, installing the
+ * missing packages when root.
+ */
+export function ensureTools(log, tools = HOST_TOOLS, who = "the power-cut harness") {
+  const missing = Object.entries(tools).filter(([cmd]) => !which(cmd));
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map(([, p]) => p))].sort();
   if (!isRoot() || !which("apt-get")) {
     throw new HarnessError(
-      `the power-cut harness needs ${missing.map(([c]) => c).join(", ")}: apt-get install ${pkgs.join(" ")}`,
+      `${who} needs ${missing.map(([c]) => c).join(", ")}: apt-get install ${pkgs.join(" ")}`,
     );
   }
   log(`installing ${pkgs.join(" ")}`);

@@ -53,8 +53,12 @@ export function fsckRepairs(out) {
   return repairs;
 }
 
-/** A replayed copy of IMG, dumped under WORK/root: { root, fsck, problems }. */
-export async function readBack(img, work) {
+/**
+ * A replayed copy of IMG, dumped under WORK/root: { root, fsck, problems }. DIRS: the
+ * folders of the image to dump (default /etc and /var; the device stage dumps the
+ * persistent partition's overlay upper directories /upper/etc and /upper/var).
+ */
+export async function readBack(img, work, dirs = ["/etc", "/var"]) {
   await mkdir(work, { recursive: true });
   const copy = join(work, "check.img");
   await copyFile(img, copy);
@@ -70,7 +74,7 @@ export async function readBack(img, work) {
   const root = join(work, "root");
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
-  const dump = await exec("debugfs", ["-R", `rdump /etc /var ${root}`, copy]);
+  const dump = await exec("debugfs", ["-R", `rdump ${dirs.join(" ")} ${root}`, copy]);
   if (dump.status !== 0) throw new HarnessError(`debugfs rdump failed: ${dump.stderr}`);
   await rm(copy, { force: true });
   await writeFile(join(work, "e2fsck.txt"), `exit ${fsck.status}\n${fsck.stdout}${fsck.stderr}`);

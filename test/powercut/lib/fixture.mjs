@@ -44,7 +44,7 @@ export const VARIANTS = {
   },
 };
 
-function cli(args, env = {}) {
+export function cli(args, env = {}) {
   if (!existsSync(CLI)) {
     throw new HarnessError(
       `${CLI} is missing: build first (pnpm exec turbo run build --output-logs=errors-only)`,
@@ -60,7 +60,7 @@ function cli(args, env = {}) {
   return r.stdout;
 }
 
-function sh(cmd, args) {
+export function sh(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   if (r.error || r.status !== 0) {
     throw new HarnessError(`${cmd} ${args.join(" ")}: ${r.error?.message ?? r.stderr}`);

@@ -4,7 +4,7 @@
 // come and cuts the power with SIGKILL of the qemu process itself (spawned directly, no
 // shell in between, so the kill reaches qemu and nothing of the guest survives it).
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { HarnessError } from "./assets.mjs";
@@ -57,10 +57,25 @@ export function installApplets(busybox, dir) {
 }
 
 /**
- * Boots the guest. onMark(kind, rest, ms) is called for each "@pc KIND REST" line, ms since
- * qemu started. Returns { kill(), done: Promise<{ code, signal, killed, timedOut, log, ms }> }.
+ * Boots the guest. onMark(kind, rest, ms, prefix) is called for each "@pc KIND REST" line
+ * (PREFIX, a string or a list, instead of "@pc" when given), ms since qemu started. DRIVES (qemu arguments) replace the
+ * virtio disks DISK and LOGDISK; without INITRD the kernel boots the root disk itself.
+ * Returns { kill(), done: Promise<{ code, signal, killed, timedOut, log, ms, cpuSeconds }> }.
  */
-export function bootVm({ qemu, kernel, initrd, disk, logDisk, append, onMark, timeoutMs }) {
+export function bootVm({
+  qemu,
+  kernel,
+  initrd,
+  disk,
+  logDisk,
+  append,
+  onMark,
+  timeoutMs,
+  drives,
+  prefix = "@pc",
+  anywhere = false,
+  keepLines = 400,
+}) {
   const args = [
     "-machine",
     "q35,accel=tcg",
@@ -79,20 +94,25 @@ export function bootVm({ qemu, kernel, initrd, disk, logDisk, append, onMark, ti
     "-no-reboot",
     "-kernel",
     kernel,
-    "-initrd",
-    initrd,
+    ...(initrd ? ["-initrd", initrd] : []),
     "-append",
     // no_timer_check: under a loaded host, TCG's timer can miss the kernel's IO-APIC check,
     // which then panics ("IO-APIC + timer doesn't work") before the guest runs anything.
     `console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check ${append}`,
-    "-drive",
-    `file=${disk},if=virtio,format=raw,cache=unsafe`,
   ];
+  if (drives) args.push(...drives);
+  else args.push("-drive", `file=${disk},if=virtio,format=raw,cache=unsafe`);
   if (logDisk) args.push("-drive", `file=${logDisk},if=virtio,format=raw,cache=unsafe`);
+  const prefixes = Array.isArray(prefix) ? prefix : [prefix];
   const t0 = performance.now();
   const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
   let killed = false;
   let timedOut = false;
+  // CPU time of qemu (user + system), sampled: the last reading before it exits.
+  let cpu = 0;
+  const sample = setInterval(() => {
+    cpu = cpuOf(child.pid) ?? cpu;
+  }, 250);
   let buf = "";
   const log = [];
   child.stdout.setEncoding("latin1");
@@ -104,9 +124,12 @@ export function bootVm({ qemu, kernel, initrd, disk, logDisk, append, onMark, ti
       const line = buf.slice(0, nl).replace(/\r/g, "");
       buf = buf.slice(nl + 1);
       log.push(line);
-      if (log.length > 400) log.shift();
-      const m = /^@pc (\S+) ?(.*)$/.exec(line);
-      if (m && onMark) onMark(m[1], m[2], ms);
+      if (log.length > keepLines) log.shift();
+      for (const p of prefixes) {
+        const at = anywhere ? line.indexOf(`${p} `) : line.startsWith(`${p} `) ? 0 : -1;
+        const m = at < 0 ? null : /^(\S+) ?(.*)$/.exec(line.slice(at + p.length + 1));
+        if (m && onMark) onMark(m[1], m[2], ms, p);
+      }
       nl = buf.indexOf("\n");
     }
   });
@@ -129,13 +152,28 @@ export function bootVm({ qemu, kernel, initrd, disk, logDisk, append, onMark, ti
   const done = new Promise((resolve, reject) => {
     child.on("error", (e) => {
       clearTimeout(timer);
+      clearInterval(sample);
       reject(new HarnessError(`${qemu}: ${e.message}`));
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      clearInterval(sample);
       if (stderr.trim()) log.push(`(qemu stderr) ${stderr.trim()}`);
-      resolve({ code, signal, killed, timedOut, log, ms: performance.now() - t0 });
+      const ms = performance.now() - t0;
+      resolve({ code, signal, killed, timedOut, log, ms, cpuSeconds: cpu });
     });
   });
   return { kill, done };
+}
+
+const TICKS = 100; // USER_HZ on Linux
+/** user + system CPU seconds of a live process, from /proc/PID/stat; undefined when gone. */
+function cpuOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return undefined;
+  }
 }
