@@ -1492,6 +1492,21 @@ chain_of() {
 	set +f
 }
 
+# chain_ids S|L: CHAIN_IDS := the ids of CHAIN's lines of that kind (run now, or at the
+# target's boot), each after a blank.
+chain_ids() {
+	CHAIN_IDS=
+	IFS=$NL
+	set -f
+	for ci_l in $CHAIN; do
+		IFS=$DEFAULT_IFS
+		split_words "$ci_l"
+		[ "$W1" != "$1" ] || CHAIN_IDS="$CHAIN_IDS $W3"
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+}
+
 # --- running a chain -------------------------------------------------------------------------------
 # run_chain PHASE: run the "S" lines of CHAIN for the loaded component, whose data is at
 # CE (CK says whether that came from a record), scripts from RUN_DIR. Returns 1 with
@@ -1950,17 +1965,8 @@ cmd_preflash() {
 			fi
 			die 1 "$pf_c: $FAILED_ID failed before the flash: do not flash $T_RELEASE (see $J)"
 		fi
-		pf_later=
-		IFS=$NL
-		set -f
-		for pf_l in $CHAIN; do
-			IFS=$DEFAULT_IFS
-			split_words "$pf_l"
-			[ "$W1" != L ] || pf_later="$pf_later $W3"
-		done
-		IFS=$DEFAULT_IFS
-		set +f
-		[ -z "$pf_later" ] || jlog "$pf_c: at $T_RELEASE's boot:$pf_later"
+		chain_ids L
+		[ -z "$CHAIN_IDS" ] || jlog "$pf_c: at $T_RELEASE's boot:$CHAIN_IDS"
 	done
 	jlog "end: ready to flash $T_RELEASE"
 	final_sync
@@ -2035,15 +2041,8 @@ status_row() {
 		chain_of "$C_NAME"
 		if [ -n "$CHAIN_OK" ]; then
 			st_state=pending
-			IFS=$NL
-			set -f
-			for st_l in $CHAIN; do
-				IFS=$DEFAULT_IFS
-				split_words "$st_l"
-				[ "$W1" != S ] || st_pending="$st_pending $W3"
-			done
-			IFS=$DEFAULT_IFS
-			set +f
+			chain_ids S
+			st_pending=$CHAIN_IDS
 		else
 			st_state=unreachable
 		fi
