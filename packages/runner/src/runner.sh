@@ -103,6 +103,13 @@ say() {
 die() {
 	die_code=$1
 	shift
+	# An integrity refusal is kept in the journal too, by a run that holds the lock (a
+	# read-only status writes nothing): the device's own record of a tampered bundle.
+	if [ "$die_code" = 3 ] && [ -n "$GEN" ] && journal_try 2>/dev/null; then
+		say "$*"
+		jlog "end: refused (exit 3), nothing run"
+		exit 3
+	fi
 	say "$*"
 	exit "$die_code"
 }
@@ -784,6 +791,7 @@ idle_check() {
 		set -- $ib_l
 		IFS=$DEFAULT_IFS
 		case $1 in
+		release) IDLE_RELEASE=${2:-} ;;
 		component)
 			[ $# -eq 6 ] || return 1
 			[ -z "$HAVE_COMPONENT" ] || [ "$2" = "$COMPONENT" ] || continue
@@ -827,8 +835,13 @@ ensure_state() {
 # Opened once, only by runs that write: a boot with nothing to do writes nothing. Its size
 # is read once here and counted from then on, so it is never read again per script.
 journal_open() {
+	journal_try || die 1 "cannot write $J (read-only or full state directory?): nothing run"
+}
+
+# journal_try: journal_open, failing instead of ending the run.
+journal_try() {
 	[ -z "$JOPEN" ] || return 0
-	ensure_state || die 1 "cannot create the state directory $ST: nothing run"
+	ensure_state || return 1
 	JSIZE=0
 	if [ -f "$J" ]; then
 		jo_size=$(wc -c <"$J") || jo_size=0
@@ -840,7 +853,7 @@ journal_open() {
 	[ "$JSIZE" -le "$JOURNAL_MAX" ] || journal_rotate
 	# Probe with a regular builtin: a failed redirection on `exec` would end the shell
 	# without our message.
-	printf '' >>"$J" || die 1 "cannot write $J (read-only or full state directory?): nothing run"
+	printf '' >>"$J" || return 1
 	exec 3>>"$J"
 	JOPEN=1
 	jlog "start: $CMD${HAVE_COMPONENT:+ --component $COMPONENT}${HAVE_TARGET:+ --target $TARGET} (release ${M_RELEASE:-none})"
@@ -1018,7 +1031,9 @@ executor_start() {
 watchdog_start() {
 	wd_runner=$$
 	(
-		trap 'kill "$wd_sleep" 2>/dev/null; exit 0' TERM
+		# "$!" too: a TERM between starting a sleep and noting its pid would leave that
+		# sleep behind (before the first one, "$!" is the executor, being stopped as well).
+		trap 'kill "$wd_sleep" "$!" 2>/dev/null; exit 0' TERM
 		wd_sleep=
 		wd_seen=
 		while kill -0 "$wd_runner" 2>/dev/null; do
@@ -1112,7 +1127,20 @@ applied_text() {
 }
 
 # commit C ID SHA FROM TO PHASE PREVIOUS: steps 3-5, after the script succeeded.
+# ran_summary: RAN_TEXT := what this run ran, for its one summary line ("2 scripts run
+# (users network)").
+RAN_N=0 RAN_COMPS=''
+ran_summary() {
+	case $RAN_N in
+	0) RAN_TEXT='no script run' ;;
+	1) RAN_TEXT="1 script run (${RAN_COMPS# })" ;;
+	*) RAN_TEXT="$RAN_N scripts run (${RAN_COMPS# })" ;;
+	esac
+}
+
 commit() {
+	RAN_N=$((RAN_N + 1))
+	case " $RAN_COMPS " in *" $1 "*) ;; *) RAN_COMPS="$RAN_COMPS $1" ;; esac
 	sync || storage_fail "sync failed after $2: not recorded; it runs again next time"
 	now
 	applied_text "$2" "$3" "$1" "$4" "$5" "$6" "$NOW"
@@ -1390,88 +1418,220 @@ recover() {
 }
 
 # --- chain choice ----------------------------------------------------------------------------------
-# AWK_PLAN: the chain of each component from its current epoch to its target epoch, read
-# from the verified manifest copies. mode=boot: the image's scripts (stage=run). mode=preflash:
-# the running image's scripts (stage=run, they run now) then the target's (stage=tgt, they
-# run at the target's boot). Chains go through distinct epochs; preferred: fewest scripts,
-# then fewest pre-flash scripts, then the smallest sequence of ids compared as byte strings
-# (LC_ALL=C), as the planner does. Costs are to the goal, relaxed Bellman-Ford style over
-# states (epoch, layer) with layer 0 = pre-flash, 1 = boot; then the path is rebuilt
-# greedily, always taking the smallest id that keeps the optimal cost (ids are unique in a
-# layer). Shortest chains never repeat an epoch (cutting the loop would make them shorter).
-# Prints "S c id from to file sha" (runs now), "L c id from to" (runs at the target's
+# The planner's rule, in shell over the parsed manifests (P_SCRIPTS-style tables). For one
+# component from its current epoch A to its target epoch B, a chain is a part run now
+# (layer 0: in pre-flash mode, the running image's scripts) followed by a part run at the
+# image's boot (layer 1: the image's scripts at boot; the target's in pre-flash mode).
+# Preferred: fewest scripts, then fewest run now, then the smallest sequence of ids compared
+# byte by byte (LC_ALL=C), as the planner's bestChain. A cost is BIG per script plus 1 per
+# script run now, to B: layer 1 by a breadth-first search back from B, layer 0 by relaxing
+# its (few) edges over that. The chain is then rebuilt from A, always taking the smallest id
+# that keeps the optimal cost (an id is unique in a layer, and a script run now and one run
+# at boot never tie). Shortest chains never repeat an epoch: cutting the loop is shorter.
+# PLAN lines: "S c id from to file sha" (runs now), "L c id from to" (runs at the target's
 # boot), then "E c" per component, or "N c" when there is no chain.
-# shellcheck disable=SC2016 # an awk program, expanded by awk
-AWK_PLAN='
-BEGIN { FS = "\t"; BIG = 100000; nw = split(want, W, " ") }
-$1 == "component" {
-	if (stage == "tgt" || mode == "boot") tgt[$2] = $3
-	next
+#
+# The search's tables are shell variables named by numbers that manifest_parse has proven
+# to be canonical integers (epochs) or that are counted here (edges), so every lookup is
+# one expansion, whatever the number of scripts (a string searched with ${x#*pattern}
+# costs dash quadratic time in its length): CE_<k> "from to id file sha layer" (edge k),
+# CO_<epoch> the edges leaving an epoch, CI_<epoch> the boot-layer edges arriving there,
+# D1_<epoch> and D0_<epoch> the costs to B from either layer. Only var_get and var_set
+# touch them; their values are data, never evaluated as code.
+BIG=100000
+# The id characters, in byte order: the rank of a character is its offset in this string.
+ID_ALPHA='-.0123456789_abcdefghijklmnopqrstuvwxyz'
+
+# var_get NAME: VG := the value of the variable NAME ("" when unset).
+var_get() {
+	eval "VG=\${$1:-}"
 }
-$1 == "script" {
-	if (stage == "run" && mode == "preflash") pre = 1; else pre = 0
-	c = $5; k = ++ne[c]
-	eid[c, k] = $3; esha[c, k] = $4; efrom[c, k] = $6; eto[c, k] = $7; efile[c, k] = $8; epre[c, k] = pre
-	next
+
+# var_set NAME VALUE
+var_set() {
+	eval "$1=\$2"
 }
-function plan(c, a,   b, n, k, f, t, L, v, changed, it, se, sl, best, steps) {
-	if (!(c in tgt)) { print "N " c; return }
-	b = tgt[c]
-	n = ne[c] + 0
-	delete D
-	D[b, 1] = 0; D[b, 0] = 0
-	changed = 1; it = 0
-	while (changed && it <= 2 * n + 2) {
-		changed = 0; it++
-		for (k = n; k >= 1; k--) {
-			f = efrom[c, k]; t = eto[c, k]; L = epre[c, k] ? 0 : 1
-			if ((t, L) in D) {
-				v = D[t, L] + BIG + (L == 0 ? 1 : 0)
-				if (!((f, L) in D) || v < D[f, L]) { D[f, L] = v; changed = 1 }
-			}
-			if (((f, 1) in D) && (!((f, 0) in D) || D[f, 1] < D[f, 0])) { D[f, 0] = D[f, 1]; changed = 1 }
-		}
-	}
-	if (!((a, 0) in D)) { print "N " c; return }
-	se = a; sl = 0; steps = 0
-	while (D[se, sl] > 0) {
-		best = 0
-		for (k = 1; k <= n; k++) {
-			if (efrom[c, k] != se) continue
-			L = epre[c, k] ? 0 : 1
-			if (L < sl) continue
-			if (L > sl && !(((se, 1) in D) && D[se, 1] == D[se, 0])) continue
-			t = eto[c, k]
-			if (!((t, L) in D)) continue
-			if (D[t, L] + BIG + (L == 0 ? 1 : 0) != D[se, L]) continue
-			if (best == 0 || (eid[c, k] "") < (eid[c, best] "")) best = k
-		}
-		if (best == 0 || ++steps > n) { print "N " c; return }
-		L = epre[c, best] ? 0 : 1
-		if (mode == "boot" || L == 0)
-			print "S " c " " eid[c, best] " " efrom[c, best] " " eto[c, best] " " efile[c, best] " " esha[c, best]
+
+# id_lt A B: A sorts before B, byte by byte (ids are [a-z0-9._-] only).
+id_lt() {
+	il_a=$1 il_b=$2
+	while [ -n "$il_b" ]; do
+		[ -n "$il_a" ] || return 0
+		il_x=${il_a%"${il_a#?}"} il_y=${il_b%"${il_b#?}"}
+		if [ "$il_x" != "$il_y" ]; then
+			il_px=${ID_ALPHA%%"$il_x"*} il_py=${ID_ALPHA%%"$il_y"*}
+			[ ${#il_px} -lt ${#il_py} ]
+			return
+		fi
+		il_a=${il_a#?} il_b=${il_b#?}
+	done
+	return 1
+}
+
+# chain_edges NAME TABLE LAYER: adds NAME's scripts of TABLE (P_SCRIPTS-style) as edges
+# of LAYER. CP_K counts the edges, CP_EPOCHS lists the epochs they touch, CP_E0 the
+# layer-0 edges.
+chain_edges() {
+	IFS=$NL
+	set -f
+	for ce_l in $2; do
+		IFS=$DEFAULT_IFS
+		split_words "$ce_l"
+		[ "$W3" = "$1" ] || continue
+		CP_K=$((CP_K + 1))
+		var_set "CE_$CP_K" "$W4 $W5 $W1 $W6 $W2 $3"
+		for ce_e in "$W4" "$W5"; do
+			case "$CP_EPOCHS " in *" $ce_e "*) ;; *) CP_EPOCHS="$CP_EPOCHS $ce_e" ;; esac
+		done
+		var_get "CO_$W4"
+		var_set "CO_$W4" "$VG $CP_K"
+		if [ "$3" = 1 ]; then
+			var_get "CI_$W5"
+			var_set "CI_$W5" "$VG $CP_K"
 		else
-			print "L " c " " eid[c, best] " " efrom[c, best] " " eto[c, best]
-		se = eto[c, best]; sl = L
-	}
-	print "E " c
+			CP_E0="$CP_E0 $CP_K"
+		fi
+	done
+	IFS=$DEFAULT_IFS
+	set +f
 }
-END { for (w = 1; w + 1 <= nw; w += 2) plan(W[w], W[w + 1]) }
-'
+
+# chain_costs B: D1_<e> by a breadth-first search back from B over the boot layer, then
+# D0_<e>: the same, or less through scripts run now (BIG + 1 each), relaxed to a fixpoint.
+chain_costs() {
+	var_set "D1_$1" 0
+	cc_front=$1 cc_d=0
+	while [ -n "$cc_front" ]; do
+		cc_d=$((cc_d + BIG)) cc_next=''
+		for cc_t in $cc_front; do
+			var_get "CI_$cc_t"
+			for cc_k in $VG; do
+				var_get "CE_$cc_k"
+				cc_f=${VG%%" "*}
+				var_get "D1_$cc_f"
+				[ -z "$VG" ] || continue
+				var_set "D1_$cc_f" "$cc_d"
+				cc_next="$cc_next $cc_f"
+			done
+		done
+		cc_front=$cc_next
+	done
+	for cc_e in $CP_EPOCHS; do
+		var_get "D1_$cc_e"
+		var_set "D0_$cc_e" "$VG"
+	done
+	cc_changed=${CP_E0:+1} cc_it=0
+	while [ -n "$cc_changed" ] && [ "$cc_it" -le "$CP_K" ]; do
+		cc_changed='' cc_it=$((cc_it + 1))
+		for cc_k in $CP_E0; do
+			var_get "CE_$cc_k"
+			split_words "$VG"
+			var_get "D0_$W2"
+			[ -n "$VG" ] || continue
+			cc_v=$((VG + BIG + 1))
+			var_get "D0_$W1"
+			[ -z "$VG" ] || [ "$cc_v" -lt "$VG" ] || continue
+			var_set "D0_$W1" "$cc_v"
+			cc_changed=1
+		done
+	done
+}
+
+# chain_plan MODE NAME EPOCH: append NAME's chain from EPOCH to PLAN.
+chain_plan() {
+	if [ "$1" = boot ]; then cp_tgt=$M_COMPS; else cp_tgt=$T_COMPS; fi
+	case "$NL$cp_tgt" in *"$NL$2 "*) ;; *)
+		PLAN="${PLAN}N $2$NL"
+		return
+		;;
+	esac
+	cp_b=${NL}$cp_tgt
+	cp_b=${cp_b#*"$NL$2 "}
+	cp_b=${cp_b%%" "*}
+	CP_K=0 CP_EPOCHS=" $cp_b $3" CP_E0=''
+	if [ "$1" = boot ]; then
+		chain_edges "$2" "$M_SCRIPTS" 1
+	else
+		chain_edges "$2" "$M_SCRIPTS" 0
+		chain_edges "$2" "$T_SCRIPTS" 1
+	fi
+	chain_costs "$cp_b"
+	chain_walk "$1" "$2" "$3"
+	# Leave no table behind for the next component.
+	for cp_e in $CP_EPOCHS; do unset "CO_$cp_e" "CI_$cp_e" "D0_$cp_e" "D1_$cp_e"; done
+	while [ "$CP_K" -gt 0 ]; do
+		unset "CE_$CP_K"
+		CP_K=$((CP_K - 1))
+	done
+}
+
+# chain_walk MODE NAME EPOCH: rebuild the chain from EPOCH, the smallest id first among
+# the edges that keep the optimal cost.
+chain_walk() {
+	var_get "D0_$3"
+	if [ -z "$VG" ]; then
+		PLAN="${PLAN}N $2$NL"
+		return
+	fi
+	cw_e=$3 cw_layer=0 cw_cost=$VG cw_steps=0
+	while [ "$cw_cost" -gt 0 ]; do
+		cw_best='' cw_bid='' cw_bl=''
+		var_get "D1_$cw_e"
+		cw_d1=$VG
+		var_get "CO_$cw_e"
+		for cw_k in $VG; do
+			var_get "CE_$cw_k"
+			split_words "$VG"
+			# W1 from, W2 to, W3 id, W4 file, W5 sha, W6 layer
+			if [ "$W6" = 0 ]; then
+				# A script run now: only before any boot-layer script.
+				[ "$cw_layer" = 0 ] || continue
+				var_get "D0_$W2"
+				{ [ -n "$VG" ] && [ $((VG + BIG + 1)) -eq "$cw_cost" ]; } || continue
+			else
+				# Switching to the boot layer only where that keeps the optimal cost.
+				[ "$cw_d1" = "$cw_cost" ] || continue
+				var_get "D1_$W2"
+				{ [ -n "$VG" ] && [ $((VG + BIG)) -eq "$cw_cost" ]; } || continue
+			fi
+			if [ -z "$cw_best" ] || id_lt "$W3" "$cw_bid"; then
+				cw_best="$W1 $W2 $W3 $W4 $W5" cw_bid=$W3 cw_bl=$W6
+			fi
+		done
+		cw_steps=$((cw_steps + 1))
+		if [ -z "$cw_best" ] || [ "$cw_steps" -gt "$CP_K" ]; then
+			PLAN="${PLAN}N $2$NL"
+			return
+		fi
+		split_words "$cw_best"
+		if [ "$1" = boot ] || [ "$cw_bl" = 0 ]; then
+			PLAN="${PLAN}S $2 $W3 $W1 $W2 $W4 $W5$NL"
+		else
+			PLAN="${PLAN}L $2 $W3 $W1 $W2$NL"
+		fi
+		cw_e=$W2 cw_layer=$cw_bl
+		var_get "D${cw_bl}_$W2"
+		cw_cost=$VG
+	done
+	PLAN="${PLAN}E $2$NL"
+}
 
 PLAN=
-# plan MODE "c epoch c epoch ..." RUN_MANIFEST [TARGET_MANIFEST]: one awk for every
-# component that needs a chain.
+# plan MODE "c epoch c epoch ...": PLAN := the chains of those components (mode boot: the
+# image's scripts, to the image's epochs; preflash: the running image's, then the target's
+# T_SCRIPTS, to T_COMPS's epochs).
 plan() {
 	PLAN=
-	[ -n "$2" ] || return 0
-	if [ $# -ge 4 ]; then
-		PLAN=$(awk -v mode="$1" -v want="$2" "$AWK_PLAN" stage=run "$3" stage=tgt "$4") ||
-			die 2 "cannot compute the migration chains"
-	else
-		PLAN=$(awk -v mode="$1" -v want="$2" "$AWK_PLAN" stage=run "$3") ||
-			die 2 "cannot compute the migration chains"
-	fi
+	set -f
+	# shellcheck disable=SC2086 # split on purpose: blank-free fields
+	set -- "$1" $2
+	set +f
+	pl_mode=$1
+	shift
+	while [ $# -ge 2 ]; do
+		chain_plan "$pl_mode" "$1" "$2"
+		shift 2
+	done
 }
 
 # chain_of NAME: CHAIN := the plan lines of that component; CHAIN_OK := "" when it has none.
@@ -1735,7 +1895,6 @@ component_failed() {
 image_load() {
 	bundle_load "$S" image self
 	M_RELEASE=$P_RELEASE M_PLATFORM=$P_PLATFORM M_COMPS=$P_COMPS M_KEYS=$P_KEYS M_SCRIPTS=$P_SCRIPTS
-	M_MANIFEST=$WORK/image.manifest.tsv
 }
 
 # boot_component (after planning; the component loaded): bring it to the image's epoch.
@@ -1813,7 +1972,10 @@ cmd_boot() {
 		exit 0
 	fi
 	# The common boot: nothing to do, decided without a single process.
-	idle_boot && exit 0
+	if idle_boot; then
+		printf 'boot %s: nothing to do, every component at the image'"'"'s epochs\n' "$IDLE_RELEASE"
+		exit 0
+	fi
 	lock_take
 	image_load
 	RUN_DIR=$S
@@ -1834,7 +1996,7 @@ cmd_boot() {
 			die 1 "$C_NAME failed earlier in this boot (see $J; 'runner status')"
 		fi
 	fi
-	plan boot "$BT_WANT" "$M_MANIFEST"
+	plan boot "$BT_WANT"
 	# Pass 2: run.
 	for_components "$M_COMPS" boot_run
 	[ -z "$HALTED" ] || {
@@ -1844,6 +2006,12 @@ cmd_boot() {
 	if [ -n "$JOPEN" ]; then
 		jlog "end: ok${ISOLATED:+ (isolated:$ISOLATED)}"
 		final_sync
+	fi
+	ran_summary
+	if [ -n "$ISOLATED" ]; then
+		printf 'boot %s: %s; isolated, its services stay stopped:%s (runner status)\n' "$M_RELEASE" "$RAN_TEXT" "$ISOLATED"
+	else
+		printf 'boot %s: %s; every component at the image'"'"'s epochs\n' "$M_RELEASE" "$RAN_TEXT"
 	fi
 	if [ -n "$HAVE_COMPONENT" ] && [ -n "$ISOLATED" ]; then
 		exit 1
@@ -1900,7 +2068,7 @@ in_wipe_list() {
 
 cmd_preflash() {
 	lock_take
-	M_RELEASE=none M_PLATFORM=- M_COMPS='' M_KEYS='' M_SCRIPTS='' M_MANIFEST=/dev/null
+	M_RELEASE=none M_PLATFORM=- M_COMPS='' M_KEYS='' M_SCRIPTS=''
 	if bundle_present "$S"; then
 		image_load
 	fi
@@ -1908,8 +2076,7 @@ cmd_preflash() {
 	resolve_target
 	# The target is proven with the running image's trust store: the keys it lists.
 	bundle_load "$TDIR" target running
-	T_RELEASE=$P_RELEASE T_PLATFORM=$P_PLATFORM T_COMPS=$P_COMPS
-	T_MANIFEST=$WORK/target.manifest.tsv
+	T_RELEASE=$P_RELEASE T_PLATFORM=$P_PLATFORM T_COMPS=$P_COMPS T_SCRIPTS=$P_SCRIPTS
 	if [ -n "$M_COMPS" ] && [ "$M_PLATFORM" != "$T_PLATFORM" ]; then
 		die 2 "the target bundle of $T_RELEASE is built for platform $T_PLATFORM, this device's image for $M_PLATFORM (- is none): refusing it, nothing run"
 	fi
@@ -1935,7 +2102,7 @@ cmd_preflash() {
 		record | baseline) [ "$CE" = "$PF_TEPOCH" ] || pf_want="$pf_want $pf_c $CE" ;;
 		esac
 	done
-	plan preflash "$pf_want" "$M_MANIFEST" "$T_MANIFEST"
+	plan preflash "$pf_want"
 	# shellcheck disable=SC2086 # split on purpose: blank-free fields
 	set -- $pf_want
 	while [ $# -ge 2 ]; do
@@ -1970,6 +2137,10 @@ cmd_preflash() {
 	done
 	jlog "end: ready to flash $T_RELEASE"
 	final_sync
+	ran_summary
+	pf_wiped=''
+	for pf_w in $WIPE_LIST; do pf_wiped="$pf_wiped $pf_w"; done
+	printf 'pre-flash to %s: %s now%s; ready to flash\n' "$T_RELEASE" "$RAN_TEXT" "${pf_wiped:+, wiped:$pf_wiped}"
 	# Every chain is committed: the markers have nothing left to announce.
 	for pf_m in "$ST"/preflash/*; do
 		[ -f "$pf_m" ] || continue
@@ -2065,6 +2236,70 @@ status_row() {
 	ST_ROWS="$ST_ROWS$C_NAME	${CE:-?}	$C_EPOCH	$st_state	${st_pending:--}$NL"
 }
 
+# failure_details RECORD ID: what a failure record says, for status: FD_JSON (the fields
+# "phase", "from", "to", "status" (the script's exit status, null when it has none),
+# "reason" and "journal", the last lines the journal has of that script's failed run),
+# FD_TEXT (", 1->2 at boot: exit 3") and FD_LINES (those journal lines, indented).
+failure_details() {
+	fd_phase='' fd_from='' fd_to='' fd_status='' fd_reason=''
+	if [ -f "$1" ]; then
+		while IFS= read -r fd_l; do
+			case $fd_l in
+			phase=*) fd_phase=${fd_l#phase=} ;;
+			from=*) fd_from=${fd_l#from=} ;;
+			to=*) fd_to=${fd_l#to=} ;;
+			status=*) fd_status=${fd_l#status=} ;;
+			reason=*) fd_reason=${fd_l#reason=} ;;
+			esac
+		done <"$1"
+	fi
+	isint "$fd_from" || fd_from=''
+	isint "$fd_to" || fd_to=''
+	isint "$fd_status" || fd_status=''
+	case $fd_phase in boot | pre-flash) ;; *) fd_phase='' ;; esac
+	# The runner wrote the reason itself; still, nothing that would break the JSON.
+	case $fd_reason in *[\"\\]*) fd_reason='?' ;; esac
+	FD_JSON="\"phase\":${fd_phase:+\"}${fd_phase:-null}${fd_phase:+\"},\"from\":${fd_from:-null},\"to\":${fd_to:-null},\"status\":${fd_status:-null},\"reason\":${fd_reason:+\"}${fd_reason:-null}${fd_reason:+\"}"
+	FD_TEXT=''
+	[ -z "$fd_from" ] || FD_TEXT=", $fd_from->$fd_to"
+	[ -z "$fd_phase" ] || FD_TEXT="$FD_TEXT at $fd_phase"
+	if [ -n "$fd_status" ]; then
+		FD_TEXT="$FD_TEXT: exit $fd_status"
+	elif [ -n "$fd_reason" ]; then
+		FD_TEXT="$FD_TEXT: $fd_reason"
+	fi
+	FD_LINES=''
+	fd_j=''
+	case ${2#@} in "$2") [ -f "$J" ] && fd_j=$J ;; esac
+	if [ -z "$fd_j" ]; then
+		FD_JSON="$FD_JSON,\"journal\":[]"
+		return 0
+	fi
+	# The journal's lines of the script's last run: from its "run" line to its "FAILED"
+	# line, the last 10 of them (script output included). Not a safety decision: awk only
+	# cuts and escapes text for display.
+	fd_out=$(awk -v id="$2" -v json="$JSON" '
+		function esc(s) {
+			gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s)
+			gsub(/[\001-\037\177]/, "?", s)
+			return s
+		}
+		index($0, " run " id " (") { n = 0; on = 1 }
+		on { L[++n] = $0; if (index($0, " FAILED " id " (")) { on = 0; m = n; for (i = 1; i <= n; i++) K[i] = L[i] } }
+		END {
+			from = m > 10 ? m - 9 : 1
+			for (i = from; i <= m; i++) {
+				if (json != "") printf "%s\"%s\"", (i > from ? "," : ""), esc(K[i])
+				else printf "      | %s\n", K[i]
+			}
+		}' "$fd_j" 2>/dev/null) || fd_out=''
+	if [ -n "$JSON" ]; then
+		FD_JSON="$FD_JSON,\"journal\":[$fd_out]"
+	else
+		[ -z "$fd_out" ] || FD_LINES="$fd_out$NL"
+	fi
+}
+
 cmd_status() {
 	M_RELEASE='' M_PLATFORM=- M_COMPS='' M_SCRIPTS='' M_KEYS=''
 	if bundle_present "$S"; then
@@ -2073,7 +2308,7 @@ cmd_status() {
 	fi
 	ST_WANT=
 	for_components "$M_COMPS" status_want
-	[ -z "$M_COMPS" ] || plan boot "$ST_WANT" "$M_MANIFEST"
+	[ -z "$M_COMPS" ] || plan boot "$ST_WANT"
 	# Failures: failed/<id> and failed/@<component>.
 	st_fail_json='' st_fail_text=''
 	for st_f in "$ST"/failed/*; do
@@ -2085,8 +2320,9 @@ cmd_status() {
 		esac
 		failure_component "$st_f"
 		if valid_name "$FC"; then st_fc="\"$FC\""; else st_fc=null FC="?"; fi
-		st_fail_json="$st_fail_json${st_fail_json:+,}{\"id\":\"$st_id\",\"component\":$st_fc}"
-		st_fail_text="$st_fail_text  $st_id ($FC)$NL"
+		failure_details "$st_f" "$st_id"
+		st_fail_json="$st_fail_json${st_fail_json:+,}{\"id\":\"$st_id\",\"component\":$st_fc,$FD_JSON}"
+		st_fail_text="$st_fail_text  $st_id ($FC$FD_TEXT)$NL$FD_LINES"
 	done
 	ST_ROWS='' ST_COMPS=''
 	for_components "$M_COMPS" status_row

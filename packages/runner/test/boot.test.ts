@@ -198,7 +198,10 @@ describe.each(SHELLS)("boot under %s", (shell) => {
     expect(readState(t, "failed/@users")).toMatch(/^component=users\nreason=no chain/);
     // network comes after users: a halt stops everything.
     expect(readState(t, "epoch/network")).toBeUndefined();
-    expect(status(t, shell).failures).toEqual([{ id: "@users", component: "users" }]);
+    const [f, ...more] = status(t, shell).failures;
+    expect(more).toEqual([]);
+    expect(f).toMatchObject({ id: "@users", component: "users", status: null, journal: [] });
+    expect(f?.reason).toMatch(/^no chain .*from epoch 4 to 3/);
   });
 
   it("halt: a failed script stops everything and exits 1", async () => {
@@ -262,7 +265,9 @@ describe.each(SHELLS)("boot under %s", (shell) => {
       ["a", true, ["a-1-2"]],
       ["b", false, []],
     ]);
-    expect(st.failures).toEqual([{ id: "a-1-2", component: "a" }]);
+    expect(st.failures).toMatchObject([
+      { id: "a-1-2", component: "a", phase: "boot", from: 1, to: 2, status: 1, reason: null },
+    ]);
 
     // A later boot: --component retries; still broken, still 1.
     writeState(
@@ -388,7 +393,8 @@ describe.each(SHELLS)("boot under %s", (shell) => {
       '{"release":"2.10.0","platform":"qemuarm","components":[' +
         '{"name":"users","epoch":1,"imageEpoch":2,"pending":["users-1-2"],"interrupted":null,"failed":true},' +
         '{"name":"network","epoch":1,"imageEpoch":1,"pending":[],"interrupted":null,"failed":false}],' +
-        '"failures":[{"id":"users-1-2","component":"users"}]}\n',
+        '"failures":[{"id":"users-1-2","component":"users","phase":null,"from":null,"to":null,' +
+        '"status":null,"reason":null,"journal":[]}]}\n',
     );
     const text = runRunner(t, shell, ["status"]);
     expect(text.status).toBe(0);

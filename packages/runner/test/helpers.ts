@@ -310,7 +310,16 @@ export interface Status {
     interrupted: string | null;
     failed: boolean;
   }[];
-  failures: { id: string; component: string | null }[];
+  failures: {
+    id: string;
+    component: string | null;
+    phase: "boot" | "pre-flash" | null;
+    from: number | null;
+    to: number | null;
+    status: number | null;
+    reason: string | null;
+    journal: string[];
+  }[];
 }
 
 export function status(t: TestRoot, shell: Shell): Status {
