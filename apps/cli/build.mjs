@@ -96,7 +96,7 @@ const lazyLibraries = {
 const inlineRunner = {
   name: "inline-runner",
   setup(b) {
-    b.onLoad({ filter: /[\\/]packages[\\/]runner[\\/]dist[\\/]index\.js$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]packages[\\/]runner[\\/]dist[\\/]emit\.js$/ }, (args) => {
       const code = readFileSync(args.path, "utf8");
       const read = 'readFileSync(new URL("../src/runner.sh", import.meta.url), "utf8")';
       if (code.split(read).length !== 2)

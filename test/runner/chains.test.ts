@@ -5,15 +5,9 @@ import { writeBundle } from "@stepstone/bundle";
 import type { Epoch } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
 import { type HopDetail, hopDetail, PlanContext } from "@stepstone/planner";
+import { graphArb, largeGraphArb, PLATFORM, type RefGraph, rangeArb } from "@stepstone/test-utils";
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import {
-  graphArb,
-  largeGraphArb,
-  PLATFORM,
-  rangeArb,
-} from "../../packages/planner/test/arbitrary.js";
-import type { RefGraph } from "../../packages/planner/test/reference.js";
 import {
   BUNDLE_REL,
   defaultBody,

@@ -5,12 +5,12 @@ import {
   parseVersion,
   type ReleaseGraph,
   rangeIntervals,
+  shippingText,
   versionKey,
 } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
 import type { SemVer } from "semver";
 import type { ScriptFile } from "./layout.js";
-import { shippingText } from "./ranges.js";
 
 type Json = Record<string, unknown>;
 

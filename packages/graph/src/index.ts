@@ -12,6 +12,14 @@ export {
   versionKey,
 } from "./semver.js";
 export { graphFileKeys, isGraphFile } from "./shape.js";
+export {
+  type Run,
+  runRange,
+  type ShippingText,
+  shippingRuns,
+  shippingText,
+  toRuns,
+} from "./shipped-in.js";
 export { ShippingIndex, shippingIndex } from "./shipping.js";
 export {
   checkGraph,

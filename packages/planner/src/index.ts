@@ -34,6 +34,14 @@ export {
   releaseOrigin,
 } from "./plan.js";
 export {
+  capRange,
+  type OpenedGap,
+  type RetireEntry,
+  type RetireResult,
+  retire,
+  type Verdict,
+} from "./retire.js";
+export {
   type MissingMigration,
   type ReleaseEntry,
   type Suggestion,
@@ -41,3 +49,4 @@ export {
   suggest,
   withReleases,
 } from "./suggest.js";
+export { type ClosedGap, type TransitionUse, transitionUse } from "./use.js";

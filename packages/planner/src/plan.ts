@@ -1,32 +1,11 @@
 import type { Release } from "@stepstone/graph";
+import { assemblePlan, emptyPlan, higherStops, type Plan } from "./assemble.js";
 import type { PlanContext } from "./context.js";
 import { costedWipes, type OutEdges, outEdges } from "./edges.js";
-import {
-  type Blocker,
-  type HopDetail,
-  hopBlockers,
-  hopDetail,
-  type Origin,
-  type WipeMask,
-} from "./hop.js";
+import { type Blocker, hopBlockers, type Origin, type WipeMask } from "./hop.js";
 import { planWithoutWipes } from "./shortest.js";
 
-export interface PlanStep extends HopDetail {
-  /** Is the release this hop flashes a transition release? */
-  readonly transition: boolean;
-}
-
-export interface Plan {
-  readonly from: Release;
-  readonly to: Release;
-  readonly platform: string | null;
-  readonly hops: number;
-  readonly wipes: number;
-  /** Transition releases used as intermediate stops. */
-  readonly transitions: number;
-  readonly scripts: number;
-  readonly steps: readonly PlanStep[];
-}
+export type { Plan, PlanStep } from "./assemble.js";
 
 export type PlanResult =
   | { readonly reachable: true; readonly plan: Plan }
@@ -123,7 +102,8 @@ export function pathTree(
         scripts[v] as number,
       );
       if (c > 0) return;
-      if (c === 0 && !preferStops(parent, src, u, parent[v] as number)) return;
+      if (c === 0 && !higherStops(stops(parent, src, u), stops(parent, src, parent[v] as number)))
+        return;
     }
     wipes[v] = nw;
     hops[v] = nh;
@@ -169,16 +149,6 @@ export function pathTree(
     }
   }
   return { origin, parent, wipes, hops, transitions, scripts };
-}
-
-/** True when the path ending ...u (then v) beats the one ending ...p (then v): higher stops first. */
-function preferStops(parent: Int32Array, src: number, u: number, p: number): boolean {
-  const a = stops(parent, src, u);
-  const b = stops(parent, src, p);
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return (a[i] as number) > (b[i] as number);
-  }
-  return false;
 }
 
 function stops(parent: Int32Array, src: number, node: number): number[] {
@@ -238,38 +208,12 @@ export function planFromTree(ctx: PlanContext, tree: PathTree, to: number): Plan
     return emptyPlan(ctx, tree.origin.release);
   }
   if (tree.parent[to] === UNREACHED) return null;
-  const path = stops(tree.parent, src, to);
-  const steps: PlanStep[] = [];
-  let origin = tree.origin;
-  for (const v of path) {
-    const detail = hopDetail(ctx, origin, v);
-    steps.push({ ...detail, transition: (ctx.releases[v] as Release).transition });
-    origin = releaseOrigin(ctx, v);
-  }
-  return {
-    from: ctx.releases[tree.origin.release] as Release,
-    to: ctx.releases[to] as Release,
-    platform: ctx.platform,
+  return assemblePlan(ctx, tree.origin, stops(tree.parent, src, to), {
     hops: tree.hops[to] as number,
     wipes: tree.wipes[to] as number,
     transitions: tree.transitions[to] as number,
     scripts: tree.scripts[to] as number,
-    steps,
-  };
-}
-
-function emptyPlan(ctx: PlanContext, r: number): Plan {
-  const rel = ctx.releases[r] as Release;
-  return {
-    from: rel,
-    to: rel,
-    platform: ctx.platform,
-    hops: 0,
-    wipes: 0,
-    transitions: 0,
-    scripts: 0,
-    steps: [],
-  };
+  });
 }
 
 export interface PlanRequest {

@@ -1,7 +1,8 @@
 import { parseRange } from "@stepstone/graph";
+import type { GraphJson } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
 import { selectReleases, withReleases } from "../src/index.js";
-import { context, type GraphJson, graph, planOf, report, routeOf, withEntries } from "./helpers.js";
+import { context, graph, planOf, report, routeOf, withEntries } from "./helpers.js";
 
 /** DESIGN.md "Planning": matrix, gaps and suggest over a release set. */
 

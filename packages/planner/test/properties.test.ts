@@ -1,5 +1,22 @@
 import { parseRange, parseVersion, rangeIntervals } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
+import {
+  epochsOf,
+  FILE,
+  type GraphJson,
+  graphArb,
+  graphJson,
+  largeGraphArb,
+  PLATFORM,
+  type RefGraph,
+  type RefHop,
+  type RefRequest,
+  refHop,
+  refPlan,
+  refPlansFrom,
+  requestArb,
+  sometimes,
+} from "@stepstone/test-utils";
 import fc from "fast-check";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
@@ -15,17 +32,7 @@ import {
   suggest,
   withReleases,
 } from "../src/index.js";
-import { graphArb, largeGraphArb, PLATFORM, requestArb, sometimes } from "./arbitrary.js";
-import { at, FILE, type GraphJson, graphJson, withEntries } from "./helpers.js";
-import {
-  epochsOf,
-  type RefGraph,
-  type RefHop,
-  type RefRequest,
-  refHop,
-  refPlan,
-  refPlansFrom,
-} from "./reference.js";
+import { at, withEntries } from "./helpers.js";
 
 /**
  * Invariants checked on random small graphs against reference.ts, a brute-force reading

@@ -1,12 +1,6 @@
 import type { Release, ReleaseGraph } from "@stepstone/graph";
-import {
-  type GapReason,
-  gaps,
-  matrix,
-  PlanContext,
-  type ReleaseSelection,
-  selectReleases,
-} from "@stepstone/planner";
+import { PlanContext } from "./context.js";
+import { type GapReason, gaps, matrix, type ReleaseSelection, selectReleases } from "./matrix.js";
 
 export interface ClosedGap {
   readonly from: Release;

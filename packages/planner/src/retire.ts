@@ -1,14 +1,14 @@
 import { InputError } from "@stepstone/errors";
-import { type Migration, parseRange, type Release, type ReleaseGraph } from "@stepstone/graph";
 import {
-  type GapReason,
-  gaps,
-  matrix,
-  PlanContext,
-  type ReleaseSelection,
-  selectReleases,
-} from "@stepstone/planner";
-import { shippingText, toRuns } from "./ranges.js";
+  type Migration,
+  parseRange,
+  type Release,
+  type ReleaseGraph,
+  shippingText,
+  toRuns,
+} from "@stepstone/graph";
+import { PlanContext } from "./context.js";
+import { type GapReason, gaps, matrix, type ReleaseSelection, selectReleases } from "./matrix.js";
 
 export type Verdict = "retired" | "may-go" | "must-stay";
 
