@@ -1,5 +1,6 @@
 export { bestChain, type Chain, compareIdSequences } from "./chain.js";
 export { PlanContext } from "./context.js";
+export { type DeviceData, deviceEpochs } from "./device.js";
 export {
   type Blocker,
   type BlockerCode,

@@ -10,5 +10,6 @@ export {
   type RunnerComponent,
   type RunnerOptions,
 } from "./emit.js";
+export { type ComponentStatus, type DeviceStatus, parseDeviceStatus } from "./status.js";
 export { type Layout, RUNNER_PATH, UNIT_DIR } from "./units.js";
 export { writeTree } from "./write-tree.js";
