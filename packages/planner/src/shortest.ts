@@ -2,7 +2,7 @@ import type { Release } from "@stepstone/graph";
 import { assemblePlan, higherStops, type Plan } from "./assemble.js";
 import { type Bits, bitsFor, forEachBit, hasBit, orInto, setBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
-import { departuresOf, scriptsOf, zeroTargets } from "./edges.js";
+import { departuresOf, scriptsOf, zeroFrom, zeroTargets } from "./edges.js";
 import type { Origin } from "./hop.js";
 
 /**
@@ -39,7 +39,7 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
   const zero = (u: number) => {
     let z = zeroOf.get(u);
     if (!z) {
-      z = u === n ? zeroTargets(ctx, origin, deps(u)) : ctx.zeroFrom(u);
+      z = u === n ? zeroTargets(ctx, origin, deps(u)) : zeroFrom(ctx, u);
       zeroOf.set(u, z);
     }
     return z;
