@@ -9,7 +9,6 @@ export {
   type PictureOptions,
   type PicturePath,
   picture,
-  stopsOf,
   type Tag,
   tagsOf,
 } from "./picture.js";

@@ -51,6 +51,7 @@ export class PlanContext {
   private base: Uint32Array | null = null;
   private readonly baseBits: (Bits | undefined)[];
   private readonly admitted = new Map<string, Uint8Array>();
+  private byVersion: Map<string, number> | null = null;
 
   constructor(graph: ReleaseGraph, platform: string | null) {
     this.graph = graph;
@@ -86,6 +87,19 @@ export class PlanContext {
       this.leaving[ci] = leaving;
     }
     return leaving;
+  }
+
+  /**
+   * The index of a release of this graph, given as itself, its version or its index: the
+   * public functions take releases, the searches work on indices.
+   */
+  releaseIndex(r: Release | string | number): number {
+    if (typeof r === "number") return r;
+    this.byVersion ??= new Map(this.releases.map((x, i) => [x.version, i]));
+    const i = this.byVersion.get(typeof r === "string" ? r : r.version);
+    if (i === undefined)
+      throw new Error(`${typeof r === "string" ? r : r.version}: not a release of this graph`);
+    return i;
   }
 
   componentIndex(name: string): number {

@@ -1,4 +1,5 @@
 import { InputError } from "@stepstone/errors";
+import type { Epoch, Release } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
 
 /**
@@ -16,14 +17,18 @@ export interface DeviceData {
   }[];
 }
 
-/** The device's data epochs, on a device running release `from` (its own epochs elsewhere). */
+/**
+ * The device's data epochs by component name (plan's `device`), on a device running
+ * release `from`: a pre-flash script a power loss cut counts as done.
+ */
 export function deviceEpochs(
   ctx: PlanContext,
   device: DeviceData,
   file: string,
-  from: number,
-): Int32Array {
-  const epochs = Int32Array.from(ctx.releaseEpochs(from));
+  from: Release,
+): Record<string, Epoch> {
+  const r = ctx.releaseIndex(from);
+  const epochs: Record<string, Epoch> = {};
   for (const c of device.components) {
     const ci = ctx.componentIndex(c.name);
     if (ci < 0) throw new InputError(`${file}: component "${c.name}" is not in the graph`);
@@ -32,7 +37,7 @@ export function deviceEpochs(
         `${file}: the epoch of ${c.name} is unknown on the device; run "runner status" there and fix its failure first`,
       );
     }
-    epochs[ci] = c.epoch;
+    epochs[c.name] = c.epoch;
     if (typeof c.interrupted === "string") {
       // A pre-flash script cut by a power loss: the device's next run (boot or pre-flash)
       // finishes it before anything else, so the plan starts where it leads.
@@ -42,12 +47,12 @@ export function deviceEpochs(
           `${file}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that the graph does not have from epoch ${c.epoch}; boot the device once (it finishes the script or reports why not) and read its status again`,
         );
       }
-      if (!ctx.shipping.ships(from, m)) {
+      if (!ctx.shipping.ships(r, m)) {
         throw new InputError(
           `${file}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that ${device.release} does not ship, so the device cannot finish it: its data is between epochs ${m.from} and ${m.to}; flash a release that ships ${m.id} and boot it, or wipe ${c.name}`,
         );
       }
-      epochs[ci] = m.to;
+      epochs[c.name] = m.to;
     }
   }
   return epochs;

@@ -1,14 +1,12 @@
-export { bestChain, type Chain, compareIdSequences } from "./chain.js";
 export { PlanContext } from "./context.js";
 export { type DeviceData, deviceEpochs } from "./device.js";
 export {
   type Blocker,
   type BlockerCode,
   type HopDetail,
+  hop,
   hopBlockers,
-  hopCost,
-  hopDetail,
-  type Origin,
+  type WipeAllowance,
 } from "./hop.js";
 export { gapsJson, matrixJson, planJson } from "./json.js";
 export {
@@ -23,16 +21,12 @@ export {
   selectReleases,
 } from "./matrix.js";
 export {
-  allowMask,
-  type PathTree,
   type Plan,
   type PlanRequest,
   type PlanResult,
   type PlanStep,
-  pathTree,
   plan,
-  planFromTree,
-  releaseOrigin,
+  routes,
 } from "./plan.js";
 export {
   capRange,

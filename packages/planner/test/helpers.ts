@@ -1,4 +1,4 @@
-import type { ParsedGraph, ReleaseGraph } from "@stepstone/graph";
+import type { ParsedGraph, Release, ReleaseGraph } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
 import { FILE, type GraphJson, graphJson } from "@stepstone/test-utils";
 import {
@@ -64,18 +64,12 @@ export function planOf(
   opts: PlanOptions = {},
 ) {
   const ctx = context(g, opts.platform ?? null);
-  const a = at(ctx, from);
-  let deviceEpochs: Int32Array | undefined;
-  if (opts.device) {
-    deviceEpochs = Int32Array.from(ctx.releaseEpochs(a));
-    for (const [name, e] of Object.entries(opts.device)) deviceEpochs[ctx.componentIndex(name)] = e;
-  }
   return planJson(
     plan(ctx, {
-      from: a,
-      to: at(ctx, to),
+      from: ctx.releases[at(ctx, from)] as Release,
+      to: ctx.releases[at(ctx, to)] as Release,
       ...(opts.allowWipe !== undefined && { allowWipe: opts.allowWipe }),
-      ...(deviceEpochs !== undefined && { deviceEpochs }),
+      ...(opts.device !== undefined && { device: opts.device }),
     }),
   );
 }

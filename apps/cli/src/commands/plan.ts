@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
-import type { Migration } from "@stepstone/graph";
+import type { Migration, Release } from "@stepstone/graph";
 import { parseJsonStrict } from "@stepstone/graph-file";
 import {
   deviceEpochs,
@@ -45,8 +45,9 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   }
   const to = findRelease(ctx, opts.to, "--to");
   const allowWipe = parseAllowWipe(ctx, opts.allowWipe);
-  const epochs = device ? deviceEpochs(ctx, device, opts.device as string, from) : undefined;
-  const res = plan(ctx, { from, to, allowWipe, ...(epochs && { deviceEpochs: epochs }) });
+  const fromRelease = ctx.releases[from] as Release;
+  const epochs = device ? deviceEpochs(ctx, device, opts.device as string, fromRelease) : undefined;
+  const res = plan(ctx, { from, to, allowWipe, ...(epochs && { device: epochs }) });
   if (opts.format === "json") printJson(planJson(res));
   else printPlan(ctx, res, opts);
   return res.reachable ? 0 : 1;
