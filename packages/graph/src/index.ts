@@ -1,3 +1,13 @@
+export {
+  type EntryOf,
+  type Field,
+  type FieldType,
+  FORMAT,
+  fieldNames,
+  type GraphFile,
+  inFileOrder,
+  type Kind,
+} from "./format.js";
 export * from "./model.js";
 export { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
 export { parseGraphAsync } from "./parse-async.js";
