@@ -1,5 +1,6 @@
 export { type DotOptions, pictureTitle, toDot } from "./dot.js";
 export { toMermaid } from "./mermaid.js";
+export { reportPageScript } from "./page-script.js";
 export {
   FOLD_MIN,
   type Picture,

@@ -2,8 +2,8 @@
  * The runner and its units for an image, as rootfs-relative files: pure, the same options
  * give the same files.
  */
-import { readFileSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
+import { RUNNER_SOURCE } from "./generated/runner-source.js";
 import {
   type Layout,
   migrationFailedTarget,
@@ -56,12 +56,6 @@ export const RUNNER_DEFAULTS = {
   scriptTimeout: 600,
   runTimeout: 1800,
 };
-
-let runnerSource: string | undefined;
-function source(): string {
-  runnerSource ??= readFileSync(new URL("../src/runner.sh", import.meta.url), "utf8");
-  return runnerSource;
-}
 
 const COMPONENT_NAME = /^[a-z][a-z0-9_-]*$/;
 // A unit name systemd accepts for a service (templates and instances included).
@@ -140,7 +134,7 @@ export function emitRunner(options: RunnerOptions = {}): EmittedFile[] {
   // The mounts the run needs: its state and the persistent layer (when it is not /).
   const mounts = [stateDir, ...(upper === "/" ? [] : [upper])];
   const unit = { scriptsDir, layout, mounts, runTimeout };
-  const runner = source().replace(/'@([A-Z_]+)@'/g, (whole, key: string) => {
+  const runner = RUNNER_SOURCE.replace(/'@([A-Z_]+)@'/g, (whole, key: string) => {
     const v = values[key];
     return v === undefined ? whole : `'${v}'`;
   });
