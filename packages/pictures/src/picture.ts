@@ -163,7 +163,7 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
   });
 
   // The hops of the best plans between neighbouring golden releases.
-  const golden = selectReleases(ctx, { kind: "golden" });
+  const golden = selectReleases(ctx, { kind: "golden" }).map((r) => ctx.releaseIndex(r));
   golden.forEach((g, k) => {
     const neighbours = [golden[k - 1], golden[k + 1]].filter((x) => x !== undefined);
     if (neighbours.length === 0) return;

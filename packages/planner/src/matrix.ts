@@ -28,15 +28,13 @@ export type ReleaseSelection =
   | { kind: "range"; range: VersionRange };
 
 /** The release set of matrix and gaps; withdrawn releases are never targets, so never in it. */
-export function selectReleases(ctx: PlanContext, sel: ReleaseSelection): number[] {
-  const out: number[] = [];
-  ctx.releases.forEach((r, i) => {
-    if (r.withdrawn) return;
-    if (sel.kind === "golden" && !r.golden) return;
-    if (sel.kind === "range" && !sel.range.test(r.semver)) return;
-    out.push(i);
-  });
-  return out;
+export function selectReleases(ctx: PlanContext, sel: ReleaseSelection): Release[] {
+  return ctx.releases.filter(
+    (r) =>
+      !r.withdrawn &&
+      (sel.kind !== "golden" || r.golden) &&
+      (sel.kind !== "range" || sel.range.test(r.semver)),
+  );
 }
 
 /** The best plan for every ordered pair of `set` (no diagonal), wipes allowed. */
