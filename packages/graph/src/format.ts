@@ -218,6 +218,16 @@ export type EntryOf<K extends Kind> = {
 /** The whole file. */
 export type GraphFile = EntryOf<"root">;
 
+/** An optional field's default (its `default` above), typed as the field's value. */
+export function defaultOf<K extends Kind, N extends FieldsOf<K>["name"]>(
+  kind: K,
+  name: N,
+): ValueOf<Extract<FieldsOf<K>, { readonly name: N }>["type"]> {
+  const field = (FORMAT[kind] as readonly Field[]).find((f) => f.name === name);
+  if (field?.default === undefined) throw new Error(`${kind}.${name} has no default`);
+  return field.default as ValueOf<Extract<FieldsOf<K>, { readonly name: N }>["type"]>;
+}
+
 /** The field names of a kind, in the file's order. */
 export function fieldNames(kind: Kind): string[] {
   return (FORMAT[kind] as readonly Field[]).map((f) => f.name);

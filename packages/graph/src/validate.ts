@@ -1,6 +1,6 @@
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import { isInsideRelative, suggest } from "./checks.js";
-import type { EntryOf, Salvaged } from "./format.js";
+import { defaultOf, type EntryOf, type Salvaged } from "./format.js";
 import { afterCycles, componentOrder } from "./migration-order.js";
 import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
 import { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
@@ -10,6 +10,15 @@ import { checkKeys, checkReleaseKeys, warnKeys } from "./validate-keys.js";
 
 export { suggest } from "./checks.js";
 export type { Salvaged } from "./format.js";
+
+// What an absent optional field means (format.ts).
+const WIPEABLE = defaultOf("component", "wipeable");
+const ON_FAILURE = defaultOf("component", "onFailure");
+const BASELINE = defaultOf("component", "baseline");
+const RUNNER = defaultOf("release", "runner");
+const GOLDEN = defaultOf("release", "golden");
+const TRANSITION = defaultOf("release", "transition");
+const WITHDRAWN = defaultOf("release", "withdrawn");
 
 /** The `after` of the many migrations that have none: one shared empty list. */
 const NO_IDS: readonly string[] = Object.freeze([]);
@@ -91,7 +100,7 @@ export function checkGraph(
     if (!COMPONENT_NAME.test(name)) {
       err(["components", name], `component name must match ${COMPONENT_NAME.source}`);
     }
-    const wipeable = c.wipeable ?? true;
+    const wipeable = c.wipeable ?? WIPEABLE;
     const paths = c.paths ?? [];
     for (const [i, p] of paths.entries()) {
       if (!isInsideRelative(p)) {
@@ -125,9 +134,9 @@ export function checkGraph(
       name,
       wipeable,
       paths,
-      onFailure: c.onFailure ?? "halt",
+      onFailure: c.onFailure ?? ON_FAILURE,
       services: c.services ?? [],
-      baseline: c.baseline ?? 1,
+      baseline: c.baseline ?? BASELINE,
       ...(c.notes !== undefined && { notes: c.notes }),
     });
   }
@@ -242,7 +251,7 @@ export function checkGraph(
           `"${r.upgradeFrom}" is not a semver range (e.g. ">=2.9.0")`,
         );
     }
-    const runner = r.runner ?? true;
+    const runner = r.runner ?? RUNNER;
     if (keys !== null) checkReleaseKeys(r, i, runner, keys, err);
     const ships = r.ships ?? [];
     for (let j = 0; j < ships.length; j++) {
@@ -265,9 +274,9 @@ export function checkGraph(
         version: r.version,
         semver: sv,
         line: r.line ?? `${sv.major}.${sv.minor}`,
-        golden: r.golden ?? false,
-        transition: r.transition ?? false,
-        withdrawn: r.withdrawn ?? false,
+        golden: r.golden ?? GOLDEN,
+        transition: r.transition ?? TRANSITION,
+        withdrawn: r.withdrawn ?? WITHDRAWN,
         runner,
         epochs: r.epochs,
         ships,
