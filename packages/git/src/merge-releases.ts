@@ -1,5 +1,12 @@
 import { ordered, RELEASE_FROM_TAG, RELEASE_KEYS, same, without } from "./merge-json.js";
-import type { Entry, InheritedKeys, Json, Releases, SyncChanges } from "./merge-types.js";
+import type {
+  DocRelease,
+  Entry,
+  InheritedKeys,
+  Json,
+  Releases,
+  SyncChanges,
+} from "./merge-types.js";
 
 export interface ReleaseContext {
   readonly names: readonly string[];
@@ -37,8 +44,8 @@ function releaseJson(e: Entry, rel: Releases, cx: ReleaseContext): Json {
   const { names, shipsFromSync, inherited, warnings } = cx;
   const p = position.get(e) as number;
   if (!e.tag) {
-    const old = e.old as Json;
-    const epochs = { ...(old.epochs as Json) };
+    const old = e.old as DocRelease;
+    const epochs: Json = { ...old.epochs };
     for (const c of cx.added) {
       if (c in epochs) continue;
       const base = sorted.slice(0, p).findLast((x) => x.tag?.components.has(c));
@@ -51,7 +58,7 @@ function releaseJson(e: Entry, rel: Releases, cx: ReleaseContext): Json {
     return { ...old, epochs };
   }
   const tag = e.tag;
-  const oldEpochs = (e.old?.epochs ?? null) as Json | null;
+  const oldEpochs = e.old?.epochs ?? null;
   const epochs: Json = {};
   for (const c of names) {
     const epoch = tag.components.get(c)?.epoch ?? 1;
@@ -66,7 +73,7 @@ function releaseJson(e: Entry, rel: Releases, cx: ReleaseContext): Json {
   const ships = (shipsFromSync.get(p) ?? []).sort();
   const holds = (id: string) =>
     [...tag.components.values()].some((c) => c.scripts.some((s) => s.id === id));
-  for (const id of (e.old?.ships ?? []) as string[]) {
+  for (const id of e.old?.ships ?? []) {
     if (!holds(id))
       warnings.push(
         `release ${e.version} named ${id} in "ships", but tag ${tag.tag} does not hold it: removed (a release ships exactly the scripts of its tag)`,
@@ -100,7 +107,7 @@ export function inheritKeys(sorted: readonly Entry[]): Map<Entry, InheritedKeys>
     if (x.old === null) return out.get(x) ?? { signedBy: null, trusts: null };
     return {
       signedBy: typeof x.old.signedBy === "string" ? x.old.signedBy : null,
-      trusts: Array.isArray(x.old.trusts) ? (x.old.trusts as string[]) : null,
+      trusts: x.old.trusts ?? null,
     };
   };
   const lineOf = (x: Entry) =>

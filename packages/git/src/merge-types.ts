@@ -1,8 +1,12 @@
-import type { Epoch } from "@stepstone/graph";
+import type { EntryOf, Epoch } from "@stepstone/graph";
 import type { SemVer } from "semver";
 import type { ScriptFile } from "./layout.js";
 
 export type Json = Record<string, unknown>;
+
+/** Entries of the graph file as it was read (it was validated then). */
+export type DocRelease = EntryOf<"release">;
+export type DocMigration = EntryOf<"migration">;
 
 /** A script with the sha256 of its content. */
 export interface PinnedScript extends ScriptFile {
@@ -25,7 +29,7 @@ export interface TagState {
 
 /** A release of the merged graph: its entry in the file (null for a new one) and its tag. */
 export interface Entry {
-  readonly old: Json | null;
+  readonly old: DocRelease | null;
   readonly semver: SemVer;
   readonly version: string;
   readonly tag: TagState | null;

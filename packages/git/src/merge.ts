@@ -1,5 +1,6 @@
 import { InputError } from "@stepstone/errors";
 import {
+  type GraphFile,
   type Interval,
   parseVersion,
   type ReleaseGraph,
@@ -20,6 +21,7 @@ import {
 import { inheritKeys, mergeReleases } from "./merge-releases.js";
 import { scriptRuns, tagNameAt } from "./merge-scripts.js";
 import type {
+  DocMigration,
   Entry,
   InheritedKeys,
   Json,
@@ -71,7 +73,8 @@ export interface MergeResult {
  * a document with the tags it came from gives it back unchanged.
  */
 export function mergeSync(input: MergeInput): MergeResult {
-  const oldDoc = (input.old?.json ?? null) as Json | null;
+  // Validated when it was read: the file has the format's shape.
+  const oldDoc = (input.old?.json ?? null) as GraphFile | null;
   const warnings: string[] = [];
   const comps = mergeComponents(oldDoc, input.tags);
   const rel = releaseOrder(oldDoc, input.tags);
@@ -139,8 +142,8 @@ interface MergedComponents {
  * The graph's components, then the repository's new ones (sorted). A new component's
  * paths and policy are unknown, so it is not wipeable until someone says what to wipe.
  */
-function mergeComponents(oldDoc: Json | null, tags: readonly TagState[]): MergedComponents {
-  const oldComponents = (oldDoc?.components ?? {}) as Record<string, Json>;
+function mergeComponents(oldDoc: GraphFile | null, tags: readonly TagState[]): MergedComponents {
+  const oldComponents = oldDoc?.components ?? {};
   const known = Object.keys(oldComponents);
   const inRepo = new Set<string>();
   for (const t of tags) for (const c of t.components.keys()) inRepo.add(c);
@@ -153,14 +156,14 @@ function mergeComponents(oldDoc: Json | null, tags: readonly TagState[]): Merged
 }
 
 /** Releases, matched by version (equal but for +build is the same release). */
-function releaseOrder(oldDoc: Json | null, tags: readonly TagState[]): Releases {
+function releaseOrder(oldDoc: GraphFile | null, tags: readonly TagState[]): Releases {
   const tagByKey = new Map(tags.map((t) => [versionKey(t.semver), t]));
-  const entries: Entry[] = ((oldDoc?.releases ?? []) as Json[]).map((r) => {
-    const semver = parseVersion(r.version as string) as SemVer;
+  const entries: Entry[] = (oldDoc?.releases ?? []).map((r) => {
+    const semver = parseVersion(r.version) as SemVer;
     return {
       old: r,
       semver,
-      version: r.version as string,
+      version: r.version,
       tag: tagByKey.get(versionKey(semver)) ?? null,
     };
   });
@@ -205,7 +208,7 @@ interface MergedMigrations {
 /** Migrations: the graph's in their order, then the repository's new ones. */
 function mergeMigrations(
   input: MergeInput,
-  oldDoc: Json | null,
+  oldDoc: GraphFile | null,
   rel: Releases,
   repo: ReadonlyMap<string, RepoMigration>,
   names: readonly string[],
@@ -214,9 +217,9 @@ function mergeMigrations(
   const { sorted, versions, semvers, readBefore, notRead } = rel;
   const fixedShips = (p: number) => sorted[p]?.tag === null;
   const tagAt = (p: number) => tagNameAt(sorted, p);
-  const oldMigrations = (oldDoc?.migrations ?? []) as Json[];
+  const oldMigrations: readonly DocMigration[] = oldDoc?.migrations ?? [];
   const oldModel = new Map((input.old?.graph.migrations ?? []).map((m) => [m.id, m]));
-  const oldIds = new Set(oldMigrations.map((m) => m.id as string));
+  const oldIds = new Set(oldMigrations.map((m) => m.id));
   const order = new Map(names.map((n, i) => [n, i]));
   const newIds = [...repo.keys()]
     .filter((id) => !oldIds.has(id))
@@ -231,17 +234,19 @@ function mergeMigrations(
       );
     });
   const handShips = new Map<number, ReadonlySet<string>>(
-    notRead.map((p) => [p, new Set(((sorted[p] as Entry).old?.ships ?? []) as string[])]),
+    notRead.map((p) => [p, new Set((sorted[p] as Entry).old?.ships ?? [])]),
   );
   const shipsFromSync = new Map<number, string[]>();
   const scripts: { path: string; script: PinnedScript }[] = [];
   const migrations: Json[] = [];
   const migrationChanges = { added: [] as string[], updated: [] as string[], unchanged: 0 };
 
-  for (const m of [...oldMigrations, ...newIds.map((id) => ({ id }) as Json)]) {
-    const id = m.id as string;
+  const all: { id: string; before: DocMigration | null }[] = [
+    ...oldMigrations.map((m) => ({ id: m.id, before: m })),
+    ...newIds.map((id) => ({ id, before: null })),
+  ];
+  for (const { id, before } of all) {
     const rec = repo.get(id);
-    const before = oldIds.has(id) ? m : null;
     const oldRange = oldModel.get(id)?.shippedIn ?? null;
     const ivs: readonly Interval[] = oldRange === null ? [] : rangeIntervals(oldRange, semvers);
     // Releases read from a tag ship what it holds; the others keep shipping what they did.
