@@ -10,8 +10,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { demoKeys, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { demoKeys, REPO, SAMPLE, stepstone } from "../helpers/cli.js";
 
 const TRANSITION = "2.10.1-transition.1";
 const BUNDLE = `migration-${TRANSITION}.tar.gz`;

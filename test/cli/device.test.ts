@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { demoKeys, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { demoKeys, SAMPLE, stepstone } from "../helpers/cli.js";
 
 /**
  * Both ends of `plan --device`: the emitted runner's `status --json` on a device root

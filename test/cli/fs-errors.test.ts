@@ -4,8 +4,9 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { stepstone, tempDir } from "../helpers/cli.js";
+import { stepstone } from "../helpers/cli.js";
 
 describe("file-system errors", () => {
   it("runner --out FILE (an existing file): exit 2, one line naming the path", () => {

@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { stepstone, tempDir } from "../helpers/cli.js";
+import { stepstone } from "../helpers/cli.js";
 
 /**
  * The graph's `keys`: what validate requires of them, what bundle does with them, what

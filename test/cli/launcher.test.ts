@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { REPO, SAMPLE, stepstone } from "../helpers/cli.js";
 
 const BUNDLE = join(REPO, "apps/cli/dist/bundle");
 const PLAN = ["plan", "--from", "2.9.0", "--to", "2.12.0", "--graph", SAMPLE, "--format", "json"];

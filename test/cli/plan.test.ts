@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { graphText, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { graphText, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { REPO, SAMPLE, stepstone } from "../helpers/cli.js";
 
 /** Root-only 1.0.0, non-root 2.0.0 (users 1 -> 2), a transition that can go back. */
 const story = graphText({

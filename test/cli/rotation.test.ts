@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { git, gitRepo, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { git, gitRepo } from "../git/repo.js";
-import { stepstone, tempDir } from "../helpers/cli.js";
+import { stepstone } from "../helpers/cli.js";
 
 /**
  * A key rotation end to end, with real openssl: the old golden 1.0.0 trusts only key

@@ -1,5 +1,6 @@
+import { graphText, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { graphText, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { SAMPLE, stepstone } from "../helpers/cli.js";
 
 const users = { users: { paths: ["etc/passwd"] } };
 const ok = (extra: Record<string, unknown> = {}) =>

@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { demoKeys, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { demoKeys, REPO, SAMPLE, stepstone } from "../helpers/cli.js";
 
 const CLASS = join(REPO, "integrations/yocto/meta-stepstone/classes/migration.bbclass");
 

@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { git, gitRepo, type Json, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { demoKeys, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
-import { git, gitRepo, type Json } from "./repo.js";
+import { demoKeys, REPO, SAMPLE, stepstone } from "../helpers/cli.js";
 
 const T1 = "2.10.1-transition.1";
 const T2 = "2.13.1-transition.1";

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gitRepo, type Json, script, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
-import { gitRepo, type Json, script } from "./repo.js";
+import { SAMPLE, stepstone } from "../helpers/cli.js";
 
 /**
  * A firmware whose users data moves 1 -> 2 in 1.1 and 2 -> 3 in 1.3 (with a 1 -> 3

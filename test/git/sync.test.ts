@@ -1,9 +1,18 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  type Commit,
+  commit,
+  firmwareRepo,
+  git,
+  gitRepo,
+  type Json,
+  script,
+  tempDir,
+} from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { BIN, stepstone, tempDir } from "../helpers/cli.js";
-import { type Commit, commit, firmwareRepo, git, gitRepo, type Json, script } from "./repo.js";
+import { BIN, stepstone } from "../helpers/cli.js";
 
 function syncInto(repo: string, extra: string[] = [], dir = tempDir()) {
   const graph = join(dir, "release-graph.json");

@@ -1,8 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterEach } from "vitest";
+import { tempDir } from "@stepstone/test-utils";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BIN = join(REPO, "apps/cli/dist/bundle/bin.js");
@@ -28,28 +26,6 @@ export function stepstone(
     encoding: "utf8",
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A temporary folder with the given files, removed after the test. */
-export function tempDir(files: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), "stepstone-test-"));
-  dirs.push(dir);
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  return dir;
-}
-
-/** A release-graph.json text from a partial graph, with defaults for the boring parts. */
-export function graphText(g: Record<string, unknown>): string {
-  return JSON.stringify(
-    { schemaVersion: 1, components: {}, releases: [], migrations: [], ...g },
-    null,
-    2,
-  );
 }
 
 /**

@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { graphText, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { graphText, stepstone, tempDir } from "../helpers/cli.js";
+import { stepstone } from "../helpers/cli.js";
 
 /** `stepstone graph ... | dot -Tsvg`, as the README shows it. */
 function dot(text: string) {

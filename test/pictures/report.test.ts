@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { useTempDirs } from "@stepstone/test-utils";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, REPO, stepstone } from "../helpers/cli.js";
@@ -16,6 +16,7 @@ const { chromium } = createRequire(join(REPO, "packages/pictures/package.json"))
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = join(REPO, "test-results/report.png");
 
+const reportDir = useTempDirs("report", { removeAfter: "all" });
 let dir: string;
 let browser: Browser;
 /** The report of the sample graph, and the same for the qemuarm platform. */
@@ -137,7 +138,7 @@ beforeAll(async () => {
     existsSync(CHROMIUM),
     `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium, or scripts/tools.sh)`,
   ).toBe(true);
-  dir = mkdtempSync(join(tmpdir(), "stepstone-report-"));
+  dir = reportDir();
   report = writeReport("report.html");
   qemuarm = writeReport("qemuarm.html", ["--platform", "qemuarm"]);
   browser = await chromium.launch({
@@ -154,7 +155,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("stepstone report, in Chromium", () => {

@@ -4,16 +4,10 @@ import { join } from "node:path";
 import { writeBundle } from "@stepstone/bundle";
 import type { Epoch } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
-import { type HopDetail, hopDetail, PlanContext } from "@stepstone/planner";
+import { type HopDetail, hop, PlanContext } from "@stepstone/planner";
+import { graphArb, largeGraphArb, PLATFORM, type RefGraph, rangeArb } from "@stepstone/test-utils";
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import {
-  graphArb,
-  largeGraphArb,
-  PLATFORM,
-  rangeArb,
-} from "../../packages/planner/test/arbitrary.js";
-import type { RefGraph } from "../../packages/planner/test/reference.js";
 import {
   BUNDLE_REL,
   defaultBody,
@@ -207,7 +201,7 @@ function expected(ctx: PlanContext, a: number, b: number, hop: HopDetail): Obser
 }
 
 function hopOf(ctx: PlanContext, a: number, b: number): HopDetail {
-  return hopDetail(ctx, { release: a, epochs: ctx.releaseEpochs(a) }, b);
+  return hop(ctx, ctx.releases[a] as Release, ctx.releases[b] as Release);
 }
 
 function indexOf(ctx: PlanContext, version: string): number {

@@ -1,3 +1,4 @@
+import { ExitCode } from "@stepstone/errors";
 import { main } from "./main.js";
 
 export { main };
@@ -26,7 +27,7 @@ export function run(argv: readonly string[]): void {
     },
     (e) => {
       process.stderr.write(`stepstone: internal error: ${String(e)}\n`);
-      process.exitCode = 70; // ExitCode.internal: bin.ts loads nothing it does not need
+      process.exitCode = ExitCode.internal;
     },
   );
 }

@@ -43,9 +43,18 @@ if (training === undefined) mod.exports.run(process.argv);
 else {
   // Build time: run each command line (a JSON list of argument lists), then save the
   // bytecode of everything they compiled.
+  // A command that throws is reported and the others still run: the cache holds what ran.
   void (async () => {
-    for (const args of JSON.parse(training) as string[][])
-      await mod.exports.main([process.argv[0] as string, file, ...args]);
+    let failed = false;
+    for (const args of JSON.parse(training) as string[][]) {
+      try {
+        await mod.exports.main([process.argv[0] as string, file, ...args]);
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`stepstone ${args.join(" ")}: ${String(e)}\n`);
+      }
+    }
     fs.writeFileSync(cacheFile, script.createCachedData());
+    if (failed) process.exitCode = 1;
   })();
 }

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadGraph } from "@stepstone/graph-file";
 import { PlanContext } from "@stepstone/planner";
+import { useTempDirs } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
 import {
   BUNDLE_DIR,
@@ -14,7 +15,6 @@ import {
   writeBundle,
   writeTarGz,
 } from "../src/index.js";
-import { useTempDirs } from "./helpers.js";
 
 const REPO = resolve(import.meta.dirname, "../../..");
 

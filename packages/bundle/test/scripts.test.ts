@@ -1,9 +1,9 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readScript } from "@stepstone/graph-file";
+import { useTempDirs } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
 import { ScriptReader } from "../src/scripts.js";
-import { useTempDirs } from "./helpers.js";
 
 const tempDir = useTempDirs("scripts");
 

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { useTempDirs } from "@stepstone/test-utils";
 import { Header } from "tar";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,7 +13,6 @@ import {
   UstarHeader,
   writeTarGz,
 } from "../src/index.js";
-import { useTempDirs } from "./helpers.js";
 
 const D = "usr/share/migration.d";
 

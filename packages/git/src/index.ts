@@ -1,3 +1,25 @@
+// Moved for issue #12 (they do no git): retire advice and transition use to
+// @stepstone/planner, the shippedIn text to @stepstone/graph. Re-exported here for one
+// step, so callers can move their imports; import them from their new homes.
+export {
+  type Run,
+  runRange,
+  type ShippingText,
+  shippingRuns,
+  shippingText,
+  toRuns,
+} from "@stepstone/graph";
+export {
+  type ClosedGap,
+  capRange,
+  type OpenedGap,
+  type RetireEntry,
+  type RetireResult,
+  retire,
+  type TransitionUse,
+  transitionUse,
+  type Verdict,
+} from "@stepstone/planner";
 export { CatFile, listTags, openRepo, parseTree, type Repo } from "./git.js";
 export {
   type ComponentEntry,
@@ -29,24 +51,8 @@ export {
   type PublishStatus,
   publishTransitions,
 } from "./publish.js";
-export {
-  type Run,
-  runRange,
-  type ShippingText,
-  shippingRuns,
-  shippingText,
-  toRuns,
-} from "./ranges.js";
 export { type ReadProgress, type RepoRead, readTags } from "./read.js";
 export { type ReadmeInput, transitionReadme } from "./readme.js";
-export {
-  capRange,
-  type OpenedGap,
-  type RetireEntry,
-  type RetireResult,
-  retire,
-  type Verdict,
-} from "./retire.js";
 export { type SyncOptions, type SyncProgress, type SyncResult, syncRepo } from "./sync.js";
 export {
   globToRegExp,
@@ -58,4 +64,3 @@ export {
   type TagSelection,
   type VersionTag,
 } from "./tags.js";
-export { type ClosedGap, type TransitionUse, transitionUse } from "./use.js";

@@ -22,11 +22,10 @@ import { InputError } from "@stepstone/errors";
 import type { Release } from "@stepstone/graph";
 import { displayPath, type LoadedGraph } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
-import { PlanContext } from "@stepstone/planner";
+import { PlanContext, type TransitionUse, transitionUse } from "@stepstone/planner";
 import { simpleGit } from "simple-git";
 import { firstLine, listTags, openRepo, type Repo, run } from "./git.js";
 import { transitionReadme } from "./readme.js";
-import { type TransitionUse, transitionUse } from "./use.js";
 
 export interface PublishOptions {
   /** The repository that keeps the transition builds (created when missing or empty). */

@@ -1,5 +1,5 @@
 import type { Release } from "@stepstone/graph";
-import type { TransitionUse } from "./use.js";
+import type { TransitionUse } from "@stepstone/planner";
 
 export interface ReadmeScript {
   readonly order: number;

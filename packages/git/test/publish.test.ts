@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadGraph } from "@stepstone/graph-file";
+import { transitionUse } from "@stepstone/planner";
+import { git, gitRepo, script, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { git, gitRepo, script } from "../../../test/git/repo.js";
-import { tempDir } from "../../../test/helpers/cli.js";
-import { publishTransitions, transitionUse } from "../src/index.js";
+import { publishTransitions } from "../src/index.js";
 
 /**
  * users moves 1 -> 2 in 2.0.0; 1.9.0 and 2.0.0 are golden; only the transition build

@@ -1,5 +1,5 @@
+import { firmwareRepo, git, gitRepo, script } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { firmwareRepo, git, gitRepo, script } from "../../../test/git/repo.js";
 import { CatFile, listTags, openRepo, readTags, selectTags } from "../src/index.js";
 
 /** The thin git layer, against real repositories made by the shared helper. */

@@ -5,6 +5,6 @@ export {
   type LoadedGraph,
   type LoadOptions,
   loadGraph,
-  readScript,
   resolveGraphPath,
 } from "./load.js";
+export { readScript } from "./read-script.js";

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import { jsonPath, type ReleaseGraph, type SigningKey } from "@stepstone/graph";
-import { readScript } from "./load.js";
+import { readScript } from "./read-script.js";
 
 /** A key of the graph, read: the PEM bytes as the file holds them (what a bundle carries). */
 export interface PublicKey {

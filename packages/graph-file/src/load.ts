@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { InputError } from "@stepstone/errors";
 import { graphFileKeys, type ParsedGraph, parseGraphAsync } from "@stepstone/graph";
 import { checkDuplicateKeys, parseJson } from "./json.js";
@@ -88,25 +88,4 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
     parsed.warnings.push(...warnings);
   }
   return { ...parsed, file, root, json };
-}
-
-/** The script's bytes, refusing a path that escapes the graph's folder (links included). */
-export function readScript(root: string, script: string): Buffer {
-  // realpath(3) in one call (the JS realpathSync lstat()s every path segment).
-  const real = realpathSync.native(join(root, script));
-  const realRoot = realRootOf(root);
-  if (!real.startsWith(realRoot + sep)) {
-    throw new InputError(`${script}: resolves outside the graph's folder (${realRoot})`);
-  }
-  return readFileSync(real);
-}
-
-const realRoots = new Map<string, string>();
-function realRootOf(root: string): string {
-  let real = realRoots.get(root);
-  if (real === undefined) {
-    real = realpathSync.native(root);
-    realRoots.set(root, real);
-  }
-  return real;
 }

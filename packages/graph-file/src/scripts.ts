@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import type { ReleaseGraph } from "@stepstone/graph";
-import { readScript } from "./load.js";
+import { readScript } from "./read-script.js";
 
 export function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");

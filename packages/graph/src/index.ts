@@ -1,3 +1,13 @@
+export {
+  type EntryOf,
+  type Field,
+  type FieldType,
+  FORMAT,
+  fieldNames,
+  type GraphFile,
+  inFileOrder,
+  type Kind,
+} from "./format.js";
 export * from "./model.js";
 export { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
 export { parseGraphAsync } from "./parse-async.js";
@@ -12,6 +22,14 @@ export {
   versionKey,
 } from "./semver.js";
 export { graphFileKeys, isGraphFile } from "./shape.js";
+export {
+  type Run,
+  runRange,
+  type ShippingText,
+  shippingRuns,
+  shippingText,
+  toRuns,
+} from "./shipped-in.js";
 export { ShippingIndex, shippingIndex } from "./shipping.js";
 export {
   checkGraph,

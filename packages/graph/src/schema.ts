@@ -1,15 +1,25 @@
 import { z } from "zod";
+import {
+  type EntryOf,
+  type Field,
+  type FieldType,
+  FORMAT,
+  fieldNames,
+  type Kind,
+  MAX_EPOCH,
+  SHA256,
+} from "./format.js";
 import { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
 
 /**
- * The shape of release-graph.json. Structural checks live here (and are published as a
- * JSON Schema for editors); cross-references and semver live in validate.ts.
+ * The shape of release-graph.json as a zod schema (and the JSON Schema published for
+ * editors), made from the table of fields in format.ts. Structural checks live here;
+ * cross-references and semver live in validate.ts.
  */
 
+export { type GraphFile, MAX_EPOCH } from "./format.js";
 export { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
 
-// The planner and the runner keep epochs as 32-bit integers.
-export const MAX_EPOCH = 2_147_483_647;
 const epoch = z
   .int()
   .min(0)
@@ -18,98 +28,66 @@ const epoch = z
 const notes = z.string().describe("Free text for people; ignored by tools.");
 const epochs = z.record(z.string(), epoch);
 
-export const componentSchema = z.strictObject({
-  wipeable: z.boolean().optional().describe("May a plan reset it to factory state? Default true."),
-  paths: z
-    .array(z.string().min(1))
-    .optional()
-    .describe("Its data, relative to the persistent root (e.g. etc/passwd)."),
-  onFailure: z
-    .enum(["halt", "isolate", "wipe"])
-    .optional()
-    .describe("The runner's policy when one of its scripts fails. Default halt."),
-  services: z
-    .array(z.string().min(1))
-    .optional()
-    .describe("systemd units that must not start before its migrations ran."),
-  baseline: epoch.optional().describe("Epoch of data written before the runner. Default 1."),
-  notes: notes.optional(),
-});
+const made = new Map<Kind, z.ZodObject>();
 
-export const platformSchema = z.strictObject({
-  epochs: epochs.describe("Overrides of some components' epochs on this platform."),
-});
+function typeSchema(t: FieldType): z.ZodType {
+  switch (t) {
+    case "string":
+      return z.string();
+    case "nonEmpty":
+      return z.string().min(1);
+    case "boolean":
+      return z.boolean();
+    case "epoch":
+      return epoch;
+    case "epochs":
+      return epochs;
+    case "strings":
+      return z.array(z.string());
+    case "nonEmptyStrings":
+      return z.array(z.string().min(1));
+    case "sha256":
+      return z.string().regex(SHA256, "expected 64 lowercase hex digits");
+    case "notes":
+      return notes;
+  }
+  if ("oneOf" in t) return z.enum(t.oneOf);
+  if ("literal" in t) return z.literal(t.literal);
+  if ("recordOf" in t) return z.record(z.string(), objectSchema(t.recordOf));
+  return z.array(objectSchema(t.arrayOf));
+}
 
-export const releaseSchema = z.strictObject({
-  version: z.string().describe("Semver; prereleases allowed."),
-  line: z.string().min(1).optional().describe("Release line; default major.minor."),
-  golden: z.boolean().optional().describe("Locked at manufacturing: must stay reachable."),
-  transition: z.boolean().optional().describe("A transition firmware, built to connect others."),
-  withdrawn: z.boolean().optional().describe("Never a stop or a target; may be a source."),
-  runner: z.boolean().optional().describe("Does the image carry the runner? Default true."),
-  epochs: epochs.describe("The data epoch of every component."),
-  ships: z.array(z.string()).optional().describe("Ids of extra migrations this image carries."),
-  upgradeFrom: z.string().optional().describe("Semver range a lower source must satisfy."),
-  signedBy: z.string().min(1).optional().describe("The key this image is signed with."),
-  trusts: z.array(z.string().min(1)).optional().describe("Keys whose images it accepts."),
-  platforms: z.record(z.string(), platformSchema).optional(),
-  tag: z.string().optional().describe("The git tag it was read from."),
-  notes: notes.optional(),
-});
+function fieldSchema(f: Field): z.ZodType {
+  let s = typeSchema(f.type);
+  if (f.required !== true) s = s.optional();
+  return f.description === undefined ? s : s.describe(f.description);
+}
 
-export const migrationSchema = z.strictObject({
-  id: z.string().describe("Unique id, ^[a-z0-9][a-z0-9._-]*$."),
-  component: z.string(),
-  from: epoch,
-  to: epoch,
-  script: z.string().min(1).describe("Path relative to the graph file, inside its folder."),
-  shippedIn: z.string().optional().describe("Semver range of releases whose image carries it."),
-  after: z.array(z.string()).optional().describe("Ids it must run after."),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits")
-    .optional()
-    .describe("Pin of the script's content."),
-  description: z.string().optional(),
-  notes: notes.optional(),
-});
+function objectSchema(kind: Kind): z.ZodObject {
+  let s = made.get(kind);
+  if (s === undefined) {
+    const fields = FORMAT[kind] as readonly Field[];
+    s = z.strictObject(Object.fromEntries(fields.map((f) => [f.name, fieldSchema(f)])));
+    made.set(kind, s);
+  }
+  return s;
+}
 
-export const keySchema = z.strictObject({
-  public: z
-    .string()
-    .min(1)
-    .describe(
-      "The ed25519 public key in PEM, relative to the graph file, inside its folder (e.g. keys/vendor-2025.pub.pem).",
-    ),
-  notes: notes.optional(),
-});
+/** The schema of one kind of object, typed as the file holds it. */
+type SchemaOf<K extends Kind> = z.ZodObject & z.ZodType<EntryOf<K>>;
+const schemaOf = <K extends Kind>(kind: K) => objectSchema(kind) as SchemaOf<K>;
 
-export const graphSchema = z.strictObject({
-  $schema: z.string().optional(),
-  schemaVersion: z.literal(1),
-  components: z.record(z.string(), componentSchema),
-  releases: z.array(releaseSchema),
-  migrations: z.array(migrationSchema).optional(),
-  keys: z
-    .record(z.string(), keySchema)
-    .optional()
-    .describe(
-      "Signing keys by id: with it, every signedBy and trusts entry must name one, and bundles carry the trusted public keys.",
-    ),
-  notes: notes.optional(),
-});
-
-export type GraphFile = z.infer<typeof graphSchema>;
+export const componentSchema = schemaOf("component");
+export const platformSchema = schemaOf("platform");
+export const releaseSchema = schemaOf("release");
+export const migrationSchema = schemaOf("migration");
+export const keySchema = schemaOf("key");
+export const graphSchema = schemaOf("root");
 
 /** The keys each kind of object allows, to suggest the one a typo meant. */
-export const KNOWN_KEYS = {
-  root: Object.keys(graphSchema.shape),
-  component: Object.keys(componentSchema.shape),
-  release: Object.keys(releaseSchema.shape),
-  migration: Object.keys(migrationSchema.shape),
-  platform: Object.keys(platformSchema.shape),
-  key: Object.keys(keySchema.shape),
-} as const;
+export const KNOWN_KEYS = Object.fromEntries(
+  (Object.keys(FORMAT) as Kind[]).map((k) => [k, fieldNames(k)]),
+) as unknown as Readonly<Record<Kind, readonly string[]>>;
 
 /** JSON Schema (draft 2020-12) of release-graph.json, published for editors. */
 export function graphJsonSchema(): Record<string, unknown> {

@@ -1,11 +1,19 @@
-import type { GraphFile } from "./schema.js";
+import {
+  type Field,
+  type FieldType,
+  FORMAT,
+  type GraphFile,
+  type Kind,
+  MAX_EPOCH,
+  SHA256,
+} from "./format.js";
 
 /**
  * Does the parsed JSON have exactly the shape `graphSchema` (schema.ts) accepts? The
- * same rules written out by hand, so that a well-formed file, which is nearly every
- * file, is checked in a few milliseconds without loading zod at all (loading it and
- * running it over a vendor-sized graph costs a `stepstone plan` about as much as node's
- * own start). When this says no, the caller runs zod for the exact diagnostics.
+ * same rules, made from the same table of fields (format.ts) without zod, so that a
+ * well-formed file, which is nearly every file, is checked in a few milliseconds without
+ * loading zod at all (loading it and running it over a vendor-sized graph costs a
+ * `stepstone plan` about as much as node's own start). When this says no, the caller runs zod for the exact diagnostics.
  *
  * It must never say yes to a file zod rejects: test/shape.test.ts checks both against
  * each other on thousands of mutated graphs. It may say no to a file zod accepts (an
@@ -28,204 +36,100 @@ export function graphFileKeys(input: unknown): number {
   return isGraphFileShape(input) ? keys : -1;
 }
 
-function isGraphFileShape(input: unknown): input is GraphFile {
-  if (!isObject(input)) return false;
-  for (const k in input) {
-    keys++;
-    const v = input[k];
-    switch (k) {
-      case "$schema":
-      case "notes":
-        if (typeof v !== "string") return false;
-        break;
-      case "schemaVersion":
-        if (v !== 1) return false;
-        break;
-      case "components":
-        if (!isObject(v)) return false;
-        for (const name in v) {
-          keys++;
-          if (!isComponent(v[name])) return false;
-        }
-        break;
-      case "releases":
-        if (!Array.isArray(v)) return false;
-        for (let i = 0; i < v.length; i++) if (!isRelease(v[i])) return false;
-        break;
-      case "migrations":
-        if (!Array.isArray(v)) return false;
-        for (let i = 0; i < v.length; i++) if (!isMigration(v[i])) return false;
-        break;
-      case "keys":
-        if (!isObject(v)) return false;
-        for (const id in v) {
-          keys++;
-          if (!isKey(v[id])) return false;
-        }
-        break;
-      default:
-        return false;
+type Check = (v: unknown) => boolean;
+
+const checks = new Map<Kind, Check>();
+
+/** The check of one kind of object, made from its fields (format.ts) once. */
+function objectCheck(kind: Kind): Check {
+  let check = checks.get(kind);
+  if (check !== undefined) return check;
+  const fields = FORMAT[kind] as readonly Field[];
+  // A Map, not an object: a key such as "constructor" must not find Object.prototype's.
+  const byName = new Map<string, Check>(fields.map((f) => [f.name, typeCheck(f.type)]));
+  const required = fields.filter((f) => f.required === true).map((f) => f.name);
+  check = (o) => {
+    if (!isObject(o)) return false;
+    for (const k in o) {
+      keys++;
+      const c = byName.get(k);
+      if (c === undefined || !c(o[k])) return false;
     }
-  }
-  return (
-    input.schemaVersion === 1 && input.components !== undefined && input.releases !== undefined
-  );
+    for (let i = 0; i < required.length; i++)
+      if (o[required[i] as string] === undefined) return false;
+    return true;
+  };
+  checks.set(kind, check);
+  return check;
 }
 
-function isComponent(c: unknown): boolean {
-  if (!isObject(c)) return false;
-  for (const k in c) {
-    keys++;
-    const v = c[k];
-    switch (k) {
-      case "wipeable":
-        if (typeof v !== "boolean") return false;
-        break;
-      case "paths":
-      case "services":
-        if (!isArrayOf(v, isNonEmptyString)) return false;
-        break;
-      case "onFailure":
-        if (v !== "halt" && v !== "isolate" && v !== "wipe") return false;
-        break;
-      case "baseline":
-        if (!isEpoch(v)) return false;
-        break;
-      case "notes":
-        if (typeof v !== "string") return false;
-        break;
-      default:
-        return false;
-    }
+function typeCheck(t: FieldType): Check {
+  switch (t) {
+    case "string":
+    case "notes":
+      return isString;
+    case "nonEmpty":
+      return isNonEmptyString;
+    case "boolean":
+      return isBoolean;
+    case "epoch":
+      return isEpoch;
+    case "epochs":
+      return isEpochs;
+    case "strings":
+      return (v) => isArrayOf(v, isString);
+    case "nonEmptyStrings":
+      return (v) => isArrayOf(v, isNonEmptyString);
+    case "sha256":
+      return (v) => typeof v === "string" && SHA256.test(v);
   }
-  return true;
+  if ("oneOf" in t) {
+    const values: readonly unknown[] = t.oneOf;
+    return (v) => values.includes(v);
+  }
+  if ("literal" in t) {
+    const value = t.literal;
+    return (v) => v === value;
+  }
+  if ("recordOf" in t) {
+    const item = objectCheck(t.recordOf);
+    return (v) => isRecordOf(v, item);
+  }
+  const item = objectCheck(t.arrayOf);
+  return (v) => isArrayOf(v, item);
 }
 
-function isRelease(r: unknown): boolean {
-  if (!isObject(r)) return false;
-  for (const k in r) {
-    keys++;
-    const v = r[k];
-    switch (k) {
-      case "version":
-      case "upgradeFrom":
-      case "tag":
-      case "notes":
-        if (typeof v !== "string") return false;
-        break;
-      case "line":
-      case "signedBy":
-        if (!isNonEmptyString(v)) return false;
-        break;
-      case "golden":
-      case "transition":
-      case "withdrawn":
-      case "runner":
-        if (typeof v !== "boolean") return false;
-        break;
-      case "epochs":
-        if (!isEpochs(v)) return false;
-        break;
-      case "ships":
-        if (!isArrayOf(v, isString)) return false;
-        break;
-      case "trusts":
-        if (!isArrayOf(v, isNonEmptyString)) return false;
-        break;
-      case "platforms":
-        if (!isObject(v)) return false;
-        for (const p in v) {
-          keys++;
-          if (!isPlatform(v[p])) return false;
-        }
-        break;
-      default:
-        return false;
-    }
-  }
-  return r.version !== undefined && r.epochs !== undefined;
-}
+const isGraphFileShape = objectCheck("root") as (input: unknown) => input is GraphFile;
 
-function isPlatform(p: unknown): boolean {
-  if (!isObject(p)) return false;
-  for (const k in p) {
-    keys++;
-    if (k !== "epochs") return false;
-  }
-  return isEpochs(p.epochs);
-}
-
-function isKey(k: unknown): boolean {
-  if (!isObject(k)) return false;
-  for (const f in k) {
-    keys++;
-    const v = k[f];
-    if (f === "public") {
-      if (!isNonEmptyString(v)) return false;
-    } else if (f === "notes") {
-      if (typeof v !== "string") return false;
-    } else return false;
-  }
-  return k.public !== undefined;
-}
-
-const SHA256 = /^[0-9a-f]{64}$/;
-
-function isMigration(m: unknown): boolean {
-  if (!isObject(m)) return false;
-  for (const k in m) {
-    keys++;
-    const v = m[k];
-    switch (k) {
-      case "id":
-      case "component":
-      case "shippedIn":
-      case "description":
-      case "notes":
-        if (typeof v !== "string") return false;
-        break;
-      case "from":
-      case "to":
-        if (!isEpoch(v)) return false;
-        break;
-      case "script":
-        if (!isNonEmptyString(v)) return false;
-        break;
-      case "after":
-        if (!isArrayOf(v, isString)) return false;
-        break;
-      case "sha256":
-        if (typeof v !== "string" || !SHA256.test(v)) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return (
-    m.id !== undefined &&
-    m.component !== undefined &&
-    m.from !== undefined &&
-    m.to !== undefined &&
-    m.script !== undefined
-  );
-}
-
-function isEpochs(v: unknown): boolean {
+function isRecordOf(v: unknown, item: Check): boolean {
   if (!isObject(v)) return false;
   for (const k in v) {
     keys++;
-    if (!isEpoch(v[k])) return false;
+    if (!item(v[k])) return false;
   }
   return true;
+}
+
+function isEpochs(v: unknown): boolean {
+  return isRecordOf(v, isEpoch);
 }
 
 /** The schema's epoch: an integer in [0, 2^31). */
 function isEpoch(v: unknown): boolean {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 2_147_483_647;
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= MAX_EPOCH;
 }
 
-const isString = (v: unknown): boolean => typeof v === "string";
-const isNonEmptyString = (v: unknown): boolean => typeof v === "string" && v.length > 0;
+function isString(v: unknown): boolean {
+  return typeof v === "string";
+}
+
+function isBoolean(v: unknown): boolean {
+  return typeof v === "boolean";
+}
+
+function isNonEmptyString(v: unknown): boolean {
+  return typeof v === "string" && v.length > 0;
+}
 
 function isArrayOf(v: unknown, item: (x: unknown) => boolean): boolean {
   if (!Array.isArray(v)) return false;

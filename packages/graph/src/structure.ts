@@ -1,5 +1,7 @@
 import type { Diagnostic } from "@stepstone/errors";
 import { z } from "zod";
+import { suggest } from "./checks.js";
+import type { Salvaged } from "./format.js";
 import {
   componentSchema,
   graphSchema,
@@ -9,7 +11,7 @@ import {
   platformSchema,
   releaseSchema,
 } from "./schema.js";
-import { jsonPath, type Salvaged, suggest } from "./validate.js";
+import { jsonPath } from "./validate.js";
 
 /**
  * The structural check with zod, for a file that shape.ts found malformed: one

@@ -1,17 +1,24 @@
 import { type Diagnostic, InputError } from "@stepstone/errors";
-import type { z } from "zod";
-import type {
-  Component,
-  Migration,
-  PlatformOverride,
-  Release,
-  ReleaseGraph,
-  SigningKey,
-} from "./model.js";
-import { COMPONENT_NAME, KEY_ID, MIGRATION_ID } from "./names.js";
-import type { componentSchema, keySchema, migrationSchema, releaseSchema } from "./schema.js";
+import { isInsideRelative, suggest } from "./checks.js";
+import { defaultOf, type EntryOf, type Salvaged } from "./format.js";
+import { afterCycles, componentOrder } from "./migration-order.js";
+import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
+import { COMPONENT_NAME, MIGRATION_ID } from "./names.js";
 import { parseRange, parseVersion, versionKey } from "./semver.js";
 import { shippingIndex } from "./shipping.js";
+import { checkKeys, checkReleaseKeys, warnKeys } from "./validate-keys.js";
+
+export { suggest } from "./checks.js";
+export type { Salvaged } from "./format.js";
+
+// What an absent optional field means (format.ts).
+const WIPEABLE = defaultOf("component", "wipeable");
+const ON_FAILURE = defaultOf("component", "onFailure");
+const BASELINE = defaultOf("component", "baseline");
+const RUNNER = defaultOf("release", "runner");
+const GOLDEN = defaultOf("release", "golden");
+const TRANSITION = defaultOf("release", "transition");
+const WITHDRAWN = defaultOf("release", "withdrawn");
 
 /** The `after` of the many migrations that have none: one shared empty list. */
 const NO_IDS: readonly string[] = Object.freeze([]);
@@ -34,14 +41,6 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   }
   return out === "" ? "$" : out;
 }
-
-/** The file's shape with holes where an entry is broken (indices kept for messages). */
-export type Salvaged = {
-  components: Record<string, z.infer<typeof componentSchema> | null>;
-  releases: (z.infer<typeof releaseSchema> | null)[];
-  migrations?: (z.infer<typeof migrationSchema> | null)[];
-  keys?: Record<string, z.infer<typeof keySchema> | null>;
-};
 
 export interface ParseOptions {
   /**
@@ -101,7 +100,7 @@ export function checkGraph(
     if (!COMPONENT_NAME.test(name)) {
       err(["components", name], `component name must match ${COMPONENT_NAME.source}`);
     }
-    const wipeable = c.wipeable ?? true;
+    const wipeable = c.wipeable ?? WIPEABLE;
     const paths = c.paths ?? [];
     for (const [i, p] of paths.entries()) {
       if (!isInsideRelative(p)) {
@@ -135,9 +134,9 @@ export function checkGraph(
       name,
       wipeable,
       paths,
-      onFailure: c.onFailure ?? "halt",
+      onFailure: c.onFailure ?? ON_FAILURE,
       services: c.services ?? [],
-      baseline: c.baseline ?? 1,
+      baseline: c.baseline ?? BASELINE,
       ...(c.notes !== undefined && { notes: c.notes }),
     });
   }
@@ -252,7 +251,7 @@ export function checkGraph(
           `"${r.upgradeFrom}" is not a semver range (e.g. ">=2.9.0")`,
         );
     }
-    const runner = r.runner ?? true;
+    const runner = r.runner ?? RUNNER;
     if (keys !== null) checkReleaseKeys(r, i, runner, keys, err);
     const ships = r.ships ?? [];
     for (let j = 0; j < ships.length; j++) {
@@ -275,9 +274,9 @@ export function checkGraph(
         version: r.version,
         semver: sv,
         line: r.line ?? `${sv.major}.${sv.minor}`,
-        golden: r.golden ?? false,
-        transition: r.transition ?? false,
-        withdrawn: r.withdrawn ?? false,
+        golden: r.golden ?? GOLDEN,
+        transition: r.transition ?? TRANSITION,
+        withdrawn: r.withdrawn ?? WITHDRAWN,
         runner,
         epochs: r.epochs,
         ships,
@@ -310,126 +309,8 @@ export function checkGraph(
   return { graph, warnings };
 }
 
-type DocMigration = NonNullable<NonNullable<Salvaged["migrations"]>[number]>;
-type DocRelease = NonNullable<Salvaged["releases"][number]>;
+type DocMigration = EntryOf<"migration">;
 
-/** The top-level `keys`: ids and paths checked, and the ids present (broken entries too). */
-interface Keys {
-  readonly model: ReadonlyMap<string, SigningKey>;
-  /** Every id the file names, parsed or not (a broken entry is reported once, not per use). */
-  readonly ids: readonly string[];
-}
-
-function checkKeys(
-  doc: Salvaged,
-  err: (path: readonly PropertyKey[], message: string) => void,
-): Keys | null {
-  if (doc.keys === undefined) return null;
-  const model = new Map<string, SigningKey>();
-  const ids = Object.keys(doc.keys);
-  for (const id of ids) {
-    const k = doc.keys[id];
-    if (!KEY_ID.test(id))
-      err(
-        ["keys", id],
-        `key id must match ${KEY_ID.source} (it is the key's file name on the device, keys/<id>.pem)`,
-      );
-    if (k === undefined || k === null) continue;
-    if (!isInsideRelative(k.public))
-      err(
-        ["keys", id, "public"],
-        `"${k.public}" must be a relative path inside the graph's folder (no "..", not absolute)`,
-      );
-    model.set(id, { id, public: k.public, ...(k.notes !== undefined && { notes: k.notes }) });
-  }
-  return { model, ids };
-}
-
-/**
- * With `keys`: a release's keys must be ones the graph holds, a signed release must trust
- * its own key (its image checks its own bundle with its trust store), and a release with
- * the runner that trusts keys must be signed (else that check could never pass at boot).
- */
-function checkReleaseKeys(
-  r: DocRelease,
-  i: number,
-  runner: boolean,
-  keys: Keys,
-  err: (path: readonly PropertyKey[], message: string) => void,
-): void {
-  const unknown = (id: string) =>
-    `unknown key "${id}"${suggest(id, keys.ids)}: add it to "keys" (with its public key file) or name one of ${keys.ids.map((k) => `"${k}"`).join(", ") || "none"}`;
-  if (r.signedBy !== undefined && !keys.ids.includes(r.signedBy))
-    err(["releases", i, "signedBy"], unknown(r.signedBy));
-  const trusts = r.trusts ?? [];
-  for (let j = 0; j < trusts.length; j++) {
-    const id = trusts[j] as string;
-    if (!keys.ids.includes(id)) err(["releases", i, "trusts", j], unknown(id));
-  }
-  if (r.signedBy !== undefined && r.trusts !== undefined && !r.trusts.includes(r.signedBy))
-    err(
-      ["releases", i, "trusts"],
-      `does not list the release's own key "${r.signedBy}": its image checks its own bundle's signature with these keys at boot; add "${r.signedBy}"`,
-    );
-  else if (r.signedBy !== undefined && r.trusts === undefined && runner)
-    err(
-      ["releases", i, "trusts"],
-      `missing: a release signed with "${r.signedBy}" must trust its own key (its image checks its own bundle with its trust store); add "trusts": ["${r.signedBy}"]`,
-    );
-  if (r.signedBy === undefined && r.trusts !== undefined && runner)
-    err(
-      ["releases", i, "signedBy"],
-      "missing: this release has the runner and trusts keys, so its image checks its own bundle's signature at boot; an unsigned bundle could never pass: set signedBy (or remove trusts)",
-    );
-}
-
-/**
- * Without `keys`, key names are labels: say once that signatures cannot be checked. With
- * or without, a release without signedBy between signed releases is most likely one that
- * sync added (or someone wrote) and nobody gave a key.
- */
-function warnKeys(
-  graph: ReleaseGraph,
-  fileIndex: ReadonlyMap<Release, number>,
-  warn: (path: readonly PropertyKey[], message: string) => void,
-  warnFile: (message: string) => void,
-): void {
-  const rs = graph.releases;
-  if (graph.keys === null && rs.some((r) => r.signedBy !== null || r.trusts !== null))
-    warnFile(
-      'no "keys": signedBy and trusts are labels that no public key backs, so bundles cannot be checked against the graph (add "keys": {"<id>": {"public": "keys/<id>.pub.pem"}})',
-    );
-  // One pass: the unsigned releases since the last signed one, warned about at the next
-  // signed one (or at the end: a new release after signed ones is the same mistake).
-  let before: Release | null = null;
-  let unsigned: Release[] = [];
-  for (const r of rs) {
-    if (r.signedBy === null) {
-      if (before !== null) unsigned.push(r);
-      continue;
-    }
-    for (const u of unsigned) warnUnsigned(u, before as Release, r);
-    unsigned = [];
-    before = r;
-  }
-  for (const u of unsigned) warnUnsigned(u, before as Release, null);
-  function warnUnsigned(r: Release, before: Release, after: Release | null): void {
-    const others =
-      after === null
-        ? `${before.version} before it is signed (by ${before.signedBy})`
-        : `${before.version} (${before.signedBy}) before it and ${after.version} (${after.signedBy}) after it are signed`;
-    warn(
-      ["releases", fileIndex.get(r) ?? 0],
-      `${r.version} has no signedBy, but ${others}: set its signedBy and trusts (sync gives a new release those of the release before it)`,
-    );
-  }
-}
-
-/**
- * The checks of one migration entry but its id's, and its model. Its own function: it
- * runs once per migration (tens of thousands), and V8 optimizes a small function called
- * that often long before it would a loop inside checkGraph.
- */
 function checkMigration(
   m: DocMigration,
   i: number,
@@ -513,115 +394,4 @@ function warnUnrecoverableDowngrades(
       `${r.version} ships down-migration "${m.id}" (${m.component} ${m.from} -> ${m.to}) without an up-migration ${m.to} -> ${m.from}: if flashing fails after pre-flash, the device reboots into ${r.version} with data it cannot read`,
     );
   }
-}
-
-/**
- * Components migrate in an order derived from `after` across components (a component
- * whose migration runs after another component's migration comes later), then file order.
- */
-function componentOrder(
-  names: readonly string[],
-  migrations: readonly Migration[],
-  byId: ReadonlyMap<string, number>,
-  fail: (message: string) => void,
-): string[] {
-  const deps = new Map<string, Set<string>>(names.map((n) => [n, new Set()]));
-  for (const m of migrations) {
-    for (const dep of m.after) {
-      const i = byId.get(dep);
-      const other = i === undefined ? undefined : migrations[i];
-      if (other && other.component !== m.component) deps.get(m.component)?.add(other.component);
-    }
-  }
-  const out: string[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (n: string, trail: string[]): boolean => {
-    const s = state.get(n);
-    if (s === "done") return true;
-    if (s === "visiting") {
-      fail(`the "after" links order components in a cycle: ${[...trail, n].join(" -> ")}`);
-      return false;
-    }
-    state.set(n, "visiting");
-    for (const d of deps.get(n) ?? []) if (!visit(d, [...trail, n])) return false;
-    state.set(n, "done");
-    out.push(n);
-    return true;
-  };
-  for (const n of names) if (!visit(n, [])) return [...names];
-  return out;
-}
-
-/**
- * A cycle of `after` links among one component's migrations leaves no order to run them
- * in. (Cycles across components are reported by componentOrder, which must order the
- * components; without this check a same-component cycle passed validation silently.)
- */
-function afterCycles(
-  migrations: readonly Migration[],
-  byId: ReadonlyMap<string, number>,
-  fail: (index: number, message: string) => void,
-): void {
-  const state = new Map<number, "visiting" | "done">();
-  const visit = (i: number, trail: number[]): void => {
-    if (state.get(i) === "done") return;
-    if (state.get(i) === "visiting") {
-      const cycle = [...trail.slice(trail.indexOf(i)), i].map((k) => migrations[k]?.id);
-      fail(i, `the "after" links form a cycle: ${cycle.join(" -> ")}`);
-      return;
-    }
-    state.set(i, "visiting");
-    const m = migrations[i] as Migration;
-    for (const dep of m.after) {
-      const j = byId.get(dep);
-      if (j !== undefined && j !== i && migrations[j]?.component === m.component)
-        visit(j, [...trail, i]);
-    }
-    state.set(i, "done");
-  };
-  for (let i = 0; i < migrations.length; i++) visit(i, []);
-}
-
-function isInsideRelative(p: string): boolean {
-  if (p.startsWith("/") || p.includes("\\") || p.includes("\0")) return false;
-  // No ".." segment (without splitting: this runs for every script of the graph).
-  return !(p === ".." || p.startsWith("../") || p.endsWith("/..") || p.includes("/../"));
-}
-
-/** ` (did you mean "golden"?)` when a known name is one or two edits away. */
-export function suggest(word: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best === undefined ? "" : ` (did you mean "${best}"?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  // Damerau (optimal string alignment) distance, so a swap such as goldne/golden costs 1.
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const row = d[i] as number[];
-      const prev = d[i - 1] as number[];
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(
-        (prev[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (prev[j - 1] as number) + cost,
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1);
-      }
-      row[j] = v;
-    }
-  }
-  return (d[a.length] as number[])[b.length] as number;
 }

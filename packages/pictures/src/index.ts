@@ -1,5 +1,6 @@
 export { type DotOptions, pictureTitle, toDot } from "./dot.js";
 export { toMermaid } from "./mermaid.js";
+export { reportPageScript } from "./page-script.js";
 export {
   FOLD_MIN,
   type Picture,
@@ -9,7 +10,6 @@ export {
   type PictureOptions,
   type PicturePath,
   picture,
-  stopsOf,
   type Tag,
   tagsOf,
 } from "./picture.js";

@@ -1,16 +1,12 @@
 import type { Release } from "@stepstone/graph";
 import {
-  allowMask,
   BLOCKER_PRIORITY,
   type BlockerCode,
   hopBlockers,
-  hopCost,
-  hopDetail,
-  type PathTree,
+  hop as hopDetail,
   type Plan,
   type PlanContext,
-  pathTree,
-  releaseOrigin,
+  routes,
   selectReleases,
 } from "@stepstone/planner";
 
@@ -110,21 +106,20 @@ interface Hop {
 }
 
 export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
-  const all = allowMask(ctx, "all");
   const hops = new Map<string, Hop>();
   const key = (a: number, b: number) => `${a}>${b}`;
-  const cost = { wipes: 0, scripts: 0 };
+  const release = (i: number) => ctx.releases[i] as Release;
 
   const addHop = (a: number, b: number): Hop => {
     const found = hops.get(key(a, b));
     if (found) return found;
     let wipe: readonly string[] = [];
     let blocked: BlockerCode | null = null;
-    if (!hopCost(ctx, releaseOrigin(ctx, a), b, all, cost)) {
-      const reasons = hopBlockers(ctx, releaseOrigin(ctx, a), b, all);
+    const reasons = hopBlockers(ctx, release(a), release(b), "all");
+    if (reasons.length > 0) {
       reasons.sort((x, y) => BLOCKER_PRIORITY[x.code] - BLOCKER_PRIORITY[y.code]);
       blocked = reasons[0]?.code ?? "noChain";
-    } else if (cost.wipes > 0) wipe = hopDetail(ctx, releaseOrigin(ctx, a), b).wipe;
+    } else wipe = hopDetail(ctx, release(a), release(b)).wipe;
     const hop: Hop = { a, b, next: false, golden: false, wipe, blocked, step: null };
     hops.set(key(a, b), hop);
     return hop;
@@ -168,16 +163,15 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
   });
 
   // The hops of the best plans between neighbouring golden releases.
-  const golden = selectReleases(ctx, { kind: "golden" });
+  const golden = selectReleases(ctx, { kind: "golden" }).map((r) => ctx.releaseIndex(r));
   golden.forEach((g, k) => {
     const neighbours = [golden[k - 1], golden[k + 1]].filter((x) => x !== undefined);
     if (neighbours.length === 0) return;
-    const tree = pathTree(ctx, releaseOrigin(ctx, g), all, new Set(neighbours));
-    for (const to of neighbours) {
-      const stops = stopsOf(ctx, tree, to);
+    const found = routes(ctx, release(g), neighbours.map(release));
+    for (const stops of found) {
       if (stops === null) continue;
       let a = g;
-      for (const b of stops) {
+      for (const b of stops.map((r) => ctx.releaseIndex(r))) {
         addHop(a, b).golden = true;
         notable.add(a).add(b);
         a = b;
@@ -287,12 +281,4 @@ function sameLook(h: Hop, k: Hop): boolean {
 
 function isPlain(h: Hop): boolean {
   return h.next && !h.golden && h.wipe.length === 0 && h.blocked === null && h.step === null;
-}
-
-/** The stops of the tree's path to `to` (excluding the origin), or null if unreached. */
-export function stopsOf(ctx: PlanContext, tree: PathTree, to: number): number[] | null {
-  if (tree.parent[to] === -1) return null;
-  const out: number[] = [];
-  for (let x = to; x !== ctx.n; x = tree.parent[x] as number) out.push(x);
-  return out.reverse();
 }

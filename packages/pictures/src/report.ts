@@ -1,16 +1,13 @@
 import {
-  allowMask,
   gaps,
   gapsJson,
   matrix,
   matrixJson,
   type PlanContext,
-  pathTree,
-  releaseOrigin,
   selectReleases,
   suggest,
 } from "@stepstone/planner";
-import { type Picture, stopsOf, type Tag, tagsOf } from "./picture.js";
+import { type Picture, type Tag, tagsOf } from "./picture.js";
 import { STYLE } from "./report-style.js";
 import { palette } from "./style.js";
 
@@ -54,22 +51,6 @@ export function reportData(ctx: PlanContext, file: string): ReportData {
   const set = selectReleases(ctx, { kind: "golden" });
   const m = matrix(ctx, set);
   const json = matrixJson(m);
-  // The stops of each cell's plan, from the same path trees the matrix searches (without
-  // building every plan's scripts, which a large matrix would pay for thousands of times).
-  const all = allowMask(ctx, "all");
-  const stops = new Map<string, readonly string[]>();
-  for (const a of set) {
-    const tree = pathTree(ctx, releaseOrigin(ctx, a), all, new Set(set.filter((b) => b !== a)));
-    for (const b of set) {
-      if (b === a) continue;
-      const path = stopsOf(ctx, tree, b) ?? [];
-      stops.set(
-        `${a}>${b}`,
-        path.map((i) => ctx.releases[i]?.version as string),
-      );
-    }
-  }
-  const index = new Map(ctx.releases.map((r, i) => [r, i]));
   const gapList = gaps(ctx, m);
   const releases = ctx.releases;
   return {
@@ -89,10 +70,12 @@ export function reportData(ctx: PlanContext, file: string): ReportData {
     matrix: {
       // The CLI's `matrix --format json`, each cell with the stops the page draws.
       releases: json.releases,
-      cells: json.cells.map((cell, i) => {
-        const c = m.cells[i] as (typeof m.cells)[number];
-        return { ...cell, stops: stops.get(`${index.get(c.from)}>${index.get(c.to)}`) ?? [] };
-      }),
+      cells: json.cells.map((cell, i) => ({
+        ...cell,
+        // The stops of the matrix's own search (not every plan's scripts, which a large
+        // matrix would pay for thousands of times).
+        stops: (m.cells[i] as (typeof m.cells)[number]).stops.map((r) => r.version),
+      })),
     },
     gaps: gapsJson(gapList, gapList.length > 0 ? suggest(ctx, gapList) : null),
   };

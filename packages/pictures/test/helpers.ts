@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseGraph } from "@stepstone/graph/schema";
 import { PlanContext, plan } from "@stepstone/planner";
+import { FILE, type GraphJson, graphJson } from "@stepstone/test-utils";
 // The benchmark's generator: release graphs at the scale of a vendor's whole history.
 import { generate } from "../../../bench/generate.mjs";
 import type { PicturePath } from "../src/index.js";
@@ -21,17 +22,8 @@ export function sampleJson(): Json {
 }
 
 /** A graph written as a user writes it, minus `schemaVersion` and the scripts' paths. */
-export function context(
-  g: { components?: Json; releases: Json[]; migrations?: Json[] },
-  platform: string | null = null,
-): PlanContext {
-  const json = {
-    schemaVersion: 1,
-    components: g.components ?? {},
-    releases: g.releases,
-    migrations: (g.migrations ?? []).map((m) => ({ script: `migrations/${m.id}.sh`, ...m })),
-  };
-  return new PlanContext(parseGraph(json, "release-graph.json").graph, platform);
+export function context(g: GraphJson, platform: string | null = null): PlanContext {
+  return new PlanContext(parseGraph(graphJson(g), FILE).graph, platform);
 }
 
 let bigCtx: PlanContext | undefined;

@@ -28,7 +28,7 @@ export function outEdges(ctx: PlanContext, origin: Origin, allow: WipeMask): Out
   const perComponent: Bits[] = [];
   const scratch = bitsFor(ctx.n);
   for (let ci = 0; ci < ctx.c; ci++) {
-    ctx.reachableFor(departures[ci] as number[], ci, scratch);
+    ctx.index.reachableFor(departures[ci] as number[], ci, scratch);
     andInto(zero, scratch);
     if (ctx.wipeable[ci] === 1 && allow[ci] === 1) perComponent.push(copyBits(scratch));
     else andInto(must, scratch);
@@ -84,8 +84,28 @@ export function zeroTargets(
 ): Bits {
   const zero = copyBits(ctx.baseTargets(origin.release));
   const scratch = bitsFor(ctx.n);
+  const index = ctx.index;
   for (let ci = 0; ci < ctx.c; ci++)
-    ctx.andReachable(zero, departures[ci] as number[], ci, scratch);
+    index.andReachable(zero, departures[ci] as number[], ci, scratch);
+  return zero;
+}
+
+/**
+ * The releases a hop from release u, with its data at u's own epochs, reaches without
+ * wiping anything (rules 1-4): what zeroTargets computes, from per-segment reach sets
+ * (no departure lists, no unions) since releases of a segment reach the same releases.
+ */
+export function zeroFrom(ctx: PlanContext, u: number): Bits {
+  const zero = copyBits(ctx.baseTargets(u));
+  const index = ctx.index;
+  for (let ci = 0; ci < ctx.c; ci++) {
+    const reach = index.ownReach(u, ci);
+    if (reach === null) {
+      zero.fill(0);
+      break;
+    }
+    andInto(zero, reach);
+  }
   return zero;
 }
 

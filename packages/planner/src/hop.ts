@@ -117,7 +117,7 @@ function orderScripts(ctx: PlanContext, scripts: Migration[]): Migration[] {
 }
 
 /** Every reason the hop origin -> b is illegal under `allow` (empty if it is legal). */
-export function hopBlockers(
+export function blockersOf(
   ctx: PlanContext,
   origin: Origin,
   b: number,
@@ -203,4 +203,41 @@ function componentBlocker(
 
 function fmtList(xs: readonly string[] | null): string {
   return xs === null ? "any key" : xs.length === 0 ? "no key" : xs.map((x) => `"${x}"`).join(", ");
+}
+
+/** Which components a plan may wipe: names, "all" wipeable ones, or "none". */
+export type WipeAllowance = readonly string[] | "all" | "none";
+
+export function allowMask(ctx: PlanContext, allow: WipeAllowance): WipeMask {
+  const mask = new Uint8Array(ctx.c);
+  ctx.components.forEach((c, i) => {
+    if (c.wipeable && (allow === "all" || (allow !== "none" && allow.includes(c.name))))
+      mask[i] = 1;
+  });
+  return mask;
+}
+
+export function releaseOrigin(ctx: PlanContext, r: number): Origin {
+  return { release: r, epochs: ctx.releaseEpochs(r) };
+}
+
+/**
+ * The hop from -> to on a device whose data is at `from`'s epochs: the scripts each side
+ * runs (the runner's chain choice) and the components it wipes. Whether the hop is legal
+ * is hopBlockers'.
+ */
+export function hop(ctx: PlanContext, from: Release, to: Release): HopDetail {
+  const a = ctx.releaseIndex(from);
+  return hopDetail(ctx, releaseOrigin(ctx, a), ctx.releaseIndex(to));
+}
+
+/** Why the hop from -> to is illegal with these wipes allowed (DESIGN.md rules 1-4); [] when legal. */
+export function hopBlockers(
+  ctx: PlanContext,
+  from: Release,
+  to: Release,
+  allowWipe: WipeAllowance = "none",
+): Blocker[] {
+  const a = ctx.releaseIndex(from);
+  return blockersOf(ctx, releaseOrigin(ctx, a), ctx.releaseIndex(to), allowMask(ctx, allowWipe));
 }

@@ -1,13 +1,12 @@
-export { bestChain, type Chain, compareIdSequences } from "./chain.js";
 export { PlanContext } from "./context.js";
+export { type DeviceData, deviceEpochs } from "./device.js";
 export {
   type Blocker,
   type BlockerCode,
   type HopDetail,
+  hop,
   hopBlockers,
-  hopCost,
-  hopDetail,
-  type Origin,
+  type WipeAllowance,
 } from "./hop.js";
 export { gapsJson, matrixJson, planJson } from "./json.js";
 export {
@@ -22,17 +21,21 @@ export {
   selectReleases,
 } from "./matrix.js";
 export {
-  allowMask,
-  type PathTree,
   type Plan,
   type PlanRequest,
   type PlanResult,
   type PlanStep,
-  pathTree,
   plan,
-  planFromTree,
-  releaseOrigin,
+  routes,
 } from "./plan.js";
+export {
+  capRange,
+  type OpenedGap,
+  type RetireEntry,
+  type RetireResult,
+  retire,
+  type Verdict,
+} from "./retire.js";
 export {
   type MissingMigration,
   type ReleaseEntry,
@@ -41,3 +44,4 @@ export {
   suggest,
   withReleases,
 } from "./suggest.js";
+export { type ClosedGap, type TransitionUse, transitionUse } from "./use.js";

@@ -1,15 +1,7 @@
 import type { Release, VersionRange } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
-import type { Blocker } from "./hop.js";
-import { hopBlockers } from "./hop.js";
-import {
-  allowMask,
-  type PathTree,
-  type Plan,
-  pathTree,
-  planFromTree,
-  releaseOrigin,
-} from "./plan.js";
+import { allowMask, type Blocker, blockersOf, releaseOrigin } from "./hop.js";
+import { type PathTree, type Plan, pathTree, planFromTree, stopsOf } from "./plan.js";
 
 export interface MatrixCell {
   readonly from: Release;
@@ -18,6 +10,8 @@ export interface MatrixCell {
   /** Of the best plan with every wipeable component allowed to be wiped (null if unreachable). */
   readonly hops: number | null;
   readonly wipes: number | null;
+  /** The releases that plan flashes, in order (the last is `to`); [] when unreachable. */
+  readonly stops: readonly Release[];
   /** That plan with its scripts (built on first use: a large matrix needs only the counts). */
   readonly plan: Plan | null;
 }
@@ -34,19 +28,18 @@ export type ReleaseSelection =
   | { kind: "range"; range: VersionRange };
 
 /** The release set of matrix and gaps; withdrawn releases are never targets, so never in it. */
-export function selectReleases(ctx: PlanContext, sel: ReleaseSelection): number[] {
-  const out: number[] = [];
-  ctx.releases.forEach((r, i) => {
-    if (r.withdrawn) return;
-    if (sel.kind === "golden" && !r.golden) return;
-    if (sel.kind === "range" && !sel.range.test(r.semver)) return;
-    out.push(i);
-  });
-  return out;
+export function selectReleases(ctx: PlanContext, sel: ReleaseSelection): Release[] {
+  return ctx.releases.filter(
+    (r) =>
+      !r.withdrawn &&
+      (sel.kind !== "golden" || r.golden) &&
+      (sel.kind !== "range" || sel.range.test(r.semver)),
+  );
 }
 
 /** The best plan for every ordered pair of `set` (no diagonal), wipes allowed. */
-export function matrix(ctx: PlanContext, set: readonly number[]): Matrix {
+export function matrix(ctx: PlanContext, releases: readonly (Release | number)[]): Matrix {
+  const set = releases.map((r) => ctx.releaseIndex(r));
   const all = allowMask(ctx, "all");
   const targets = new Set(set);
   const cells: MatrixCell[] = [];
@@ -55,7 +48,8 @@ export function matrix(ctx: PlanContext, set: readonly number[]): Matrix {
     const tree: PathTree = pathTree(ctx, releaseOrigin(ctx, a), all, others);
     for (const b of set) {
       if (b === a) continue;
-      const reachable = tree.parent[b] !== -1;
+      const stops = stopsOf(ctx, tree, b);
+      const reachable = stops !== null;
       let plan: Plan | null | undefined;
       cells.push({
         from: ctx.releases[a] as Release,
@@ -63,6 +57,7 @@ export function matrix(ctx: PlanContext, set: readonly number[]): Matrix {
         reachable,
         hops: reachable ? (tree.hops[b] as number) : null,
         wipes: reachable ? (tree.wipes[b] as number) : null,
+        stops: stops ?? [],
         get plan() {
           plan ??= planFromTree(ctx, tree, b);
           return plan;
@@ -105,7 +100,7 @@ export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
       if (!step) continue;
       const a = ctx.releases.indexOf(step.from);
       const b = ctx.releases.indexOf(step.to);
-      const blockers = hopBlockers(ctx, releaseOrigin(ctx, a), b, none).filter(
+      const blockers = blockersOf(ctx, releaseOrigin(ctx, a), b, none).filter(
         (x) => x.component !== undefined,
       );
       const first = blockers.find((x) => x.component === step.wipe[0]) ?? blockers[0];
@@ -126,7 +121,7 @@ export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
     }
     const a = ctx.releases.indexOf(cell.from);
     const b = ctx.releases.indexOf(cell.to);
-    const blockers = hopBlockers(ctx, releaseOrigin(ctx, a), b, all);
+    const blockers = blockersOf(ctx, releaseOrigin(ctx, a), b, all);
     blockers.sort((x, y) => BLOCKER_PRIORITY[x.code] - BLOCKER_PRIORITY[y.code]);
     out.push({
       from: cell.from,

@@ -1,32 +1,23 @@
-import type { Release } from "@stepstone/graph";
+import { InputError } from "@stepstone/errors";
+import type { Epoch, Release } from "@stepstone/graph";
+import { assemblePlan, emptyPlan, higherStops, type Plan } from "./assemble.js";
 import type { PlanContext } from "./context.js";
 import { costedWipes, type OutEdges, outEdges } from "./edges.js";
 import {
+  allowMask,
   type Blocker,
-  type HopDetail,
-  hopBlockers,
-  hopDetail,
+  blockersOf,
   type Origin,
+  releaseOrigin,
+  type WipeAllowance,
   type WipeMask,
 } from "./hop.js";
+
+export { allowMask, releaseOrigin } from "./hop.js";
+
 import { planWithoutWipes } from "./shortest.js";
 
-export interface PlanStep extends HopDetail {
-  /** Is the release this hop flashes a transition release? */
-  readonly transition: boolean;
-}
-
-export interface Plan {
-  readonly from: Release;
-  readonly to: Release;
-  readonly platform: string | null;
-  readonly hops: number;
-  readonly wipes: number;
-  /** Transition releases used as intermediate stops. */
-  readonly transitions: number;
-  readonly scripts: number;
-  readonly steps: readonly PlanStep[];
-}
+export type { Plan, PlanStep } from "./assemble.js";
 
 export type PlanResult =
   | { readonly reachable: true; readonly plan: Plan }
@@ -62,19 +53,6 @@ const UNREACHED = -1;
  * same cost with higher stops, which must be seen before the release is settled.
  */
 const NODE = 1 << 30;
-
-export function allowMask(ctx: PlanContext, allow: readonly string[] | "all" | "none"): WipeMask {
-  const mask = new Uint8Array(ctx.c);
-  ctx.components.forEach((c, i) => {
-    if (c.wipeable && (allow === "all" || (allow !== "none" && allow.includes(c.name))))
-      mask[i] = 1;
-  });
-  return mask;
-}
-
-export function releaseOrigin(ctx: PlanContext, r: number): Origin {
-  return { release: r, epochs: ctx.releaseEpochs(r) };
-}
 
 export function pathTree(
   ctx: PlanContext,
@@ -123,7 +101,8 @@ export function pathTree(
         scripts[v] as number,
       );
       if (c > 0) return;
-      if (c === 0 && !preferStops(parent, src, u, parent[v] as number)) return;
+      if (c === 0 && !higherStops(stops(parent, src, u), stops(parent, src, parent[v] as number)))
+        return;
     }
     wipes[v] = nw;
     hops[v] = nh;
@@ -169,16 +148,6 @@ export function pathTree(
     }
   }
   return { origin, parent, wipes, hops, transitions, scripts };
-}
-
-/** True when the path ending ...u (then v) beats the one ending ...p (then v): higher stops first. */
-function preferStops(parent: Int32Array, src: number, u: number, p: number): boolean {
-  const a = stops(parent, src, u);
-  const b = stops(parent, src, p);
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return (a[i] as number) > (b[i] as number);
-  }
-  return false;
 }
 
 function stops(parent: Int32Array, src: number, node: number): number[] {
@@ -238,77 +207,87 @@ export function planFromTree(ctx: PlanContext, tree: PathTree, to: number): Plan
     return emptyPlan(ctx, tree.origin.release);
   }
   if (tree.parent[to] === UNREACHED) return null;
-  const path = stops(tree.parent, src, to);
-  const steps: PlanStep[] = [];
-  let origin = tree.origin;
-  for (const v of path) {
-    const detail = hopDetail(ctx, origin, v);
-    steps.push({ ...detail, transition: (ctx.releases[v] as Release).transition });
-    origin = releaseOrigin(ctx, v);
-  }
-  return {
-    from: ctx.releases[tree.origin.release] as Release,
-    to: ctx.releases[to] as Release,
-    platform: ctx.platform,
+  return assemblePlan(ctx, tree.origin, stops(tree.parent, src, to), {
     hops: tree.hops[to] as number,
     wipes: tree.wipes[to] as number,
     transitions: tree.transitions[to] as number,
     scripts: tree.scripts[to] as number,
-    steps,
-  };
-}
-
-function emptyPlan(ctx: PlanContext, r: number): Plan {
-  const rel = ctx.releases[r] as Release;
-  return {
-    from: rel,
-    to: rel,
-    platform: ctx.platform,
-    hops: 0,
-    wipes: 0,
-    transitions: 0,
-    scripts: 0,
-    steps: [],
-  };
+  });
 }
 
 export interface PlanRequest {
-  from: number;
-  to: number;
+  /** The release the device runs (its index in the context is accepted for one step). */
+  from: Release | number;
+  to: Release | number;
   /** Components a plan may wipe (names), or "all" wipeable ones. Default none. */
-  allowWipe?: readonly string[] | "all";
-  /** The device's actual data epochs, by component index; default the source release's. */
+  allowWipe?: Exclude<WipeAllowance, "none">;
+  /** The device's actual data epochs by component name (`plan --device`); others: from's. */
+  device?: Readonly<Record<string, Epoch>>;
+  /** @deprecated by component index; use `device`. */
   deviceEpochs?: Int32Array;
 }
 
 /** The best plan from one release to another, or the reasons none exists. */
 export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
-  const origin: Origin = {
-    release: req.from,
-    epochs: req.deviceEpochs ?? ctx.releaseEpochs(req.from),
-  };
+  const from = ctx.releaseIndex(req.from);
+  const to = ctx.releaseIndex(req.to);
+  const origin: Origin = { release: from, epochs: originEpochs(ctx, from, req) };
   const allow = allowMask(ctx, req.allowWipe ?? "none");
-  const target = ctx.releases[req.to] as Release;
-  if (req.from === req.to && sameEpochs(ctx, origin)) {
-    return { reachable: true, plan: emptyPlan(ctx, req.from) };
+  const target = ctx.releases[to] as Release;
+  if (from === to && sameEpochs(ctx, origin)) {
+    return { reachable: true, plan: emptyPlan(ctx, from) };
   }
   if (!target.withdrawn) {
     // Wipes are the first cost: when a plan needs none, the cheaper search finds it.
-    const direct = planWithoutWipes(ctx, origin, req.to);
+    const direct = planWithoutWipes(ctx, origin, to);
     if (direct) return { reachable: true, plan: direct };
     if (allow.some((x) => x === 1)) {
-      const tree = pathTree(ctx, origin, allow, new Set([req.to]));
-      const found = planFromTree(ctx, tree, req.to);
+      const tree = pathTree(ctx, origin, allow, new Set([to]));
+      const found = planFromTree(ctx, tree, to);
       if (found) return { reachable: true, plan: found };
     }
   }
   return {
     reachable: false,
-    from: ctx.releases[req.from] as Release,
+    from: ctx.releases[from] as Release,
     to: target,
     platform: ctx.platform,
-    blockers: explain(ctx, origin, req.to, allow),
+    blockers: explain(ctx, origin, to, allow),
   };
+}
+
+/** The data epochs a plan starts from: the device's where given, else the release's. */
+function originEpochs(ctx: PlanContext, from: number, req: PlanRequest): Int32Array {
+  if (req.deviceEpochs !== undefined) return req.deviceEpochs;
+  if (req.device === undefined) return ctx.releaseEpochs(from);
+  const epochs = Int32Array.from(ctx.releaseEpochs(from));
+  for (const [name, e] of Object.entries(req.device)) {
+    const ci = ctx.componentIndex(name);
+    if (ci < 0) throw new InputError(`the device's component "${name}" is not in the graph`);
+    epochs[ci] = e;
+  }
+  return epochs;
+}
+
+/**
+ * The releases the best plans from `from` (every wipeable component allowed to be wiped)
+ * flash to reach each target, in order (the last is the target); null where none does.
+ */
+export function routes(
+  ctx: PlanContext,
+  from: Release,
+  targets: readonly Release[],
+): (readonly Release[] | null)[] {
+  const a = ctx.releaseIndex(from);
+  const to = targets.map((t) => ctx.releaseIndex(t));
+  const tree = pathTree(ctx, releaseOrigin(ctx, a), allowMask(ctx, "all"), new Set(to));
+  return to.map((b) => stopsOf(ctx, tree, b));
+}
+
+/** The releases of the tree's path to `to` (the origin left out), or null when unreached. */
+export function stopsOf(ctx: PlanContext, tree: PathTree, to: number): Release[] | null {
+  if (tree.parent[to] === UNREACHED) return null;
+  return stops(tree.parent, ctx.n, to).map((i) => ctx.releases[i] as Release);
 }
 
 /**
@@ -317,7 +296,7 @@ export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
  */
 function explain(ctx: PlanContext, origin: Origin, to: number, allow: WipeMask): Blocker[] {
   const target = ctx.releases[to] as Release;
-  if (target.withdrawn) return hopBlockers(ctx, origin, to, allow);
+  if (target.withdrawn) return blockersOf(ctx, origin, to, allow);
   const all = allowMask(ctx, "all");
   const tree = pathTree(ctx, origin, all, new Set([to]));
   const withWipes = planFromTree(ctx, tree, to);
@@ -326,12 +305,12 @@ function explain(ctx: PlanContext, origin: Origin, to: number, allow: WipeMask):
     let hopOrigin = origin;
     for (const step of withWipes.steps) {
       const v = ctx.releases.indexOf(step.to);
-      for (const b of hopBlockers(ctx, hopOrigin, v, allow)) out.push(b);
+      for (const b of blockersOf(ctx, hopOrigin, v, allow)) out.push(b);
       hopOrigin = releaseOrigin(ctx, v);
     }
     return out;
   }
-  return hopBlockers(ctx, origin, to, allow);
+  return blockersOf(ctx, origin, to, allow);
 }
 
 /** A binary min-heap of (node, cost) entries, with stale entries skipped by the caller. */

@@ -1,9 +1,9 @@
 import type { Release } from "@stepstone/graph";
+import { assemblePlan, higherStops, type Plan } from "./assemble.js";
 import { type Bits, bitsFor, forEachBit, hasBit, orInto, setBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
-import { departuresOf, scriptsOf, zeroTargets } from "./edges.js";
-import { hopDetail, type Origin } from "./hop.js";
-import type { Plan, PlanStep } from "./plan.js";
+import { departuresOf, scriptsOf, zeroFrom, zeroTargets } from "./edges.js";
+import type { Origin } from "./hop.js";
 
 /**
  * The best plan that wipes nothing, found without costing every hop: when no wipe is
@@ -39,7 +39,7 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
   const zero = (u: number) => {
     let z = zeroOf.get(u);
     if (!z) {
-      z = u === n ? zeroTargets(ctx, origin, deps(u)) : ctx.zeroFrom(u);
+      z = u === n ? zeroTargets(ctx, origin, deps(u)) : zeroFrom(ctx, u);
       zeroOf.set(u, z);
     }
     return z;
@@ -114,23 +114,12 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
   const end = labels.get(to);
   if (!end) return null;
 
-  const path = [...end.stops, to];
-  const steps: PlanStep[] = [];
-  let from = origin;
-  for (const v of path) {
-    steps.push({ ...hopDetail(ctx, from, v), transition: (ctx.releases[v] as Release).transition });
-    from = originOf(v);
-  }
-  return {
-    from: ctx.releases[origin.release] as Release,
-    to: ctx.releases[to] as Release,
-    platform: ctx.platform,
+  return assemblePlan(ctx, origin, [...end.stops, to], {
     hops,
     wipes: 0,
     transitions: end.transitions,
     scripts: end.scripts,
-    steps,
-  };
+  });
 
   /** Is the label (transitions, scripts, stops ++ [u] unless u is the origin) better than b? */
   function better(
@@ -142,13 +131,8 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
   ): boolean {
     if (transitions !== b.transitions) return transitions < b.transitions;
     if (scripts !== b.scripts) return scripts < b.scripts;
-    // Equal cost: higher stops first, compared from the first.
-    const len = u === n ? 0 : stops.length + 1;
-    for (let i = 0; i < len; i++) {
-      const x = i < stops.length ? (stops[i] as number) : u;
-      if (x !== b.stops[i]) return x > (b.stops[i] as number);
-    }
-    return false;
+    // Equal cost: higher stops first (the stops then u, unless u is the origin).
+    return u !== n && higherStops(stops, b.stops, u);
   }
 }
 

@@ -1,5 +1,7 @@
 import {
+  type EntryOf,
   type Epoch,
+  inFileOrder,
   parseVersion,
   type Release,
   type ReleaseGraph,
@@ -10,17 +12,11 @@ import { PlanContext } from "./context.js";
 import type { Gap } from "./matrix.js";
 import { plan } from "./plan.js";
 
-/** A release entry as it would be written into release-graph.json. */
-export interface ReleaseEntry {
-  version: string;
-  line: string;
-  transition: true;
-  epochs: Record<string, Epoch>;
-  ships: string[];
-  signedBy?: string;
-  trusts?: string[];
-  notes: string;
-}
+/** A release entry as it would be written into release-graph.json (its fields: format.ts). */
+export type ReleaseEntry = Required<
+  Pick<EntryOf<"release">, "version" | "line" | "epochs" | "ships" | "notes">
+> &
+  Pick<EntryOf<"release">, "signedBy" | "trusts"> & { transition: true };
 
 export interface Suggestion {
   readonly release: ReleaseEntry;
@@ -236,7 +232,8 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
         `${(ctx.releases[p.a] as Release).version} -> ${(ctx.releases[p.b] as Release).version}`,
     )
     .join(", ");
-  const entry: ReleaseEntry = {
+  // In the file's order (format.ts), as sync would write it.
+  const entry: ReleaseEntry = inFileOrder("release", {
     version,
     line: `${sv.major}.${sv.minor}`,
     transition: true,
@@ -245,7 +242,7 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
     ...(signedBy !== undefined && { signedBy }),
     ...(trusts !== undefined && { trusts }),
     notes: `Suggested by stepstone gaps --suggest: connects ${pairsText}.`,
-  };
+  });
   return { group: g, pairs: g.pairs, entry };
 }
 

@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
-import { allowMask, pathTree, planFromTree, releaseOrigin } from "../src/index.js";
+// The search itself, below the public plan(): one tree per source.
+import { allowMask, releaseOrigin } from "../src/hop.js";
+import { pathTree, planFromTree } from "../src/plan.js";
 import { context, graph, routeOf } from "./helpers.js";
 
 /**

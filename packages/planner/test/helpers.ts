@@ -1,5 +1,6 @@
-import type { ParsedGraph, ReleaseGraph } from "@stepstone/graph";
+import type { ParsedGraph, Release, ReleaseGraph } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
+import { FILE, type GraphJson, graphJson } from "@stepstone/test-utils";
 import {
   gaps,
   gapsJson,
@@ -15,28 +16,10 @@ import {
 
 /**
  * Shared by the planner's tests: a graph is written as the JSON a user writes, minus the
- * boilerplate (`schemaVersion`, and each migration's `script`, which planning ignores).
+ * boilerplate (`GraphJson` of @stepstone/test-utils).
  */
 
-export const FILE = "release-graph.json";
-
 type Json = Record<string, unknown>;
-
-export interface GraphJson {
-  components?: Record<string, Json>;
-  releases: Json[];
-  migrations?: Json[];
-}
-
-/** The complete file: `schemaVersion` added, each migration given a script path. */
-export function graphJson(g: GraphJson): Json {
-  return {
-    schemaVersion: 1,
-    components: g.components ?? {},
-    releases: g.releases,
-    migrations: (g.migrations ?? []).map((m) => ({ script: `migrations/${m.id}.sh`, ...m })),
-  };
-}
 
 /**
  * The file with release entries appended (`gaps --suggest` prints them for this), parsed
@@ -81,18 +64,12 @@ export function planOf(
   opts: PlanOptions = {},
 ) {
   const ctx = context(g, opts.platform ?? null);
-  const a = at(ctx, from);
-  let deviceEpochs: Int32Array | undefined;
-  if (opts.device) {
-    deviceEpochs = Int32Array.from(ctx.releaseEpochs(a));
-    for (const [name, e] of Object.entries(opts.device)) deviceEpochs[ctx.componentIndex(name)] = e;
-  }
   return planJson(
     plan(ctx, {
-      from: a,
-      to: at(ctx, to),
+      from: ctx.releases[at(ctx, from)] as Release,
+      to: ctx.releases[at(ctx, to)] as Release,
       ...(opts.allowWipe !== undefined && { allowWipe: opts.allowWipe }),
-      ...(deviceEpochs !== undefined && { deviceEpochs }),
+      ...(opts.device !== undefined && { device: opts.device }),
     }),
   );
 }
@@ -164,18 +141,4 @@ export function report(
   const gapList = gaps(ctx, m);
   const suggested = suggest(ctx, gapList);
   return { ctx, matrix: matrixJson(m), gaps: gapsJson(gapList, suggested), suggested };
-}
-
-/** The problems parseGraph reports, one line each, asserting they come as one exit-2 error. */
-export function errorsOf(g: Json): string[] {
-  try {
-    parseGraph(g, FILE);
-  } catch (e) {
-    const err = e as Error & { exitCode?: number; diagnostics?: unknown[] };
-    if (err.name !== "InputError" || err.exitCode !== 2) throw e;
-    const lines = err.message.split("\n");
-    if (err.diagnostics?.length !== lines.length) throw new Error("one diagnostic per line");
-    return lines;
-  }
-  throw new Error("expected parseGraph to fail");
 }

@@ -1,5 +1,6 @@
+import type { GraphJson } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { blockersOf, type GraphJson, hopsOf, plain, planOf, routeOf } from "./helpers.js";
+import { blockersOf, hopsOf, plain, planOf, routeOf } from "./helpers.js";
 
 /** DESIGN.md "Hop legality": each rule on the smallest graph that shows it. */
 

@@ -1,7 +1,8 @@
-import { parseRange } from "@stepstone/graph";
+import { parseRange, type Release } from "@stepstone/graph";
+import type { GraphJson } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
 import { selectReleases, withReleases } from "../src/index.js";
-import { context, type GraphJson, graph, planOf, report, routeOf, withEntries } from "./helpers.js";
+import { context, graph, planOf, report, routeOf, withEntries } from "./helpers.js";
 
 /** DESIGN.md "Planning": matrix, gaps and suggest over a release set. */
 
@@ -38,7 +39,7 @@ describe("matrix", () => {
 
   it("--all takes every release but the withdrawn; --releases RANGE those in the range", () => {
     const ctx = context(sample);
-    const versions = (set: number[]) => set.map((i) => ctx.releases[i]?.version);
+    const versions = (set: readonly Release[]) => set.map((r) => r.version);
     expect(versions(selectReleases(ctx, { kind: "all" }))).toEqual([
       "2.8.0",
       "2.9.0",

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { InputError } from "@stepstone/errors";
-import type { EmittedFile } from "./index.js";
+import type { EmittedFile } from "./emit.js";
 
 function target(outDir: string, path: string): string {
   const rel = normalize(path);

@@ -10,15 +10,13 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll } from "vitest";
+import { useTempDirs } from "@stepstone/test-utils";
 import { emitRunner, type RunnerOptions, writeTree } from "../src/index.js";
 
 export const SHELLS = ["dash", "busybox ash"] as const;
@@ -45,17 +43,8 @@ export function shellArgv(shell: Shell): string[] {
   return shell === "dash" ? [tool("dash")] : [tool("busybox"), "ash"];
 }
 
-const made: string[] = [];
-afterAll(() => {
-  if (process.env.KEEP_TEST_ROOTS) return;
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-export function tempDir(prefix = "stepstone-runner-"): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
-}
+/** Device roots and other folders, kept after the run when KEEP_TEST_ROOTS is set. */
+export const tempDir = useTempDirs("runner", { removeAfter: "all", keepIf: "KEEP_TEST_ROOTS" });
 
 export interface ComponentSpec {
   name: string;

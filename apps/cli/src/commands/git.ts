@@ -165,7 +165,7 @@ export interface RetireOptions {
 }
 
 export async function retireCommand(opts: RetireOptions): Promise<number> {
-  const { retire } = await import("@stepstone/git");
+  const { retire } = await import("@stepstone/planner");
   const { ctx } = await openGraph(opts);
   let keep: ReleaseSelection = { kind: "golden" };
   if (opts.keep !== undefined) {

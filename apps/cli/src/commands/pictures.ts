@@ -8,18 +8,13 @@ import {
   renderSvg,
   reportData,
   reportHtml,
+  reportPageScript,
   toDot,
   toMermaid,
 } from "@stepstone/pictures";
 import { type Blocker, type PlanContext, plan } from "@stepstone/planner";
 import { findRelease, openGraph } from "../graph.js";
 import { color, out } from "../output.js";
-
-/**
- * The report page's script (the page's code with the graph parser and the planner,
- * bundled for the browser), inlined by build.mjs. Absent when this module runs unbundled.
- */
-declare const STEPSTONE_REPORT_PAGE: string | undefined;
 
 export interface GraphCommandOptions {
   graph?: string;
@@ -82,11 +77,6 @@ export interface ReportCommandOptions {
 }
 
 export async function reportCommand(opts: ReportCommandOptions): Promise<number> {
-  if (typeof STEPSTONE_REPORT_PAGE !== "string") {
-    throw new Error(
-      "the report page's script is inlined by apps/cli/build.mjs: run the bundled CLI",
-    );
-  }
   const { loaded, ctx } = await openGraph(opts);
   const file = displayPath(loaded.file);
   const p = picture(ctx);
@@ -97,7 +87,7 @@ export async function reportCommand(opts: ReportCommandOptions): Promise<number>
     picture: p,
     svg,
     graph: loaded.json,
-    script: STEPSTONE_REPORT_PAGE,
+    script: reportPageScript(),
   });
   writeReport(opts.out, html);
   const gaps = data.gaps.gaps.length;

@@ -1,8 +1,15 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
-import type { Migration } from "@stepstone/graph";
+import type { Migration, Release } from "@stepstone/graph";
 import { parseJsonStrict } from "@stepstone/graph-file";
-import { type PlanContext, type PlanResult, plan, planJson } from "@stepstone/planner";
+import {
+  deviceEpochs,
+  type PlanContext,
+  type PlanResult,
+  plan,
+  planJson,
+} from "@stepstone/planner";
+import type { DeviceStatus } from "@stepstone/runner";
 import { findRelease, label, openGraph } from "../graph.js";
 import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
 
@@ -17,7 +24,7 @@ export interface PlanOptions {
 }
 
 export async function planCommand(opts: PlanOptions): Promise<number> {
-  const device = opts.device === undefined ? undefined : readDeviceStatus(opts.device);
+  const device = opts.device === undefined ? undefined : await readDeviceStatus(opts.device);
   const platform = opts.platform ?? device?.platform ?? undefined;
   const { ctx } = await openGraph({
     ...(opts.graph !== undefined && { graph: opts.graph }),
@@ -38,8 +45,9 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   }
   const to = findRelease(ctx, opts.to, "--to");
   const allowWipe = parseAllowWipe(ctx, opts.allowWipe);
-  const deviceEpochs = device ? epochsOf(ctx, device, opts.device as string, from) : undefined;
-  const res = plan(ctx, { from, to, allowWipe, ...(deviceEpochs && { deviceEpochs }) });
+  const fromRelease = ctx.releases[from] as Release;
+  const epochs = device ? deviceEpochs(ctx, device, opts.device as string, fromRelease) : undefined;
+  const res = plan(ctx, { from, to, allowWipe, ...(epochs && { device: epochs }) });
   if (opts.format === "json") printJson(planJson(res));
   else printPlan(ctx, res, opts);
   return res.reachable ? 0 : 1;
@@ -67,14 +75,8 @@ function parseAllowWipe(ctx: PlanContext, text: string | undefined): readonly st
   return names;
 }
 
-interface DeviceStatus {
-  release: string;
-  platform: string | null;
-  components: { name: string; epoch: number | null; interrupted?: string | null }[];
-}
-
-/** The output of `runner status --json` on a device. */
-function readDeviceStatus(path: string): DeviceStatus {
+/** The output of `runner status --json` on a device, read from `path`. */
+async function readDeviceStatus(path: string): Promise<DeviceStatus> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -83,54 +85,8 @@ function readDeviceStatus(path: string): DeviceStatus {
       `--device ${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
     );
   }
-  const v = parseJsonStrict(text, path) as Partial<DeviceStatus>;
-  const bad = (where: string, what: string) =>
-    new InputError(`${path}: ${where}: ${what} (expected the output of "runner status --json")`);
-  if (typeof v !== "object" || v === null) throw bad("$", "expected an object");
-  if (typeof v.release !== "string") throw bad("release", "expected the running release's version");
-  if (v.platform !== undefined && v.platform !== null && typeof v.platform !== "string")
-    throw bad("platform", "expected a string or null");
-  if (!Array.isArray(v.components)) throw bad("components", "expected an array");
-  v.components.forEach((c, i) => {
-    if (typeof c?.name !== "string") throw bad(`components[${i}].name`, "expected a string");
-    if (c.epoch !== null && !(Number.isInteger(c.epoch) && (c.epoch as number) >= 0)) {
-      throw bad(`components[${i}].epoch`, "expected an integer >= 0 or null");
-    }
-    if (c.interrupted !== undefined && c.interrupted !== null && typeof c.interrupted !== "string")
-      throw bad(`components[${i}].interrupted`, "expected a migration id or null");
-  });
-  return { release: v.release, platform: v.platform ?? null, components: v.components };
-}
-
-function epochsOf(ctx: PlanContext, device: DeviceStatus, path: string, from: number): Int32Array {
-  const epochs = Int32Array.from(ctx.releaseEpochs(from));
-  for (const c of device.components) {
-    const ci = ctx.componentIndex(c.name);
-    if (ci < 0) throw new InputError(`${path}: component "${c.name}" is not in the graph`);
-    if (c.epoch === null) {
-      throw new InputError(
-        `${path}: the epoch of ${c.name} is unknown on the device; run "runner status" there and fix its failure first`,
-      );
-    }
-    epochs[ci] = c.epoch;
-    if (typeof c.interrupted === "string") {
-      // A pre-flash script cut by a power loss: the device's next run (boot or pre-flash)
-      // finishes it before anything else, so the plan starts where it leads.
-      const m = ctx.graph.migrations.find((x) => x.id === c.interrupted);
-      if (m === undefined || m.component !== c.name || m.from !== c.epoch) {
-        throw new InputError(
-          `${path}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that the graph does not have from epoch ${c.epoch}; boot the device once (it finishes the script or reports why not) and read its status again`,
-        );
-      }
-      if (!ctx.shipping.ships(from, m)) {
-        throw new InputError(
-          `${path}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that ${device.release} does not ship, so the device cannot finish it: its data is between epochs ${m.from} and ${m.to}; flash a release that ships ${m.id} and boot it, or wipe ${c.name}`,
-        );
-      }
-      epochs[ci] = m.to;
-    }
-  }
-  return epochs;
+  const { parseDeviceStatus } = await import("@stepstone/runner");
+  return parseDeviceStatus(parseJsonStrict(text, path), path);
 }
 
 const scriptLine = (m: Migration) => `${m.id} ${color.dim(`(${m.component} ${m.from}→${m.to})`)}`;

@@ -1,6 +1,7 @@
-import { parseGraph } from "@stepstone/graph/schema";
+import { FILE, type GraphJson, graphJson } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { errorsOf, FILE, graphJson, parse } from "./helpers.js";
+import type { ParsedGraph } from "../src/index.js";
+import { parseGraph } from "../src/schema-entry.js";
 
 /**
  * DESIGN.md "release-graph.json": what parseGraph refuses (every error at once, as
@@ -368,3 +369,21 @@ describe("warnings (exit 0)", () => {
     expect(graph.releases).toHaveLength(1);
   });
 });
+
+function parse(g: GraphJson): ParsedGraph {
+  return parseGraph(graphJson(g), FILE);
+}
+
+/** The problems parseGraph reports, one line each, asserting they come as one exit-2 error. */
+export function errorsOf(g: Record<string, unknown>): string[] {
+  try {
+    parseGraph(g, FILE);
+  } catch (e) {
+    const err = e as Error & { exitCode?: number; diagnostics?: unknown[] };
+    if (err.name !== "InputError" || err.exitCode !== 2) throw e;
+    const lines = err.message.split("\n");
+    if (err.diagnostics?.length !== lines.length) throw new Error("one diagnostic per line");
+    return lines;
+  }
+  throw new Error("expected parseGraph to fail");
+}

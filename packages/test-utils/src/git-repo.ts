@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { tempDir } from "../helpers/cli.js";
+import { tempDir } from "./temp.js";
 
 /**
  * The one helper that makes real git repositories for the git tests: a history of dated

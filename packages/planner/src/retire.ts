@@ -1,14 +1,14 @@
 import { InputError } from "@stepstone/errors";
-import { type Migration, parseRange, type Release, type ReleaseGraph } from "@stepstone/graph";
 import {
-  type GapReason,
-  gaps,
-  matrix,
-  PlanContext,
-  type ReleaseSelection,
-  selectReleases,
-} from "@stepstone/planner";
-import { shippingText, toRuns } from "./ranges.js";
+  type Migration,
+  parseRange,
+  type Release,
+  type ReleaseGraph,
+  shippingText,
+  toRuns,
+} from "@stepstone/graph";
+import { PlanContext } from "./context.js";
+import { type GapReason, gaps, matrix, type ReleaseSelection, selectReleases } from "./matrix.js";
 
 export type Verdict = "retired" | "may-go" | "must-stay";
 
@@ -74,8 +74,8 @@ export function retire(
   if (!next)
     throw new InputError("the graph has no release that is neither transition nor withdrawn");
   const startCtx = new PlanContext(graph, platform);
-  const kept = [...selectReleases(startCtx, keep).filter((i) => i !== nextIndex), nextIndex].sort(
-    (a, b) => a - b,
+  const kept = [...selectReleases(startCtx, keep).filter((r) => r !== next), next].sort(
+    (a, b) => startCtx.releaseIndex(a) - startCtx.releaseIndex(b),
   );
 
   const evaluate = (g: ReleaseGraph) => {
@@ -188,7 +188,7 @@ export function retire(
   });
   return {
     next,
-    keep: kept.map((i) => graph.releases[i] as Release),
+    keep: kept,
     gaps: baseline.gaps.length,
     entries,
   };

@@ -1,12 +1,6 @@
 import type { Release, ReleaseGraph } from "@stepstone/graph";
-import {
-  type GapReason,
-  gaps,
-  matrix,
-  PlanContext,
-  type ReleaseSelection,
-  selectReleases,
-} from "@stepstone/planner";
+import { PlanContext } from "./context.js";
+import { type GapReason, gaps, matrix, type ReleaseSelection, selectReleases } from "./matrix.js";
 
 export interface ClosedGap {
   readonly from: Release;
@@ -38,15 +32,13 @@ export function transitionUse(
   selection: ReleaseSelection = { kind: "golden" },
 ): TransitionUse {
   const ctx = new PlanContext(graph, platform);
-  const r = ctx.releases.indexOf(release);
-  const set = selectReleases(ctx, selection).filter((i) => i !== r);
+  const set = selectReleases(ctx, selection).filter((x) => x !== release);
   const withIt = matrix(ctx, set);
   const gapsWith = new Set(gaps(ctx, withIt).map((g) => key(g.from, g.to)));
 
   const without: ReleaseGraph = { ...graph, releases: graph.releases.filter((x) => x !== release) };
   const ctx2 = new PlanContext(without, platform);
-  const set2 = set.map((i) => ctx2.releases.indexOf(ctx.releases[i] as Release));
-  const gapsWithout = gaps(ctx2, matrix(ctx2, set2));
+  const gapsWithout = gaps(ctx2, matrix(ctx2, set));
 
   const pathOf = new Map<string, readonly Release[]>();
   const stops: { from: Release; to: Release; path: readonly Release[] }[] = [];
@@ -65,7 +57,7 @@ export function transitionUse(
       without: g.reason,
       path: pathOf.get(key(g.from, g.to)) ?? [],
     }));
-  return { set: set.map((i) => ctx.releases[i] as Release), closes, stops };
+  return { set, closes, stops };
 }
 
 const key = (a: Release, b: Release) => `${a.version}\0${b.version}`;
