@@ -164,6 +164,8 @@ describe("stepstone validate", () => {
   it("names the missing file", () => {
     const r = stepstone(["validate", "--graph", "/nonexistent/graph.json"]);
     expectInputError(r);
-    expect(r.stderr).toContain("/nonexistent/graph.json: cannot read: ENOENT");
+    expect(r.stderr).toContain(
+      "/nonexistent/graph.json: cannot read: no such file or folder (ENOENT)",
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { InputError } from "@stepstone/errors";
+import { InputError, systemReason } from "@stepstone/errors";
 import { graphFileKeys, type ParsedGraph, parseGraphAsync } from "@stepstone/graph";
 import { checkDuplicateKeys, parseJson } from "./json.js";
 
@@ -65,7 +65,7 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
     text = readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new InputError(`${path}: cannot read: ${systemReason(e)}`);
   }
   const json = parseJson(text, path);
   // One walk checks the shape and counts the keys for the duplicate-key check.

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Diagnostic, InputError } from "@stepstone/errors";
+import { type Diagnostic, InputError, systemReason } from "@stepstone/errors";
 import type { ReleaseGraph } from "@stepstone/graph";
 import { readScript } from "./load.js";
 
@@ -35,7 +35,7 @@ export function checkScripts(
           ? `${m.script}: no such file (relative to ${root})`
           : e instanceof InputError
             ? e.message
-            : `${m.script}: cannot read: ${code ?? String(e)}`;
+            : `${m.script}: cannot read: ${systemReason(e)}`;
       errors.push({ file, where, message });
       return;
     }

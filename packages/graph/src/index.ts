@@ -5,6 +5,7 @@ export { type Interval, rangeIntervals } from "./ranges.js";
 export {
   type Bound,
   compareVersions,
+  parseLenientVersion,
   parseRange,
   parseVersion,
   satisfies,

@@ -12,7 +12,7 @@ import {
   suggest,
 } from "@stepstone/planner";
 import { openGraph } from "../graph.js";
-import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
+import { type Cell, color, type Format, out, plural, printJson, some, table } from "../output.js";
 
 export interface SetOptions {
   graph?: string;
@@ -37,9 +37,32 @@ function selection(opts: SetOptions): ReleaseSelection {
   return { kind: "golden" };
 }
 
-async function computeMatrix(opts: SetOptions): Promise<{ ctx: PlanContext; m: Matrix }> {
+/**
+ * The matrix of the set the options name. A `--releases` range that matches no release is
+ * a mistake in the range, and an empty set under `gaps --check` would let CI pass on
+ * nothing: both are input errors (exit 2).
+ */
+async function computeMatrix(
+  opts: SetOptions & { check?: boolean },
+): Promise<{ ctx: PlanContext; m: Matrix }> {
   const { ctx } = await openGraph(opts);
   const set = selectReleases(ctx, selection(opts));
+  if (set.length === 0 && (opts.releases !== undefined || opts.check)) {
+    const what =
+      opts.releases !== undefined
+        ? `--releases "${opts.releases}" matches no release of the graph (withdrawn ones never count)`
+        : `the graph has no ${opts.all ? "release that is not withdrawn" : "golden release"}`;
+    throw new InputError(
+      `${what}${opts.check ? ": --check would pass on nothing" : ""}; the graph has ${
+        ctx.releases.length === 0
+          ? "no release"
+          : some(
+              ctx.releases.map((r) => r.version),
+              6,
+            )
+      }`,
+    );
+  }
   return { ctx, m: matrix(ctx, set) };
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { InputError } from "@stepstone/errors";
+import { InputError, systemReason } from "@stepstone/errors";
 import type { Migration } from "@stepstone/graph";
 import { parseJsonStrict } from "@stepstone/graph-file";
 import { type PlanContext, type PlanResult, plan, planJson } from "@stepstone/planner";
@@ -26,11 +26,15 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   const fromText = opts.from ?? device?.release;
   if (fromText === undefined)
     throw new InputError("plan needs --from VERSION (or --device STATUS.json)");
-  const from = findRelease(ctx, fromText, "--from");
+  // The release a device reports is the status file's word, not an option the user gave.
+  const from =
+    opts.from === undefined && device
+      ? findRelease(ctx, device.release, `${opts.device}: the device's release`)
+      : findRelease(ctx, fromText, "--from");
   if (
     device &&
     opts.from !== undefined &&
-    findRelease(ctx, device.release, `${opts.device}: release`) !== from
+    findRelease(ctx, device.release, `${opts.device}: the device's release`) !== from
   ) {
     throw new InputError(
       `${opts.device}: the device runs ${device.release}, not --from ${opts.from}; drop --from or use the device's status`,
@@ -79,9 +83,7 @@ function readDeviceStatus(path: string): DeviceStatus {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new InputError(
-      `--device ${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
+    throw new InputError(`--device ${path}: cannot read: ${systemReason(e)}`);
   }
   const v = parseJsonStrict(text, path) as Partial<DeviceStatus>;
   const bad = (where: string, what: string) =>
