@@ -42,6 +42,18 @@ const publish = (graph: string, repo: string, extra: string[] = [], env?: Record
     ],
     env ? { env } : {},
   );
+/**
+ * An environment in which git has no identity: an empty HOME and XDG_CONFIG_HOME, no
+ * system configuration, and git told not to guess one from the host and user names.
+ */
+const noIdentity = (): Record<string, string> => ({
+  HOME: tempDir(),
+  XDG_CONFIG_HOME: tempDir(),
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_COUNT: "1",
+  GIT_CONFIG_KEY_0: "user.useConfigOnly",
+  GIT_CONFIG_VALUE_0: "true",
+});
 const commits = (repo: string) => git(repo, ["rev-list", "--all", "--count"]).trim();
 
 describe("stepstone publish", () => {
@@ -192,19 +204,53 @@ describe("stepstone publish", () => {
     expect(publish(graph, repo, ["--sign", key]).stdout).toContain(`unchanged  ${T1}`);
   });
 
-  it("starts a repository where there is none, with the identity git is given", () => {
+  it("starts a repository where there is none, with the identity git is given in the environment", () => {
     const { dir, graph } = workspace();
     const repo = join(dir, "transition-builds");
+    // A CI bot: no git identity anywhere but its environment (empty HOME, no system config,
+    // git told not to guess one from the host name).
     const env = {
+      ...noIdentity(),
       GIT_AUTHOR_NAME: "Release Bot",
       GIT_AUTHOR_EMAIL: "release-bot@example.com",
-      GIT_COMMITTER_NAME: "Release Bot",
-      GIT_COMMITTER_EMAIL: "release-bot@example.com",
+      GIT_COMMITTER_NAME: "Commit Bot",
+      GIT_COMMITTER_EMAIL: "commit-bot@example.com",
     };
     const r = publish(graph, repo, [], env);
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^initialized .*transition-builds \(a new git repository\)$/m);
     expect(git(repo, ["tag"]).trim().split("\n")).toEqual([T1, T2]);
+    expect(git(repo, ["log", "--format=%an <%ae> / %cn <%ce>"]).trim().split("\n")).toEqual([
+      "Release Bot <release-bot@example.com> / Commit Bot <commit-bot@example.com>",
+      "Release Bot <release-bot@example.com> / Commit Bot <commit-bot@example.com>",
+    ]);
+  });
+
+  it("takes git configuration given in the environment (GIT_CONFIG_COUNT), and ignores GIT_DIR", () => {
+    const { dir, graph } = workspace();
+    const repo = join(dir, "transition-builds");
+    // Run from a hook of another repository: GIT_DIR names that one, not --repo.
+    const hooked = gitRepo([{ date: "2024-01-01T00:00:00Z", files: { a: "a\n" } }]);
+    const env = {
+      ...noIdentity(),
+      GIT_CONFIG_COUNT: "3",
+      GIT_CONFIG_KEY_0: "user.useConfigOnly",
+      GIT_CONFIG_VALUE_0: "true",
+      GIT_CONFIG_KEY_1: "user.name",
+      GIT_CONFIG_VALUE_1: "Config Bot",
+      GIT_CONFIG_KEY_2: "user.email",
+      GIT_CONFIG_VALUE_2: "config-bot@example.com",
+      GIT_DIR: join(hooked, ".git"),
+    };
+    const r = publish(graph, repo, [], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(git(repo, ["log", "-1", "--format=%an <%ae>"]).trim()).toBe(
+      "Config Bot <config-bot@example.com>",
+    );
+    expect(git(hooked, ["tag"])).toBe("");
+    expect(commits(hooked)).toBe("1");
   });
 
   it("says what git needs when it cannot commit, before writing anything", () => {
@@ -212,13 +258,7 @@ describe("stepstone publish", () => {
     const repo = gitRepo();
     git(repo, ["config", "--unset", "user.name"]);
     git(repo, ["config", "--unset", "user.email"]);
-    const r = publish(graph, repo, [], {
-      HOME: tempDir(),
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_COUNT: "1",
-      GIT_CONFIG_KEY_0: "user.useConfigOnly",
-      GIT_CONFIG_VALUE_0: "true",
-    });
+    const r = publish(graph, repo, [], noIdentity());
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /git cannot commit here: .*\(set user\.name and user\.email with git config\)/,

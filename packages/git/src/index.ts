@@ -1,4 +1,4 @@
-export { CatFile, listTags, openRepo, parseTree, type Repo } from "./git.js";
+export { CatFile, gitAt, gitEnv, listTags, openRepo, parseTree, type Repo } from "./git.js";
 export {
   type ComponentEntry,
   type ComponentTree,
@@ -47,7 +47,13 @@ export {
   retire,
   type Verdict,
 } from "./retire.js";
-export { type SyncOptions, type SyncProgress, type SyncResult, syncRepo } from "./sync.js";
+export {
+  type PeeledTag,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncResult,
+  syncRepo,
+} from "./sync.js";
 export {
   globToRegExp,
   parseTagVersion,

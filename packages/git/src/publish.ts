@@ -23,8 +23,7 @@ import type { Release } from "@stepstone/graph";
 import { displayPath, type LoadedGraph } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
 import { PlanContext } from "@stepstone/planner";
-import { simpleGit } from "simple-git";
-import { firstLine, listTags, openRepo, type Repo, run } from "./git.js";
+import { firstLine, gitAt, listTags, openRepo, type Repo, run } from "./git.js";
 import { transitionReadme } from "./readme.js";
 import { type TransitionUse, transitionUse } from "./use.js";
 
@@ -84,7 +83,7 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
   const initialized = !existsSync(path) || readdirSync(path).length === 0;
   if (initialized) {
     mkdirSync(path, { recursive: true });
-    await simpleGit(path).raw(["init", "--quiet"]);
+    await gitAt(path).raw(["init", "--quiet"]);
   }
   const repo = await openRepo(path);
   if (repo.top !== repo.path)

@@ -10,6 +10,11 @@ export interface TagRef {
   /** The commit's object id, when `target` is `commit`. */
   readonly commit: string;
   readonly annotated: boolean;
+  /**
+   * How many tag objects were followed to reach `commit`: 0 for a lightweight tag, 1 for
+   * an annotated one, more for an annotated tag of an annotated tag.
+   */
+  readonly peeled: number;
 }
 
 /** A tag that reads as a version. */

@@ -54,6 +54,10 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
   });
   if (shown) process.stderr.write("\r\u001b[K");
   for (const s of res.skipped) warn(`tag ${s.tag} skipped: ${s.reason}`);
+  for (const p of res.peeled)
+    process.stderr.write(
+      `note: tag ${p.tag} is an annotated tag of an annotated tag (${p.levels} tag objects): read at the commit they lead to, ${p.commit.slice(0, 12)}\n`,
+    );
   for (const w of res.warnings) warn(w);
   const name = displayPath(res.file);
   const c = res.changes;
@@ -63,7 +67,12 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
       repo: resolve(opts.repo),
       created: res.created,
       written: res.written,
-      tags: { read: res.tags.read, filtered: res.tags.filtered, skipped: res.skipped },
+      tags: {
+        read: res.tags.read,
+        filtered: res.tags.filtered,
+        skipped: res.skipped,
+        peeled: res.peeled,
+      },
       components: c.components,
       releases: c.releases,
       migrations: c.migrations,
