@@ -118,3 +118,36 @@ describe("file-system errors in words", () => {
     }
   });
 });
+
+describe("a broken graph file, said once and whole", () => {
+  it("a trailing comma is one message, at the comma's closing bracket, saying what it is", () => {
+    const dir = tempDir({
+      "release-graph.json": '{"schemaVersion": 1, "components": {}, "releases": [],}\n',
+    });
+    const r = stepstone(["validate"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'stepstone: release-graph.json:1:55: invalid JSON: trailing comma before "}" (JSON allows none: remove the last ",")\n',
+    );
+  });
+
+  it("structural errors do not hide missing scripts, and a migration's error names its id", () => {
+    const text = graphText({
+      components: { users: { paths: ["etc/passwd"] } },
+      releases: [{ version: "1.0.0", epochs: { users: 1 }, goldne: true }],
+      migrations: [
+        { id: "users-1-2", component: "users", from: 1, to: 2, script: "m/1-2.sh" },
+        { id: "users-2-3", component: "users", from: 2, to: "3", script: "m/2-3.sh" },
+      ],
+    });
+    const dir = tempDir({ "release-graph.json": text });
+    const r = stepstone(["validate"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      'stepstone: release-graph.json: releases[0]: unknown key "goldne" (did you mean "golden"?) (free text goes in "notes")',
+      'stepstone: release-graph.json: migrations[1].to: migration "users-2-3": expected number, got string "3"',
+      `stepstone: release-graph.json: migrations[0].script: m/1-2.sh: no such file (relative to ${dir})`,
+      `stepstone: release-graph.json: migrations[1].script: m/2-3.sh: no such file (relative to ${dir})`,
+    ]);
+  });
+});

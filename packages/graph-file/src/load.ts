@@ -71,15 +71,26 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
   // One walk checks the shape and counts the keys for the duplicate-key check.
   const keys = graphFileKeys(json);
   checkDuplicateKeys(text, json, path, keys >= 0 ? keys : undefined);
-  const parsed = await parseGraphAsync(json, path, {
-    deepWarnings: options.deepWarnings !== false,
-    shapeChecked: keys >= 0,
-  });
   const root = dirname(file);
+  let parsed: ParsedGraph;
+  try {
+    parsed = await parseGraphAsync(json, path, {
+      deepWarnings: options.deepWarnings !== false,
+      shapeChecked: keys >= 0,
+    });
+  } catch (e) {
+    // Every problem at once: the scripts of a file with other errors are checked too.
+    if (!options.checkScripts || !(e instanceof InputError) || e.diagnostics.length === 0) throw e;
+    const { checkScripts, scriptRefs } = await import("./scripts.js");
+    const broken = new Set(e.diagnostics.map((d) => d.where));
+    const { errors } = checkScripts(scriptRefs(json, broken), root, path);
+    if (errors.length === 0) throw e;
+    throw InputError.fromDiagnostics([...e.diagnostics, ...errors]);
+  }
   if (options.checkScripts) {
     // Its own module: hashing loads node:crypto, which a plan never needs.
     const { checkScripts } = await import("./scripts.js");
-    const { errors, warnings } = checkScripts(parsed.graph, root, path);
+    const { errors, warnings } = checkScripts(parsed.graph.migrations, root, path);
     if (parsed.graph.keys !== null) {
       const { checkKeyFiles } = await import("./keys.js");
       errors.push(...checkKeyFiles(parsed.graph, root, path));

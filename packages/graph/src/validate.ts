@@ -1,5 +1,6 @@
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import type { z } from "zod";
+import { nameEntries } from "./entries.js";
 import type {
   Component,
   Migration,
@@ -294,7 +295,7 @@ export function checkGraph(
   const order = anyAfter
     ? componentOrder(componentNames, migrations, byId, (msg) => err(["migrations"], msg))
     : componentNames;
-  if (errors.length > 0) throw InputError.fromDiagnostics(errors);
+  if (errors.length > 0) throw InputError.fromDiagnostics(nameEntries(errors, input));
 
   releases.sort((a, b) => a.release.semver.compare(b.release.semver));
   const graph: ReleaseGraph = {
