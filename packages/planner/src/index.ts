@@ -34,6 +34,17 @@ export {
   releaseOrigin,
 } from "./plan.js";
 export {
+  type Connection,
+  type MigrationUse,
+  type MigrationView,
+  type PlatformEpochs,
+  type ReleaseView,
+  showMigration,
+  showMigrationJson,
+  showRelease,
+  showReleaseJson,
+} from "./show.js";
+export {
   type MissingMigration,
   type ReleaseEntry,
   type Suggestion,
