@@ -3,5 +3,6 @@
 // found "upward from the current folder" would be the checkout's demo graph, silently.
 const { join } = require("node:path");
 
-if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+const { env } = process;
+if (env.INIT_CWD) process.chdir(env.INIT_CWD);
 require(join(__dirname, "../apps/cli/dist/bundle/bin.js"));
