@@ -1,7 +1,7 @@
 import { InputError } from "@stepstone/errors";
-import { parseLenientVersion, parseVersion, type Release } from "@stepstone/graph";
+import { parseLenientVersion, parseRange, parseVersion, type Release } from "@stepstone/graph";
 import { type LoadedGraph, loadGraph, resolveGraphPath } from "@stepstone/graph-file";
-import { PlanContext } from "@stepstone/planner";
+import { PlanContext, type ReleaseSelection } from "@stepstone/planner";
 
 export interface GraphOptions {
   graph?: string;
@@ -59,4 +59,18 @@ export function label(r: Release): string {
     !r.runner && "no runner",
   ].filter(Boolean);
   return tags.length > 0 ? `${r.version} (${tags.join(", ")})` : r.version;
+}
+
+/** The release set `--all` / `--releases RANGE` name (default: the golden releases). */
+export function releaseSelection(opts: { all?: boolean; releases?: string }): ReleaseSelection {
+  if (opts.all && opts.releases !== undefined)
+    throw new InputError("--all and --releases exclude each other");
+  if (opts.all) return { kind: "all" };
+  if (opts.releases === undefined) return { kind: "golden" };
+  const range = parseRange(opts.releases);
+  if (range === null)
+    throw new InputError(
+      `--releases "${opts.releases}": not a semver range (e.g. ">=2.9.0 <3.0.0")`,
+    );
+  return { kind: "range", range };
 }

@@ -1,5 +1,4 @@
 import { InputError } from "@stepstone/errors";
-import { parseRange } from "@stepstone/graph";
 import {
   gaps as findGaps,
   gapsJson,
@@ -7,11 +6,10 @@ import {
   matrix,
   matrixJson,
   type PlanContext,
-  type ReleaseSelection,
   selectReleases,
   suggest,
 } from "@stepstone/planner";
-import { openGraph } from "../graph.js";
+import { openGraph, releaseSelection } from "../graph.js";
 import { type Cell, color, type Format, out, plural, printJson, some, table } from "../output.js";
 
 export interface SetOptions {
@@ -20,21 +18,6 @@ export interface SetOptions {
   platform?: string;
   all?: boolean;
   releases?: string;
-}
-
-function selection(opts: SetOptions): ReleaseSelection {
-  if (opts.all && opts.releases !== undefined)
-    throw new InputError("--all and --releases exclude each other");
-  if (opts.all) return { kind: "all" };
-  if (opts.releases !== undefined) {
-    const range = parseRange(opts.releases);
-    if (range === null)
-      throw new InputError(
-        `--releases "${opts.releases}": not a semver range (e.g. ">=2.9.0 <3.0.0")`,
-      );
-    return { kind: "range", range };
-  }
-  return { kind: "golden" };
 }
 
 /**
@@ -46,7 +29,7 @@ async function computeMatrix(
   opts: SetOptions & { check?: boolean },
 ): Promise<{ ctx: PlanContext; m: Matrix }> {
   const { ctx } = await openGraph(opts);
-  const set = selectReleases(ctx, selection(opts));
+  const set = selectReleases(ctx, releaseSelection(opts));
   if (set.length === 0 && (opts.releases !== undefined || opts.check)) {
     const what =
       opts.releases !== undefined

@@ -1,10 +1,8 @@
 import { InputError } from "@stepstone/errors";
-import { parseRange } from "@stepstone/graph";
 import {
   type Connection,
   type MigrationView,
   type PlanContext,
-  type ReleaseSelection,
   type ReleaseView,
   selectReleases,
   showMigration,
@@ -12,7 +10,7 @@ import {
   showRelease,
   showReleaseJson,
 } from "@stepstone/planner";
-import { findRelease, label, openGraph } from "../graph.js";
+import { findRelease, label, openGraph, releaseSelection } from "../graph.js";
 import { type Cell, color, type Format, out, plural, printJson, some, table } from "../output.js";
 
 export interface ShowOptions {
@@ -29,7 +27,7 @@ export interface ShowOptions {
  */
 export async function showCommand(name: string, opts: ShowOptions): Promise<number> {
   const { ctx } = await openGraph(opts);
-  const set = selectReleases(ctx, selection(opts));
+  const set = selectReleases(ctx, releaseSelection(opts));
   const setName = opts.all
     ? "every release"
     : opts.releases !== undefined
@@ -64,19 +62,6 @@ export async function showCommand(name: string, opts: ShowOptions): Promise<numb
   if (opts.format === "json") printJson(showMigrationJson(view));
   else printMigration(view, setName);
   return 0;
-}
-
-function selection(opts: ShowOptions): ReleaseSelection {
-  if (opts.all && opts.releases !== undefined)
-    throw new InputError("--all and --releases exclude each other");
-  if (opts.all) return { kind: "all" };
-  if (opts.releases === undefined) return { kind: "golden" };
-  const range = parseRange(opts.releases);
-  if (range === null)
-    throw new InputError(
-      `--releases "${opts.releases}": not a semver range (e.g. ">=2.9.0 <3.0.0")`,
-    );
-  return { kind: "range", range };
 }
 
 const cost = (c: Connection): string => {
