@@ -126,12 +126,12 @@ describe("stepstone bundle", () => {
     expect(listing.every((l) => l.includes(" 0/0 ") && l.startsWith("-"))).toBe(true);
     const names = listing.map((l) => l.split(/\s+/).pop());
     expect(names).toEqual([
-      `${D}/0001-users-1-2-users-1-2.sh`,
-      `${D}/0002-users-2-1-users-2-1.sh`,
-      `${D}/0003-ownership-1-2-ownership-1-2.sh`,
-      `${D}/0004-ownership-2-1-ownership-2-1.sh`,
-      `${D}/0005-network-1-2-network-1-2.sh`,
-      `${D}/0006-network-2-1-network-2-1.sh`,
+      `${D}/0001-users-1-2.sh`,
+      `${D}/0002-users-2-1.sh`,
+      `${D}/0003-ownership-1-2.sh`,
+      `${D}/0004-ownership-2-1.sh`,
+      `${D}/0005-network-1-2.sh`,
+      `${D}/0006-network-2-1.sh`,
       `${D}/keys/vendor-2023.pem`,
       `${D}/keys/vendor-2025.pem`,
       `${D}/manifest.json`,
@@ -145,7 +145,7 @@ describe("stepstone bundle", () => {
       execFileSync(tar[0] as string, [...tar.slice(1), "-xzf", b, "-C", root]);
       // No entry for usr/: extracting never resets its mode.
       expect(statSync(join(root, "usr")).mode & 0o777).toBe(0o700);
-      expect(statSync(join(root, D, "0001-users-1-2-users-1-2.sh")).mode & 0o777).toBe(0o755);
+      expect(statSync(join(root, D, "0001-users-1-2.sh")).mode & 0o777).toBe(0o755);
       // The trust store: the graph's public PEMs, byte for byte, readable by all.
       for (const id of ["vendor-2023", "vendor-2025"]) {
         const key = join(root, D, "keys", `${id}.pem`);
@@ -275,7 +275,7 @@ describe("stepstone verify", () => {
     [
       "a changed script",
       (e: Record<string, string>) => {
-        e[`${D}/0001-users-1-2-users-1-2.sh`] += "\nrm -rf /\n";
+        e[`${D}/0001-users-1-2.sh`] += "\nrm -rf /\n";
       },
       "sha256",
     ],
@@ -289,7 +289,7 @@ describe("stepstone verify", () => {
     [
       "a missing script",
       (e: Record<string, string>) => {
-        delete e[`${D}/0002-users-2-1-users-2-1.sh`];
+        delete e[`${D}/0002-users-2-1.sh`];
       },
       "missing",
     ],

@@ -354,7 +354,7 @@ describe("matrix and gaps", () => {
 });
 
 describe("the CLI as a whole", () => {
-  it.each(["validate", "plan", "matrix", "gaps", "bundle", "verify", "runner"])(
+  it.each(["validate", "plan", "matrix", "gaps", "bundle", "verify", "runner", "publish", "show"])(
     "%s --help exits 0 with an example",
     (cmd) => {
       const r = stepstone([cmd, "--help"]);

@@ -92,11 +92,13 @@ describe("stepstone validate", () => {
       'releases[3].epochs: missing the epoch of component "users"',
       'releases[3].epochs.user: unknown component "user" (did you mean "users"?)',
       'releases[3].upgradeFrom: ">=banana" is not a semver range',
-      'migrations[0].script: "../up.sh" must be a relative path inside the graph\'s folder',
+      'migrations[0].script: migration "users-1-2": "../up.sh" must be a relative path inside the graph\'s folder',
       'migrations[1].id: duplicate id "users-1-2"',
-      'migrations[1].component: unknown component "usres" (did you mean "users"?)',
-      "migrations[1].to: from and to are both 2",
-      'migrations[1].shippedIn: "~~1" is not a semver range',
+      'migrations[1].component: migration "users-1-2": unknown component "usres" (did you mean "users"?)',
+      'migrations[1].to: migration "users-1-2": from and to are both 2',
+      'migrations[1].shippedIn: migration "users-1-2": "~~1" is not a semver range',
+      // The scripts too, in the same run: structural errors do not hide them.
+      "migrations[1].script: up.sh: no such file",
     ];
     expect(msgs).toHaveLength(expected.length);
     for (const e of expected)
@@ -165,6 +167,8 @@ describe("stepstone validate", () => {
   it("names the missing file", () => {
     const r = stepstone(["validate", "--graph", "/nonexistent/graph.json"]);
     expectInputError(r);
-    expect(r.stderr).toContain("/nonexistent/graph.json: cannot read: ENOENT");
+    expect(r.stderr).toContain(
+      "/nonexistent/graph.json: cannot read: no such file or folder (ENOENT)",
+    );
   });
 });

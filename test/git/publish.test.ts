@@ -42,6 +42,18 @@ const publish = (graph: string, repo: string, extra: string[] = [], env?: Record
     ],
     env ? { env } : {},
   );
+/**
+ * An environment in which git has no identity: an empty HOME and XDG_CONFIG_HOME, no
+ * system configuration, and git told not to guess one from the host and user names.
+ */
+const noIdentity = (): Record<string, string> => ({
+  HOME: tempDir(),
+  XDG_CONFIG_HOME: tempDir(),
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_COUNT: "1",
+  GIT_CONFIG_KEY_0: "user.useConfigOnly",
+  GIT_CONFIG_VALUE_0: "true",
+});
 const commits = (repo: string) => git(repo, ["rev-list", "--all", "--count"]).trim();
 
 describe("stepstone publish", () => {
@@ -55,7 +67,7 @@ describe("stepstone publish", () => {
     // only the newer one closes gaps that would open without it.
     expect(r.stdout).toMatch(
       new RegExp(
-        `^published  ${T1} in .*/${T1}/ \\(commit \\w{10}, tag ${T1}\\): 6 scripts, closes 0 gaps between golden releases$`,
+        `^published  ${T1} in .*/${T1}/ \\(commit \\w{10}, tag ${T1}\\): 6 scripts, closes 0 gaps between golden releases: 2 best plans stop at it, but they would connect without it$`,
         "m",
       ),
     );
@@ -192,19 +204,53 @@ describe("stepstone publish", () => {
     expect(publish(graph, repo, ["--sign", key]).stdout).toContain(`unchanged  ${T1}`);
   });
 
-  it("starts a repository where there is none, with the identity git is given", () => {
+  it("starts a repository where there is none, with the identity git is given in the environment", () => {
     const { dir, graph } = workspace();
     const repo = join(dir, "transition-builds");
+    // A CI bot: no git identity anywhere but its environment (empty HOME, no system config,
+    // git told not to guess one from the host name).
     const env = {
+      ...noIdentity(),
       GIT_AUTHOR_NAME: "Release Bot",
       GIT_AUTHOR_EMAIL: "release-bot@example.com",
-      GIT_COMMITTER_NAME: "Release Bot",
-      GIT_COMMITTER_EMAIL: "release-bot@example.com",
+      GIT_COMMITTER_NAME: "Commit Bot",
+      GIT_COMMITTER_EMAIL: "commit-bot@example.com",
     };
     const r = publish(graph, repo, [], env);
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^initialized .*transition-builds \(a new git repository\)$/m);
     expect(git(repo, ["tag"]).trim().split("\n")).toEqual([T1, T2]);
+    expect(git(repo, ["log", "--format=%an <%ae> / %cn <%ce>"]).trim().split("\n")).toEqual([
+      "Release Bot <release-bot@example.com> / Commit Bot <commit-bot@example.com>",
+      "Release Bot <release-bot@example.com> / Commit Bot <commit-bot@example.com>",
+    ]);
+  });
+
+  it("takes git configuration given in the environment (GIT_CONFIG_COUNT), and ignores GIT_DIR", () => {
+    const { dir, graph } = workspace();
+    const repo = join(dir, "transition-builds");
+    // Run from a hook of another repository: GIT_DIR names that one, not --repo.
+    const hooked = gitRepo([{ date: "2024-01-01T00:00:00Z", files: { a: "a\n" } }]);
+    const env = {
+      ...noIdentity(),
+      GIT_CONFIG_COUNT: "3",
+      GIT_CONFIG_KEY_0: "user.useConfigOnly",
+      GIT_CONFIG_VALUE_0: "true",
+      GIT_CONFIG_KEY_1: "user.name",
+      GIT_CONFIG_VALUE_1: "Config Bot",
+      GIT_CONFIG_KEY_2: "user.email",
+      GIT_CONFIG_VALUE_2: "config-bot@example.com",
+      GIT_DIR: join(hooked, ".git"),
+    };
+    const r = publish(graph, repo, [], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(git(repo, ["log", "-1", "--format=%an <%ae>"]).trim()).toBe(
+      "Config Bot <config-bot@example.com>",
+    );
+    expect(git(hooked, ["tag"])).toBe("");
+    expect(commits(hooked)).toBe("1");
   });
 
   it("says what git needs when it cannot commit, before writing anything", () => {
@@ -212,13 +258,7 @@ describe("stepstone publish", () => {
     const repo = gitRepo();
     git(repo, ["config", "--unset", "user.name"]);
     git(repo, ["config", "--unset", "user.email"]);
-    const r = publish(graph, repo, [], {
-      HOME: tempDir(),
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_COUNT: "1",
-      GIT_CONFIG_KEY_0: "user.useConfigOnly",
-      GIT_CONFIG_VALUE_0: "true",
-    });
+    const r = publish(graph, repo, [], noIdentity());
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /git cannot commit here: .*\(set user\.name and user\.email with git config\)/,
@@ -241,6 +281,93 @@ describe("stepstone publish", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
       /^No transition release in .*release-graph\.json: nothing to publish\.\n$/,
+    );
+  });
+
+  it("--dry-run says what it would publish and writes nothing, not even a new repository", () => {
+    const { dir, graph } = workspace();
+    const fresh = join(dir, "transition-builds");
+    const r = publish(graph, fresh, ["--dry-run"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^would initialize .*transition-builds \(a new git repository\)$/m);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^would publish    ${T2} in .*/${T2}/ \\(tag ${T2}\\): 6 scripts, closes 3 gaps`,
+        "m",
+      ),
+    );
+    expect(r.stdout).toMatch(/^Nothing was written \(--dry-run\)\.$/m);
+    expect(existsSync(fresh)).toBe(false);
+
+    const repo = gitRepo();
+    expect(publish(graph, repo, ["--release", T1]).code).toBe(0);
+    const head = git(repo, ["rev-parse", "HEAD"]);
+    const dry = publish(graph, repo, ["--dry-run", "--format", "json"]);
+    expect(dry.code).toBe(0);
+    const json = JSON.parse(dry.stdout);
+    expect(json.dryRun).toBe(true);
+    expect(json.releases.map((x: Json) => [x.version, x.status, x.commit])).toEqual([
+      [T1, "unchanged", null],
+      [T2, "published", null],
+    ]);
+    expect(git(repo, ["rev-parse", "HEAD"])).toBe(head);
+    expect(git(repo, ["tag"]).trim()).toBe(T1);
+    expect(git(repo, ["status", "--porcelain"])).toBe("");
+  });
+
+  it("--release V publishes that transition release alone, and refuses a release that is not one", () => {
+    const { graph } = workspace();
+    const repo = gitRepo();
+    const r = publish(graph, repo, ["--release", T2]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^published  ${T2} `, "m"));
+    expect(r.stdout).not.toContain(T1);
+    expect(git(repo, ["tag"]).trim()).toBe(T2);
+    const wrong = publish(graph, repo, ["--release", "2.11.0"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe(
+      "stepstone: --release 2.11.0: 2.11.0 is not a transition release: publish keeps transition builds (bundle it with stepstone bundle --release 2.11.0)\n",
+    );
+    const missing = publish(graph, repo, ["--release", "9.9.9"]);
+    expect(missing.stderr).toMatch(
+      /^stepstone: --release 9\.9\.9: no such release in .*; its transition releases are 2\.10\.1-transition\.1, 2\.13\.1-transition\.1\n$/,
+    );
+  });
+
+  it("says a build is redundant before it is tagged, and never suggests a version the graph has", () => {
+    const { dir, graph } = workspace();
+    // The same build again as transition.2: the best plans take the higher version, so
+    // transition.1 closes nothing and no plan stops at it.
+    const g = JSON.parse(readFileSync(graph, "utf8"));
+    const copy = {
+      ...g.releases.find((x: Json) => x.version === T2),
+      version: "2.13.1-transition.2",
+    };
+    g.releases.push(copy);
+    writeFileSync(graph, JSON.stringify(g, null, 2));
+    const repo = gitRepo();
+    const dry = publish(graph, repo, ["--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(
+      new RegExp(
+        `^would publish    ${T2} .*: 6 scripts, closes 0 gaps between golden releases: redundant, no best plan between them stops at it`,
+        "m",
+      ),
+    );
+    expect(publish(graph, repo).code).toBe(0);
+    // A fix to a script the published builds carry: the hint skips transition.2.
+    const file = join(dir, "migrations/ownership/3-2-private-persistent-data.sh");
+    writeFileSync(file, `${readFileSync(file, "utf8")}# fixed\n`);
+    const g2 = JSON.parse(readFileSync(graph, "utf8"));
+    for (const m of g2.migrations)
+      if (m.script === "migrations/ownership/3-2-private-persistent-data.sh" && m.sha256)
+        m.sha256 = execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0];
+    writeFileSync(graph, JSON.stringify(g2, null, 2));
+    const r = publish(graph, repo);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `stepstone: ${T2}: already published as tag ${T2} with other content; a published transition build must not change: publish the change as a new transition release (e.g. 2.13.1-transition.3)`,
     );
   });
 });

@@ -323,7 +323,7 @@ describe("stepstone sync", () => {
     expect(r.stderr).toContain("changed between tags v2.7.0 and v2.8.0");
     const g = read(r.graph);
     expect(g.releases.map((x: Json) => x.tag)).toEqual(["v2.6.0", "v2.7.0", "v2.8.0"]);
-    expect(JSON.parse(r.stdout).tags).toEqual({ read: 3, filtered: 7, skipped: [] });
+    expect(JSON.parse(r.stdout).tags).toEqual({ read: 3, filtered: 7, skipped: [], peeled: [] });
   });
 
   it("reads a bare repository (a CI mirror) the same way", () => {
@@ -406,5 +406,80 @@ describe("stepstone sync", () => {
     expect(read(join(dir, "release-graph.json")).migrations).toHaveLength(120);
     expect(gits.length).toBeGreaterThan(0);
     expect(gits.length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("sync: tags of tags", () => {
+  it("peels annotated tags of annotated tags to their commit, as ^{commit} does, and says so", () => {
+    const repo = gitRepo([
+      {
+        date: "2021-01-15T16:00:00Z",
+        files: {
+          "migrations/users/EPOCH": "2\n",
+          "migrations/users/1-2-priv-groups.sh": script("users 1 -> 2"),
+        },
+      },
+    ]);
+    const nested = (name: string, inner: string) =>
+      git(repo, [
+        "-c",
+        "advice.nestedTag=false",
+        "tag",
+        "-a",
+        name,
+        inner,
+        "-m",
+        `Release ${name}`,
+      ]);
+    // OpenBMC's 2.8.0: a tag object whose object is another tag object (whose ref is gone).
+    git(repo, ["tag", "-a", "inner-1", "-m", "inner"]);
+    nested("2.8.0", "inner-1");
+    git(repo, ["tag", "-d", "inner-1"]);
+    // Three levels, the inner refs kept (not versions: skipped as such).
+    git(repo, ["tag", "-a", "rc-a", "-m", "a"]);
+    nested("rc-b", "rc-a");
+    nested("2.6.0-rc1", "rc-b");
+    // A tag of a tag of a tree is still no release.
+    git(repo, ["tag", "-a", "tree-a", "HEAD^{tree}", "-m", "a tree"]);
+    nested("2.9.0", "tree-a");
+    const head = git(repo, ["rev-parse", "HEAD"]).trim();
+
+    const r = syncInto(repo);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("2 tags read");
+    const g = read(r.graph);
+    expect(g.releases.map((x: Json) => [x.version, x.tag, x.epochs])).toEqual([
+      ["2.6.0-rc1", "2.6.0-rc1", { users: 2 }],
+      ["2.8.0", "2.8.0", { users: 2 }],
+    ]);
+    const lines = r.stderr.split("\n").filter(Boolean);
+    expect(lines).toContain(
+      `note: tag 2.6.0-rc1 is an annotated tag of an annotated tag (3 tag objects): read at the commit they lead to, ${head.slice(0, 12)}`,
+    );
+    expect(lines).toContain(
+      `note: tag 2.8.0 is an annotated tag of an annotated tag (2 tag objects): read at the commit they lead to, ${head.slice(0, 12)}`,
+    );
+    expect(lines).toContain("warning: tag 2.9.0 skipped: points to a tree, not a commit");
+
+    const json = syncInto(repo, ["--format", "json"]);
+    expect(JSON.parse(json.stdout).tags.peeled).toEqual([
+      { tag: "2.6.0-rc1", levels: 3, commit: head },
+      { tag: "2.8.0", levels: 2, commit: head },
+    ]);
+  });
+
+  it("reads the repository --repo names, whatever GIT_DIR says (run from another repository's hook)", () => {
+    const repo = firmwareRepo();
+    const other = gitRepo([{ date: "2024-01-01T00:00:00Z", files: { a: "a\n" }, tags: ["v9.0"] }]);
+    const plain = syncInto(repo);
+    const hooked = stepstone(
+      ["sync", "--repo", repo, "--graph", join(tempDir(), "release-graph.json")],
+      { env: { GIT_DIR: join(other, ".git"), GIT_WORK_TREE: other } },
+    );
+    expect(hooked.stderr).toBe(plain.stderr);
+    expect(hooked.code).toBe(0);
+    expect(hooked.stdout.replace(/\S*release-graph\.json/, "G")).toBe(
+      plain.stdout.replace(/\S*release-graph\.json/, "G"),
+    );
   });
 });

@@ -113,7 +113,10 @@ describe("stepstone report (the command; the page itself is tested in Chromium)"
     mkdirSync(join(dir, "folder"));
     for (const [out, message] of [
       [join(dir, "folder"), "is a folder; name the .html file to write"],
-      [join(dir, "file/report.html"), "cannot write: ENOTDIR"],
+      [
+        join(dir, "file/report.html"),
+        "cannot write: a part of the path is a file, not a folder (ENOTDIR)",
+      ],
     ]) {
       const r = stepstone(["report", "--out", out as string]);
       expect(r.code).toBe(2);

@@ -1,7 +1,7 @@
 import { InputError } from "@stepstone/errors";
-import { parseVersion, type Release } from "@stepstone/graph";
+import { parseLenientVersion, parseRange, parseVersion, type Release } from "@stepstone/graph";
 import { type LoadedGraph, loadGraph, resolveGraphPath } from "@stepstone/graph-file";
-import { PlanContext } from "@stepstone/planner";
+import { PlanContext, type ReleaseSelection } from "@stepstone/planner";
 
 export interface GraphOptions {
   graph?: string;
@@ -28,14 +28,25 @@ export async function openGraph(
   return { loaded, ctx: new PlanContext(loaded.graph, platform) };
 }
 
-/** The index of the release a --from/--to value names (`v` prefix and +build tolerated). */
+/**
+ * The index of the release a --from/--to/--release value names: its version (`v` prefix
+ * and +build tolerated) or the git tag the graph records for it (`v1.2` for 1.2.0). Not
+ * found: an InputError that suggests the releases it may have meant.
+ */
 export function findRelease(ctx: PlanContext, text: string, option: string): number {
   const sv = parseVersion(text.replace(/^v(?=\d)/, ""));
   const i = sv === null ? -1 : ctx.releases.findIndex((r) => r.semver.compare(sv) === 0);
   if (i >= 0) return i;
-  const near = ctx.releases
-    .filter((r) => r.version.startsWith(text.replace(/^v/, "").split(".").slice(0, 2).join(".")))
-    .map((r) => r.version);
+  const tagged = ctx.releases.findIndex((r) => r.tag === text);
+  if (tagged >= 0) return tagged;
+  // `3.0` or `v1.2` read as sync reads tags (3.0.0, 1.2.0), then the releases of its line.
+  const lenient = parseLenientVersion(text);
+  const exact = lenient === null ? [] : ctx.releases.filter((r) => r.version === lenient);
+  const line = text.replace(/^v/, "").split(".").slice(0, 2).join(".");
+  const near = [
+    ...exact,
+    ...ctx.releases.filter((r) => !exact.includes(r) && r.version.startsWith(line)),
+  ].map((r) => r.version);
   const hint = near.length > 0 ? `; did you mean ${near.slice(0, 5).join(", ")}?` : "";
   throw new InputError(`${option} ${text}: no such release in the graph${hint}`);
 }
@@ -48,4 +59,18 @@ export function label(r: Release): string {
     !r.runner && "no runner",
   ].filter(Boolean);
   return tags.length > 0 ? `${r.version} (${tags.join(", ")})` : r.version;
+}
+
+/** The release set `--all` / `--releases RANGE` name (default: the golden releases). */
+export function releaseSelection(opts: { all?: boolean; releases?: string }): ReleaseSelection {
+  if (opts.all && opts.releases !== undefined)
+    throw new InputError("--all and --releases exclude each other");
+  if (opts.all) return { kind: "all" };
+  if (opts.releases === undefined) return { kind: "golden" };
+  const range = parseRange(opts.releases);
+  if (range === null)
+    throw new InputError(
+      `--releases "${opts.releases}": not a semver range (e.g. ">=2.9.0 <3.0.0")`,
+    );
+  return { kind: "range", range };
 }

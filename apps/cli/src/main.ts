@@ -105,7 +105,9 @@ export function program(): Command {
     .description(
       "write a release's migration bundle: the reproducible, signed usr/share/migration.d tarball",
     )
-    .requiredOption("--release <version>", "the release whose image carries the bundle")
+    .option("--release <version>", "the release whose image carries the bundle")
+    .option("--releases <range>", "every release in a semver range with the runner, in one run")
+    .option("--all", "every release with the runner that is not withdrawn, in one run")
     .requiredOption(
       "--out <dir>",
       "the folder to write migration-<version>[-<platform>].tar.gz into",
@@ -116,16 +118,22 @@ export function program(): Command {
     )
     .addOption(
       new Option(
+        "--keys <dir>",
+        "a folder of private keys: each release is signed with <dir>/<signedBy>.pem (with --all or --releases, across a rotation)",
+      ).conflicts("sign"),
+    )
+    .addOption(
+      new Option(
         "--unsigned",
         "bundle a release the graph says is signed without signing it (development: its image accepts any bundle)",
-      ).conflicts("sign"),
+      ).conflicts(["sign", "keys"]),
     )
     .addOption(platformOption())
     .addOption(graphOption())
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExamples:\n  stepstone bundle --release 2.10.0 --out out/ --sign keys/vendor-2025.pem\n  SOURCE_DATE_EPOCH=1700000000 stepstone bundle --release 2.10.1-transition.1 --out out/ --sign vendor-2025.pem\n  stepstone bundle --release 2.10.0 --out dev/ --unsigned\n\nWith \"keys\" in the graph, --sign must be the release's signedBy key, and a signed release needs --sign or --unsigned.\nThe same inputs give the same bytes (sorted entries, uid/gid 0, mtime from SOURCE_DATE_EPOCH or 1980-01-01).\nExit: 0, 2 bad input (unknown release, a wrong or missing key, a script outside the graph's folder or not matching its sha256 pin).",
+      "\nExamples:\n  stepstone bundle --release 2.10.0 --out out/ --sign keys/vendor-2025.pem\n  stepstone bundle --all --out out/ --keys ../signing-keys\n  stepstone bundle --releases '>=2.10.0 <2.12.0' --out out/ --keys ../signing-keys\n  SOURCE_DATE_EPOCH=1700000000 stepstone bundle --release 2.10.1-transition.1 --out out/ --sign vendor-2025.pem\n  stepstone bundle --release 2.10.0 --out dev/ --unsigned\n\nWith \"keys\" in the graph, --sign must be the release's signedBy key, and a signed release needs --sign or --unsigned.\nThe same inputs give the same bytes (sorted entries, uid/gid 0, mtime from SOURCE_DATE_EPOCH or 1980-01-01).\nExit: 0, 2 bad input (unknown release, a wrong or missing key, a script outside the graph's folder or not matching its sha256 pin).",
     )
     .action(run(async (o) => (await import("./commands/bundle.js")).bundleCommand(o)));
 
@@ -250,11 +258,13 @@ export function program(): Command {
         "a folder of private keys: each release is signed with <dir>/<signedBy>.pem",
       ).conflicts("sign"),
     )
+    .option("--release <version>", "only this transition release")
+    .option("--dry-run", "check everything and say what would be published; write nothing")
     .addOption(graphOption())
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExamples:\n  stepstone publish --repo ../transition-builds --keys ../signing-keys\n  stepstone publish --repo ../transition-builds --sign vendor-2025.pem\n\nExit: 0, 2 bad input (a missing or wrong key: nothing is written) or a dirty repository.",
+      "\nExamples:\n  stepstone publish --repo ../transition-builds --keys ../signing-keys --dry-run\n  stepstone publish --repo ../transition-builds --keys ../signing-keys\n  stepstone publish --repo ../transition-builds --sign vendor-2025.pem --release 2.10.1-transition.1\n\nExit: 0, 2 bad input (a missing or wrong key: nothing is written) or a dirty repository.",
     )
     .action(run(async (o) => (await import("./commands/git.js")).publishCommand(o)));
 
@@ -270,6 +280,25 @@ export function program(): Command {
       "\nExample:\n  stepstone retire --keep '>=2.9.0'\n\nExit: 0, 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/git.js")).retireCommand(o)));
+
+  cli
+    .command("show")
+    .description(
+      "one release (epochs per platform, ships, keys, who reaches it, whom it reaches) or one migration",
+    )
+    .argument("<name>", "a release's version (or its tag) or a migration's id")
+    .option("--all", "connect with every non-withdrawn release instead of the golden ones")
+    .option("--releases <range>", "connect with the releases in a semver range")
+    .addOption(platformOption())
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  stepstone show 2.10.0\n  stepstone show users-2-1 --all\n  stepstone show v2.9.2 --format json\n\nExit: 0, 2 bad input (no such release or migration).",
+    )
+    .action(
+      run(async (name: string, o) => (await import("./commands/show.js")).showCommand(name, o)),
+    );
 
   return cli;
 }

@@ -59,3 +59,9 @@ export function table(
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
+
+/** At most `n` names, then how many more. */
+export function some(names: readonly string[], n = 8): string {
+  if (names.length <= n) return names.join(", ");
+  return `${names.slice(0, n).join(", ")}, … (${names.length - n} more)`;
+}

@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Diagnostic, InputError } from "@stepstone/errors";
+import { type Diagnostic, InputError, systemReason } from "@stepstone/errors";
 import type { Migration, Release } from "@stepstone/graph";
 import type { LoadedGraph } from "@stepstone/graph-file";
 import { hasSetE, sha256 as sha256Hex } from "@stepstone/graph-file/scripts";
@@ -86,7 +86,7 @@ class ReleaseScripts {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new InputError(
-        `${file}: ${this.#where(m)}.script: ${e instanceof InputError ? e.message : `${m.script}: ${code === "ENOENT" ? "no such file" : `cannot read (${code})`}`}`,
+        `${file}: ${this.#where(m)}.script: ${e instanceof InputError ? e.message : `${m.script}: ${code === "ENOENT" ? "no such file" : `cannot read: ${systemReason(e)}`}`}`,
       );
     }
     const h = sha256(d);

@@ -20,6 +20,7 @@ export {
 } from "./manifest.js";
 export { readTarGz, type TarEntry } from "./read.js";
 export { readPrivateKey, signManifest, verifyManifest } from "./sign.js";
+export { type BatchSigningOptions, signingsFor } from "./signings.js";
 export {
   bundleMtime,
   DEFAULT_MTIME,

@@ -104,9 +104,16 @@ export function manifestOrder(ctx: PlanContext, r: number): Migration[] {
   return ordered;
 }
 
-/** A script's file name inside the bundle folder. */
+/**
+ * A script's file name inside the bundle folder, for people (the runner reads names from
+ * the manifest, never parses them): the run order, then what it converts. An id that
+ * says it already (`network-1-2-ipv6-ra`, as sync names them) is not repeated:
+ * `0001-network-1-2-ipv6-ra.sh`, but `0002-users-2-3-fix-groups.sh` for an id `fix-groups`.
+ */
 export function scriptFile(order: number, m: Migration): string {
-  return `${String(order).padStart(4, "0")}-${m.component}-${m.from}-${m.to}-${m.id}.sh`;
+  const says = `${m.component}-${m.from}-${m.to}`;
+  const name = m.id === says || m.id.startsWith(`${says}-`) ? m.id : `${says}-${m.id}`;
+  return `${String(order).padStart(4, "0")}-${name}.sh`;
 }
 
 function chainOrder(a: Migration, b: Migration): number {

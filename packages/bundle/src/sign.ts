@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { InputError } from "@stepstone/errors";
+import { InputError, systemReason } from "@stepstone/errors";
 
 /**
  * Ed25519 over the bytes of manifest.tsv, as OpenSSL 3 checks it on the device:
@@ -25,9 +25,7 @@ function readKey(file: string, kind: "private" | "public"): KeyObject {
   try {
     pem = readFileSync(file);
   } catch (e) {
-    throw new InputError(
-      `${file}: cannot read the ${kind} key: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
+    throw new InputError(`${file}: cannot read the ${kind} key: ${systemReason(e)}`);
   }
   let key: KeyObject;
   try {

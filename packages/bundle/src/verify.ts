@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { statSync } from "node:fs";
-import { InputError } from "@stepstone/errors";
+import { InputError, systemReason } from "@stepstone/errors";
 import { KEY_ID } from "@stepstone/graph";
 import { sha256 } from "@stepstone/graph-file/scripts";
 import { BUNDLE_DIR, keyFile, type Manifest, parseManifestTsv } from "./manifest.js";
@@ -35,18 +35,19 @@ export async function verifyBundle(
   /** The key, or a function that picks it from the bundle's manifest (`verify --graph`). */
   key?: VerifyKey | ((manifest: Manifest) => VerifyKey),
 ): Promise<VerifyResult> {
+  let isFolder: boolean;
   try {
-    statSync(file);
+    isFolder = statSync(file).isDirectory();
   } catch (e) {
-    throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new InputError(`${file}: cannot read: ${systemReason(e)}`);
   }
+  if (isFolder)
+    throw new InputError(`${file}: is a folder; pass the bundle file itself (migration-*.tar.gz)`);
   let entries: TarEntry[];
   try {
     entries = await readTarGz(file);
   } catch (e) {
-    throw new InputError(
-      `${file}: not a readable .tar.gz bundle (${e instanceof Error ? e.message : String(e)})`,
-    );
+    throw new InputError(`${file}: not a readable .tar.gz bundle (${systemReason(e)})`);
   }
   if (entries.length === 0)
     throw new InputError(`${file}: not a readable .tar.gz bundle (no entries)`);

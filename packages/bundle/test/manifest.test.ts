@@ -1,7 +1,7 @@
 import type { Migration } from "@stepstone/graph";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { respectAfter } from "../src/manifest.js";
+import { respectAfter, scriptFile } from "../src/manifest.js";
 
 /** The O(n²) scan respectAfter replaced: the order to keep. */
 function reference(list: readonly Migration[], shipped: readonly Migration[]): Migration[] {
@@ -57,5 +57,21 @@ describe("respectAfter", () => {
     const got = respectAfter(ms, ids);
     expect(performance.now() - t).toBeLessThan(500);
     expect(got).toEqual(reference(ms, ms));
+  });
+});
+
+describe("scriptFile: names for people", () => {
+  const m = (id: string, component: string, from: number, to: number) =>
+    ({ id, component, from, to }) as unknown as Migration;
+  it.each([
+    // The id says component and epochs already (as sync names them): not said twice.
+    [m("network-1-2-ipv6-ra", "network", 1, 2), "0001-network-1-2-ipv6-ra.sh"],
+    [m("users-1-2", "users", 1, 2), "0001-users-1-2.sh"],
+    // Otherwise the name says them before the id.
+    [m("fix-groups", "users", 2, 3), "0001-users-2-3-fix-groups.sh"],
+    [m("users-1-20", "users", 1, 2), "0001-users-1-2-users-1-20.sh"],
+    [m("users-2-1-undo", "users", 1, 2), "0001-users-1-2-users-2-1-undo.sh"],
+  ])("%o -> %s", (migration, name) => {
+    expect(scriptFile(1, migration)).toBe(name);
   });
 });

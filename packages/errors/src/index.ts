@@ -103,6 +103,17 @@ const SYSCALL_VERBS: Record<string, string> = {
 };
 
 /**
+ * Why a file-system call failed, in words and with node's code (`no such file or folder
+ * (ENOENT)`), for messages that already say which path and what was being done.
+ */
+export function systemReason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code))
+    return `${SYSTEM_REASONS[code] ?? (e as Error).message} (${code})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
  * A file-system error from node (`ENOENT`, `EEXIST`, `ENOTDIR`...) as an InputError the
  * user can act on: what could not be done to which path, and why. Undefined for anything
  * else, which stays an internal error.
@@ -120,6 +131,5 @@ export function fromSystemError(e: unknown): InputError | undefined {
   }
   const verb = (typeof syscall === "string" && SYSCALL_VERBS[syscall]) || "use";
   const to = typeof dest === "string" ? ` to ${dest}` : "";
-  const why = SYSTEM_REASONS[code] ?? e.message;
-  return new InputError(`cannot ${verb} ${path}${to}: ${why} (${code})`);
+  return new InputError(`cannot ${verb} ${path}${to}: ${systemReason(e)}`);
 }

@@ -20,23 +20,72 @@ export interface Repo {
 }
 
 /**
- * The identity a CI bot gives git through the environment. simple-git 4 strips every
- * ambient GIT_* variable from the processes it starts unless it is named here, and then
- * a bot without a git config could not commit (publish).
+ * Variables that point git at another repository than the one named. Run from a git hook
+ * (GIT_DIR set to the hook's repository), they would make `publish --repo X` commit into
+ * the hook's repository: they are never passed on.
  */
-const IDENTITY_ENV = [
-  "GIT_AUTHOR_NAME",
-  "GIT_AUTHOR_EMAIL",
-  "GIT_AUTHOR_DATE",
-  "GIT_COMMITTER_NAME",
-  "GIT_COMMITTER_EMAIL",
-  "GIT_COMMITTER_DATE",
-];
+const REPOSITORY_ENV = new Set([
+  "GIT_DIR",
+  "GIT_WORK_TREE",
+  "GIT_INDEX_FILE",
+  "GIT_OBJECT_DIRECTORY",
+  "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+  "GIT_COMMON_DIR",
+  "GIT_NAMESPACE",
+  "GIT_PREFIX",
+]);
+
+/** Programs git could start (an editor, a pager, ssh): stepstone's git calls need none. */
+const PROGRAM_ENV = new Set([
+  "EDITOR",
+  "VISUAL",
+  "PAGER",
+  "GIT_EDITOR",
+  "GIT_SEQUENCE_EDITOR",
+  "GIT_PAGER",
+  "GIT_EXTERNAL_DIFF",
+  "GIT_ASKPASS",
+  "SSH_ASKPASS",
+  "GIT_SSH",
+  "GIT_SSH_COMMAND",
+  "GIT_PROXY_COMMAND",
+  "GIT_EXEC_PATH",
+  "GIT_TEMPLATE_DIR",
+]);
+
+/**
+ * The environment of every git process stepstone starts, simple-git's and cat-file's
+ * alike: the user's own, with the identity and configuration a CI bot gives git that way
+ * (GIT_AUTHOR_*, GIT_COMMITTER_*, GIT_CONFIG_GLOBAL, GIT_CONFIG_COUNT/KEY_n/VALUE_n...),
+ * without the variables above. (simple-git 4 strips every ambient GIT_* variable unless
+ * it is allowed, so a bot without a git config could not commit.)
+ */
+export function gitEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || REPOSITORY_ENV.has(k.toUpperCase()) || PROGRAM_ENV.has(k.toUpperCase()))
+      continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A simple-git instance for `path` that runs git in gitEnv(). */
+export function gitAt(path: string): SimpleGit {
+  const env = gitEnv();
+  return simpleGit(path, {
+    // Allowed by name: simple-git drops the GIT_* variables it is not told about.
+    allowEnvironment: Object.keys(env),
+    // The environment is the user's own, not a request's: git configuration given through
+    // it (GIT_CONFIG_GLOBAL, GIT_CONFIG_COUNT) is what the user asked for.
+    unsafe: { allowUnsafeConfigPaths: true, allowUnsafeConfigEnvCount: true },
+  }).env(env);
+}
 
 export async function openRepo(path: string, option = "--repo"): Promise<Repo> {
   if (!existsSync(path) || !statSync(path).isDirectory())
     throw new InputError(`${option} ${path}: no such folder`);
-  const git = simpleGit(path, { allowEnvironment: IDENTITY_ENV });
+  const git = gitAt(path);
   try {
     await git.raw(["rev-parse", "--git-dir"]);
   } catch (e) {
@@ -65,7 +114,11 @@ export function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).trim().split("\n")[0] ?? "";
 }
 
-/** Every tag, with what it points to (one `git for-each-ref`). */
+/**
+ * Every tag, with what it points to (one `git for-each-ref`). An annotated tag of an
+ * annotated tag (OpenBMC's 2.8.0) is peeled fully, as `^{commit}` does: for-each-ref peels
+ * one level, and the tags it leaves at a tag object are followed through one `cat-file`.
+ */
 export async function listTags(repo: Repo): Promise<TagRef[]> {
   const text = await run(repo, [
     "for-each-ref",
@@ -82,9 +135,38 @@ export async function listTags(repo: Repo): Promise<TagRef[]> {
       target: (annotated ? peeledType : type) ?? "",
       commit: annotated ? peeled : oid,
       annotated,
+      peeled: annotated ? 1 : 0,
     });
   }
+  if (tags.some((t) => t.target === "tag")) await peelNested(repo, tags);
   return tags;
+}
+
+/** Follows the tags that point to tag objects, one level per batch, to what they tag. */
+async function peelNested(repo: Repo, tags: TagRef[]): Promise<void> {
+  const cat = new CatFile(repo.path);
+  try {
+    // Each level is one batch; a cycle is impossible (a tag names an older object).
+    for (let level = 0; level < 64; level++) {
+      const open = tags.filter((t) => t.target === "tag");
+      if (open.length === 0) break;
+      const objects = await cat.read(open.map((t) => t.commit));
+      open.forEach((t, i) => {
+        const head = objects[i]?.data.toString("utf8", 0, 200) ?? "";
+        const object = /^object ([0-9a-f]+)$/m.exec(head)?.[1];
+        const type = /^type (\w+)$/m.exec(head)?.[1];
+        const at = tags.indexOf(t);
+        tags[at] = {
+          ...t,
+          target: object !== undefined && type !== undefined ? type : "missing object",
+          commit: object ?? "",
+          peeled: t.peeled + 1,
+        };
+      });
+    }
+  } finally {
+    await cat.close();
+  }
 }
 
 export interface GitObject {
@@ -109,7 +191,11 @@ export class CatFile {
   private failure: Error | null = null;
 
   constructor(cwd: string) {
-    this.child = spawn("git", ["cat-file", "--batch"], { cwd, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn("git", ["cat-file", "--batch"], {
+      cwd,
+      env: gitEnv(),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     this.child.stdout.on("data", (chunk: Buffer) => this.onData(chunk));
     this.child.stderr.on("data", (chunk: Buffer) => {
       this.stderr += chunk.toString();

@@ -20,7 +20,7 @@ export {
   transitionUse,
   type Verdict,
 } from "@stepstone/planner";
-export { CatFile, listTags, openRepo, parseTree, type Repo } from "./git.js";
+export { CatFile, gitAt, gitEnv, listTags, openRepo, parseTree, type Repo } from "./git.js";
 export {
   type ComponentEntry,
   type ComponentTree,
@@ -53,7 +53,13 @@ export {
 } from "./publish.js";
 export { type ReadProgress, type RepoRead, readTags } from "./read.js";
 export { type ReadmeInput, transitionReadme } from "./readme.js";
-export { type SyncOptions, type SyncProgress, type SyncResult, syncRepo } from "./sync.js";
+export {
+  type PeeledTag,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncResult,
+  syncRepo,
+} from "./sync.js";
 export {
   globToRegExp,
   parseTagVersion,

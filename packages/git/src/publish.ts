@@ -15,16 +15,15 @@ import {
   bundleFiles,
   bundleMtime,
   type Signing,
-  signingFor,
+  signingsFor,
   writeTarGz,
 } from "@stepstone/bundle";
 import { InputError } from "@stepstone/errors";
-import type { Release } from "@stepstone/graph";
+import { parseVersion, type Release } from "@stepstone/graph";
 import { displayPath, type LoadedGraph } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
 import { PlanContext, type TransitionUse, transitionUse } from "@stepstone/planner";
-import { simpleGit } from "simple-git";
-import { firstLine, listTags, openRepo, type Repo, run } from "./git.js";
+import { firstLine, gitAt, listTags, openRepo, type Repo, run } from "./git.js";
 import { transitionReadme } from "./readme.js";
 
 export interface PublishOptions {
@@ -35,6 +34,10 @@ export interface PublishOptions {
   readonly sign?: string;
   /** A folder of private keys: each release is signed with `<folder>/<signedBy>.pem`. */
   readonly keys?: string;
+  /** Only this transition release (its version, or the tag the graph records). */
+  readonly release?: string;
+  /** Check and say what would be published, and write nothing (not even a new repository). */
+  readonly dryRun?: boolean;
 }
 
 export type PublishStatus = "published" | "unchanged" | "tagged" | "restored" | "skipped";
@@ -51,12 +54,18 @@ export interface PublishedRelease {
   readonly commit: string | null;
   readonly tag: string | null;
   readonly scripts: number;
+  /** Gaps between golden releases that only it closes. */
   readonly closes: number;
+  /** Best plans between golden releases that stop at it. */
+  readonly stops: number;
 }
 
 export interface PublishResult {
   readonly repo: string;
+  /** A new repository was (or, with dryRun, would be) made. */
   readonly initialized: boolean;
+  /** Nothing was written: statuses say what publish would do. */
+  readonly dryRun: boolean;
   readonly releases: readonly PublishedRelease[];
 }
 
@@ -76,15 +85,19 @@ interface Build {
  */
 export async function publishTransitions(opts: PublishOptions): Promise<PublishResult> {
   const { loaded } = opts;
+  const dryRun = opts.dryRun === true;
+  const only = opts.release === undefined ? null : transitionRelease(loaded, opts.release);
+  const wanted = (r: Release) => only === null || r === only;
   // Every release's key first: a missing or wrong key must stop publish before the
   // repository is even created.
-  const signings = publishSignings(loaded, opts);
+  const signings = publishSignings(loaded, opts, wanted);
   const path = resolve(opts.repo);
   const initialized = !existsSync(path) || readdirSync(path).length === 0;
-  if (initialized) {
+  if (initialized && !dryRun) {
     mkdirSync(path, { recursive: true });
-    await simpleGit(path).raw(["init", "--quiet"]);
+    await gitAt(path).raw(["init", "--quiet"]);
   }
+  if (initialized && dryRun) return dryRunInto(loaded, path, signings, wanted);
   const repo = await openRepo(path);
   if (repo.top !== repo.path)
     throw new InputError(
@@ -109,7 +122,7 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
   const out: PublishedRelease[] = [];
   const builds: Build[] = [];
   for (const [r, release] of ctx.releases.entries()) {
-    if (!release.transition) continue;
+    if (!release.transition || !wanted(release)) continue;
     const skip = release.withdrawn
       ? "withdrawn: never a stop, nothing to publish"
       : !release.runner
@@ -126,6 +139,7 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
         tag: null,
         scripts: 0,
         closes: 0,
+        stops: 0,
       });
       continue;
     }
@@ -136,13 +150,15 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
   const format = (await run(repo, ["rev-parse", "--show-object-format"])).trim();
   const tags = new Set((await listTags(repo)).map((t) => t.name));
   const problems: string[] = [];
+  // A hint must not name a version the graph or the repository already has.
+  const taken = new Set([...tags, ...loaded.graph.releases.map((r) => r.version)]);
   for (const b of builds) {
     const tag = b.release.version;
     if (!tags.has(tag)) continue;
     const atTag = await treeFiles(repo, `refs/tags/${tag}`, tag);
     if (!sameFiles(atTag, b.files, format)) {
       problems.push(
-        `${tag}: already published as tag ${tag} with other content; a published transition build must not change: publish the change as a new transition release (e.g. ${nextTransition(tag)})`,
+        `${tag}: already published as tag ${tag} with other content; a published transition build must not change: publish the change as a new transition release (e.g. ${nextTransition(tag, taken)})`,
       );
     }
   }
@@ -156,7 +172,9 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
     const tagged = tags.has(v);
     let status: PublishStatus = "unchanged";
     let commit: string | null = null;
-    if (!sameFiles(current, b.files, format)) {
+    if (!sameFiles(current, b.files, format) && dryRun) {
+      status = tagged ? "restored" : "published";
+    } else if (!sameFiles(current, b.files, format)) {
       const dir = join(repo.path, v);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
@@ -173,10 +191,12 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
       ]);
       status = tagged ? "restored" : "published";
     }
-    if (status !== "unchanged" || !tagged) {
+    if (!dryRun && (status !== "unchanged" || !tagged)) {
       commit = (await run(repo, ["rev-parse", "HEAD"])).trim();
     }
-    if (!tagged) {
+    if (!tagged && dryRun) {
+      if (status === "unchanged") status = "tagged";
+    } else if (!tagged) {
       await run(repo, [
         "tag",
         "-a",
@@ -195,6 +215,7 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
       tag: v,
       scripts: b.scripts,
       closes: b.use.closes.length,
+      stops: b.use.stops.length,
     });
   }
   out.sort((a, b) => {
@@ -202,7 +223,55 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
     const y = ctx.releases.findIndex((r) => r.version === b.version);
     return x - y;
   });
-  return { repo: repo.path, initialized, releases: out };
+  return { repo: repo.path, initialized, dryRun, releases: out };
+}
+
+/** `--release V`: a transition release of the graph, by version or recorded tag. */
+function transitionRelease(loaded: LoadedGraph, text: string): Release {
+  const v = parseVersion(text.replace(/^v(?=\d)/, ""));
+  const r = loaded.graph.releases.find(
+    (x) => (v !== null && x.semver.compare(v) === 0) || x.tag === text,
+  );
+  if (r === undefined) {
+    const names = loaded.graph.releases.filter((x) => x.transition).map((x) => x.version);
+    throw new InputError(
+      `--release ${text}: no such release in ${displayPath(loaded.file)}${names.length > 0 ? `; its transition releases are ${names.join(", ")}` : ""}`,
+    );
+  }
+  if (!r.transition)
+    throw new InputError(
+      `--release ${text}: ${r.version} is not a transition release: publish keeps transition builds (bundle it with stepstone bundle --release ${r.version})`,
+    );
+  return r;
+}
+
+/** `--dry-run` into a repository that does not exist yet: every build would be published. */
+async function dryRunInto(
+  loaded: LoadedGraph,
+  path: string,
+  signings: ReadonlyMap<Release, Signing>,
+  wanted: (r: Release) => boolean,
+): Promise<PublishResult> {
+  const ctx = new PlanContext(loaded.graph, null);
+  const releases: PublishedRelease[] = [];
+  for (const [r, release] of ctx.releases.entries()) {
+    if (!release.transition || !wanted(release)) continue;
+    const signing = signings.get(release);
+    if (signing === undefined) continue; // withdrawn, or without the runner
+    const b = await build(loaded, ctx, r, signing);
+    releases.push({
+      version: release.version,
+      folder: release.version,
+      status: "published",
+      files: [...b.files.keys()],
+      commit: null,
+      tag: release.version,
+      scripts: b.scripts,
+      closes: b.use.closes.length,
+      stops: b.use.stops.length,
+    });
+  }
+  return { repo: path, initialized: true, dryRun: true, releases };
 }
 
 /** Transition releases that have a bundle (not withdrawn, with the runner). */
@@ -210,60 +279,17 @@ function publishable(r: Release): boolean {
   return r.transition && !r.withdrawn && r.runner;
 }
 
-/**
- * How each transition release is signed: `--keys DIR` with DIR/<signedBy>.pem, `--sign`
- * with one key (with `keys` in the graph, it must be every release's signedBy key). With
- * `keys`, a signed release is never published unsigned. Every problem at once (exit 2).
- */
-function publishSignings(loaded: LoadedGraph, opts: PublishOptions): Map<Release, Signing> {
-  if (opts.sign !== undefined && opts.keys !== undefined)
-    throw new InputError(
-      "--sign and --keys together: choose one (--keys signs each release with its own key)",
-    );
-  const out = new Map<Release, Signing>();
-  const problems: string[] = [];
-  const graph = displayPath(loaded.file);
-  for (const release of loaded.graph.releases) {
-    if (!publishable(release)) continue;
-    const v = release.version;
-    let sign = opts.sign;
-    if (opts.keys !== undefined && release.signedBy !== null) {
-      sign = join(opts.keys, `${release.signedBy}.pem`);
-      if (!existsSync(sign)) {
-        problems.push(
-          `--keys ${opts.keys}: no ${release.signedBy}.pem there, the private key of "${release.signedBy}" that signs ${v} (${graph}); add it, nothing was written`,
-        );
-        continue;
-      }
-    }
-    if (sign === undefined && loaded.graph.keys !== null && release.signedBy !== null) {
-      problems.push(
-        `${v} is signed by "${release.signedBy}" (${graph}): pass --keys DIR (with ${release.signedBy}.pem in it) or --sign with its private key; nothing was written`,
-      );
-      continue;
-    }
-    try {
-      out.set(
-        release,
-        signingFor(
-          loaded,
-          release,
-          sign === undefined ? {} : { sign },
-          opts.keys ? "--keys" : "--sign",
-        ),
-      );
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      const rotation =
-        opts.sign !== undefined &&
-        new Set(loaded.graph.releases.filter(publishable).map((r) => r.signedBy)).size > 1;
-      problems.push(
-        `${e.message}${rotation ? " (the transition releases are signed with different keys: pass --keys DIR to sign each with its own)" : ""}`,
-      );
-    }
-  }
-  if (problems.length > 0) throw new InputError(problems.join("\n"));
-  return out;
+/** How each transition release is signed (every problem at once, exit 2). */
+function publishSignings(
+  loaded: LoadedGraph,
+  opts: PublishOptions,
+  wanted: (r: Release) => boolean,
+): Map<Release, Signing> {
+  const releases = loaded.graph.releases.filter((r) => publishable(r) && wanted(r));
+  return signingsFor(loaded, releases, {
+    ...(opts.sign !== undefined && { sign: opts.sign }),
+    ...(opts.keys !== undefined && { keys: opts.keys }),
+  });
 }
 
 /** Every file of one release's folder, in memory. */
@@ -371,8 +397,14 @@ function closesText(n: number): string {
   return n === 0 ? "closes no gap" : `closes ${n} ${n === 1 ? "gap" : "gaps"}`;
 }
 
-/** `2.10.1-transition.1` -> `2.10.1-transition.2` (a hint, not a rule). */
-function nextTransition(version: string): string {
+/**
+ * `2.10.1-transition.1` -> `2.10.1-transition.2`, or the next number that `taken` (the
+ * graph's versions and the repository's tags) does not hold (a hint, not a rule).
+ */
+export function nextTransition(version: string, taken: ReadonlySet<string>): string {
   const m = /^(.*\.)(\d+)$/.exec(version);
-  return m ? `${m[1]}${Number(m[2]) + 1}` : `${version}.1`;
+  const [stem, n] = m ? [m[1] as string, Number(m[2]) + 1] : [`${version}.`, 1];
+  let k = n;
+  while (taken.has(`${stem}${k}`)) k++;
+  return `${stem}${k}`;
 }

@@ -36,6 +36,13 @@ export interface SyncProgress {
   readonly total: number;
 }
 
+export interface PeeledTag {
+  readonly tag: string;
+  /** The tag objects followed to the commit (2 for a tag of a tag). */
+  readonly levels: number;
+  readonly commit: string;
+}
+
 export interface SyncResult {
   /** The graph file, absolute. */
   readonly file: string;
@@ -45,6 +52,8 @@ export interface SyncResult {
   readonly written: boolean;
   readonly tags: { readonly read: number; readonly filtered: number };
   readonly skipped: readonly SkippedTag[];
+  /** Tags read through more than one tag object (an annotated tag of an annotated tag). */
+  readonly peeled: readonly PeeledTag[];
   readonly changes: SyncChanges;
   /** Scripts written beside the graph (new, or their content differed), graph-relative. */
   readonly scripts: readonly string[];
@@ -100,6 +109,9 @@ export async function syncRepo(opts: SyncOptions): Promise<SyncResult> {
     written: result.changed,
     tags: { read: read.tags.length, filtered: selection.filtered },
     skipped: [...selection.skipped, ...read.skipped],
+    peeled: selection.tags
+      .filter((t) => t.ref.peeled > 1)
+      .map((t) => ({ tag: t.ref.name, levels: t.ref.peeled, commit: t.ref.commit })),
     changes: result.changes,
     scripts: written,
     inherited: result.inherited,

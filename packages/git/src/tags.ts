@@ -1,4 +1,4 @@
-import { parseVersion, versionKey } from "@stepstone/graph";
+import { parseLenientVersion, parseVersion, versionKey } from "@stepstone/graph";
 import type { SemVer } from "semver";
 
 /** A tag as `git for-each-ref` lists it. */
@@ -10,6 +10,11 @@ export interface TagRef {
   /** The commit's object id, when `target` is `commit`. */
   readonly commit: string;
   readonly annotated: boolean;
+  /**
+   * How many tag objects were followed to reach `commit`: 0 for a lightweight tag, 1 for
+   * an annotated one, more for an annotated tag of an annotated tag.
+   */
+  readonly peeled: number;
 }
 
 /** A tag that reads as a version. */
@@ -25,25 +30,11 @@ export interface SkippedTag {
   readonly reason: string;
 }
 
-// v? MAJOR.MINOR[.PATCH] then a prerelease after `-`, after `.` or glued on when it starts
-// with a letter (`2.6.0.rc1`, `2.6.0rc1`), then +build. `1.2.3.4` does not parse: a fourth
-// number is not a prerelease anyone meant.
-const LENIENT =
-  /^[vV]?(\d{1,15})\.(\d{1,15})(?:\.(\d{1,15}))?(?:(?:-|\.(?=[A-Za-z])|(?=[A-Za-z]))([0-9A-Za-z][0-9A-Za-z.-]*))?(?:\+([0-9A-Za-z][0-9A-Za-z.-]*))?$/;
-
 /**
  * The version a tag names, leniently (`v0.1` is 0.1.0, `2.6.0.rc1` is 2.6.0-rc1,
  * `2.7.0-dev` is itself), or null when it names none (`release-foo`, `1.2.3.4`).
  */
-export function parseTagVersion(tag: string): string | null {
-  const m = LENIENT.exec(tag);
-  if (m === null) return null;
-  const [, major, minor, patch = "0", pre, build] = m;
-  const core = [major, minor, patch].map((n) => String(Number(n))).join(".");
-  const text = `${core}${pre === undefined ? "" : `-${pre}`}${build === undefined ? "" : `+${build}`}`;
-  // The strict parser has the last word on identifiers (`rc.01` has a leading zero).
-  return parseVersion(text) === null ? null : text;
-}
+export const parseTagVersion = parseLenientVersion;
 
 /** A shell-style glob (`*`, `?`, `[...]`, `[!...]`) as an anchored regular expression. */
 export function globToRegExp(glob: string): RegExp {

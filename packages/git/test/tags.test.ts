@@ -6,6 +6,7 @@ const ref = (name: string, target = "commit"): TagRef => ({
   target,
   commit: "0".repeat(40),
   annotated: false,
+  peeled: 0,
 });
 
 describe("parseTagVersion: tags as projects write them", () => {

@@ -95,9 +95,13 @@ function syntaxErrors(text: string, file: string): Diagnostic[] {
         startLine: number,
         startCharacter: number,
       ) {
+        const where = `${startLine + 1}:${startCharacter + 1}`;
+        // One message per place: the parser says "property name expected" and then
+        // "value expected" at the same `}` of a trailing comma.
+        if (errors.some((e) => e.where === where)) return;
         errors.push({
           file,
-          where: `${startLine + 1}:${startCharacter + 1}`,
+          where,
           message: `invalid JSON: ${describeParseError(error, offset, text)}`,
         });
       },
@@ -112,6 +116,12 @@ function syntaxErrors(text: string, file: string): Diagnostic[] {
 function describeParseError(code: ParseError["error"], offset: number, text: string): string {
   const name = printParseErrorCode(code);
   if (offset >= text.length) return "unexpected end of file (truncated?)";
+  const closing = text[offset];
+  if (closing === "}" || closing === "]") {
+    const before = text.slice(0, offset).trimEnd();
+    if (before.endsWith(","))
+      return `trailing comma before "${closing}" (JSON allows none: remove the last ",")`;
+  }
   const human = name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
   return human;
 }

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { type Diagnostic, InputError } from "@stepstone/errors";
+import { type Diagnostic, InputError, systemReason } from "@stepstone/errors";
 import { jsonPath, type ReleaseGraph, type SigningKey } from "@stepstone/graph";
 import { readScript } from "./read-script.js";
 
@@ -25,7 +25,7 @@ export function readPublicKey(root: string, key: SigningKey): PublicKey {
     throw new InputError(
       code === "ENOENT"
         ? `${key.public}: no such file (relative to ${root}); write the public key there (openssl pkey -in PRIVATE.pem -pubout -out ${key.public})`
-        : `${key.public}: cannot read: ${code ?? String(e)}`,
+        : `${key.public}: cannot read: ${systemReason(e)}`,
     );
   }
   const text = pem.toString("latin1");

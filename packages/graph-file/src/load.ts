@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { InputError } from "@stepstone/errors";
+import { InputError, systemReason } from "@stepstone/errors";
 import { graphFileKeys, type ParsedGraph, parseGraphAsync } from "@stepstone/graph";
 import { checkDuplicateKeys, parseJson } from "./json.js";
 
@@ -65,21 +65,32 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
     text = readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new InputError(`${path}: cannot read: ${systemReason(e)}`);
   }
   const json = parseJson(text, path);
   // One walk checks the shape and counts the keys for the duplicate-key check.
   const keys = graphFileKeys(json);
   checkDuplicateKeys(text, json, path, keys >= 0 ? keys : undefined);
-  const parsed = await parseGraphAsync(json, path, {
-    deepWarnings: options.deepWarnings !== false,
-    shapeChecked: keys >= 0,
-  });
   const root = dirname(file);
+  let parsed: ParsedGraph;
+  try {
+    parsed = await parseGraphAsync(json, path, {
+      deepWarnings: options.deepWarnings !== false,
+      shapeChecked: keys >= 0,
+    });
+  } catch (e) {
+    // Every problem at once: the scripts of a file with other errors are checked too.
+    if (!options.checkScripts || !(e instanceof InputError) || e.diagnostics.length === 0) throw e;
+    const { checkScripts, scriptRefs } = await import("./scripts.js");
+    const broken = new Set(e.diagnostics.map((d) => d.where));
+    const { errors } = checkScripts(scriptRefs(json, broken), root, path);
+    if (errors.length === 0) throw e;
+    throw InputError.fromDiagnostics([...e.diagnostics, ...errors]);
+  }
   if (options.checkScripts) {
     // Its own module: hashing loads node:crypto, which a plan never needs.
     const { checkScripts } = await import("./scripts.js");
-    const { errors, warnings } = checkScripts(parsed.graph, root, path);
+    const { errors, warnings } = checkScripts(parsed.graph.migrations, root, path);
     if (parsed.graph.keys !== null) {
       const { checkKeyFiles } = await import("./keys.js");
       errors.push(...checkKeyFiles(parsed.graph, root, path));

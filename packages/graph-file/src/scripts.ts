@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { type Diagnostic, InputError } from "@stepstone/errors";
-import type { ReleaseGraph } from "@stepstone/graph";
+import { type Diagnostic, InputError, systemReason } from "@stepstone/errors";
+import type { Migration } from "@stepstone/graph";
 import { readScript } from "./read-script.js";
 
 export function sha256(data: Buffer | string): string {
@@ -15,15 +15,22 @@ export function hasSetE(text: string): boolean {
   );
 }
 
-/** Every script the graph names: readable inside its folder, its sha256 pin, `set -e`. */
+/** What checkScripts needs of a migration; null for an entry without a usable `script`. */
+export type ScriptRef = Pick<Migration, "script" | "sha256"> | null;
+
+/**
+ * Every script the migrations name (in file order: the diagnostics' indexes are the
+ * file's): readable inside the graph's folder, its sha256 pin, `set -e`.
+ */
 export function checkScripts(
-  graph: ReleaseGraph,
+  migrations: readonly ScriptRef[],
   root: string,
   file: string,
 ): { errors: Diagnostic[]; warnings: Diagnostic[] } {
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
-  graph.migrations.forEach((m, i) => {
+  migrations.forEach((m, i) => {
+    if (m === null) return;
     const where = `migrations[${i}].script`;
     let data: Buffer;
     try {
@@ -35,7 +42,7 @@ export function checkScripts(
           ? `${m.script}: no such file (relative to ${root})`
           : e instanceof InputError
             ? e.message
-            : `${m.script}: cannot read: ${code ?? String(e)}`;
+            : `${m.script}: cannot read: ${systemReason(e)}`;
       errors.push({ file, where, message });
       return;
     }
@@ -58,4 +65,24 @@ export function checkScripts(
     }
   });
   return { errors, warnings };
+}
+
+/**
+ * The scripts of a graph file that did not validate, from its JSON as written: its
+ * structural errors must not hide its missing scripts until a second run. Entries whose
+ * `script` or `sha256` is itself wrong (`broken` names their places) are left to those errors.
+ */
+export function scriptRefs(json: unknown, broken: ReadonlySet<string>): ScriptRef[] {
+  const list = (json as { migrations?: unknown } | null)?.migrations;
+  if (!Array.isArray(list)) return [];
+  return list.map((m: unknown, i) => {
+    const { script, sha256 } = (typeof m === "object" && m !== null ? m : {}) as Record<
+      string,
+      unknown
+    >;
+    if (typeof script !== "string" || broken.has(`migrations[${i}].script`)) return null;
+    const pin =
+      typeof sha256 === "string" && !broken.has(`migrations[${i}].sha256`) ? sha256 : undefined;
+    return { script, ...(pin !== undefined && { sha256: pin }) };
+  });
 }

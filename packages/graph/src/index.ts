@@ -15,6 +15,7 @@ export { type Interval, rangeIntervals } from "./ranges.js";
 export {
   type Bound,
   compareVersions,
+  parseLenientVersion,
   parseRange,
   parseVersion,
   satisfies,

@@ -1,5 +1,6 @@
 import type { Diagnostic } from "@stepstone/errors";
 import { InputError } from "@stepstone/errors";
+import { nameEntries } from "./entries.js";
 import type { GraphFile } from "./schema.js";
 import { isGraphFile } from "./shape.js";
 import { checkGraph, type ParsedGraph, type ParseOptions } from "./validate.js";
@@ -19,6 +20,6 @@ export async function parseGraphAsync(
     options?.shapeChecked === true || isGraphFile(input)
       ? (input as GraphFile)
       : (await import("./structure.js")).structuralCheck(input, file, errors);
-  if (doc === null) throw InputError.fromDiagnostics(errors);
+  if (doc === null) throw InputError.fromDiagnostics(nameEntries(errors, input));
   return checkGraph(doc, input, file, errors, options);
 }

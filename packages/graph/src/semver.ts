@@ -139,3 +139,23 @@ export function compareVersions(a: SemVer, b: SemVer): number {
 export function versionKey(v: SemVer): string {
   return v.version;
 }
+
+// v? MAJOR.MINOR[.PATCH] then a prerelease after `-`, after `.` or glued on when it starts
+// with a letter (`2.6.0.rc1`, `2.6.0rc1`), then +build. `1.2.3.4` does not parse: a fourth
+// number is not a prerelease anyone meant.
+const LENIENT =
+  /^[vV]?(\d{1,15})\.(\d{1,15})(?:\.(\d{1,15}))?(?:(?:-|\.(?=[A-Za-z])|(?=[A-Za-z]))([0-9A-Za-z][0-9A-Za-z.-]*))?(?:\+([0-9A-Za-z][0-9A-Za-z.-]*))?$/;
+
+/**
+ * The version a tag names, leniently (`v0.1` is 0.1.0, `2.6.0.rc1` is 2.6.0-rc1,
+ * `2.7.0-dev` is itself), or null when it names none (`release-foo`, `1.2.3.4`).
+ */
+export function parseLenientVersion(tag: string): string | null {
+  const m = LENIENT.exec(tag);
+  if (m === null) return null;
+  const [, major, minor, patch = "0", pre, build] = m;
+  const core = [major, minor, patch].map((n) => String(Number(n))).join(".");
+  const text = `${core}${pre === undefined ? "" : `-${pre}`}${build === undefined ? "" : `+${build}`}`;
+  // The strict parser has the last word on identifiers (`rc.01` has a leading zero).
+  return parseVersion(text) === null ? null : text;
+}

@@ -1,5 +1,6 @@
 import { type Diagnostic, InputError } from "@stepstone/errors";
 import { isInsideRelative, suggest } from "./checks.js";
+import { nameEntries } from "./entries.js";
 import { defaultOf, type EntryOf, type Salvaged } from "./format.js";
 import { afterCycles, componentOrder } from "./migration-order.js";
 import type { Component, Migration, PlatformOverride, Release, ReleaseGraph } from "./model.js";
@@ -293,7 +294,7 @@ export function checkGraph(
   const order = anyAfter
     ? componentOrder(componentNames, migrations, byId, (msg) => err(["migrations"], msg))
     : componentNames;
-  if (errors.length > 0) throw InputError.fromDiagnostics(errors);
+  if (errors.length > 0) throw InputError.fromDiagnostics(nameEntries(errors, input));
 
   releases.sort((a, b) => a.release.semver.compare(b.release.semver));
   const graph: ReleaseGraph = {

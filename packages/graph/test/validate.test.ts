@@ -69,11 +69,11 @@ describe("errors", () => {
       }),
     );
     expect(lines).toEqual([
-      'release-graph.json: migrations[0].script: "../outside.sh" must be a relative path inside the graph\'s folder (no "..", not absolute)',
+      'release-graph.json: migrations[0].script: migration "users-1-2": "../outside.sh" must be a relative path inside the graph\'s folder (no "..", not absolute)',
       'release-graph.json: migrations[1].id: duplicate id "users-1-2" (first at migrations[0])',
-      'release-graph.json: migrations[1].component: unknown component "user" (did you mean "users"?)',
-      "release-graph.json: migrations[1].to: from and to are both 2: a migration must change the epoch",
-      'release-graph.json: migrations[1].shippedIn: ">=2.x.y" is not a semver range (e.g. ">=2.10.0 <2.12.0")',
+      'release-graph.json: migrations[1].component: migration "users-1-2": unknown component "user" (did you mean "users"?)',
+      'release-graph.json: migrations[1].to: migration "users-1-2": from and to are both 2: a migration must change the epoch',
+      'release-graph.json: migrations[1].shippedIn: migration "users-1-2": ">=2.x.y" is not a semver range (e.g. ">=2.10.0 <2.12.0")',
       'release-graph.json: releases[0].upgradeFrom: "not a range" is not a semver range (e.g. ">=2.9.0")',
       'release-graph.json: releases[1].epochs.usres: unknown component "usres" (did you mean "users"?)',
       "release-graph.json: releases[2].version: duplicate release 2.0.0 (first at releases[1]; versions equal but for +build are the same release)",
@@ -114,7 +114,7 @@ describe("errors", () => {
       'release-graph.json: components.users: unknown key "wipable" (did you mean "wipeable"?) (free text goes in "notes")',
       "release-graph.json: releases[0].platforms.qemuarm.epochs: required (record)",
       'release-graph.json: releases[0].platforms.qemuarm: unknown key "epoch" (did you mean "epochs"?) (free text goes in "notes")',
-      'release-graph.json: migrations[0]: unknown key "shipedIn" (did you mean "shippedIn"?) (free text goes in "notes")',
+      'release-graph.json: migrations[0]: migration "users-1-2": unknown key "shipedIn" (did you mean "shippedIn"?) (free text goes in "notes")',
       'release-graph.json: $: unknown key "note" (did you mean "notes"?) (free text goes in "notes")',
     ]);
   });
@@ -202,7 +202,7 @@ describe("errors", () => {
   ])("a script must stay inside the graph's folder: %s", (script) => {
     const lines = errorsOf(withChanges({ migrations: [{ ...base.migrations[0], script }] }));
     expect(lines).toEqual([
-      `release-graph.json: migrations[0].script: "${script}" must be a relative path inside the graph's folder (no "..", not absolute)`,
+      `release-graph.json: migrations[0].script: migration "users-1-2": "${script}" must be a relative path inside the graph's folder (no "..", not absolute)`,
     ]);
   });
 

@@ -37,6 +37,17 @@ export {
   type Verdict,
 } from "./retire.js";
 export {
+  type Connection,
+  type MigrationUse,
+  type MigrationView,
+  type PlatformEpochs,
+  type ReleaseView,
+  showMigration,
+  showMigrationJson,
+  showRelease,
+  showReleaseJson,
+} from "./show.js";
+export {
   type MissingMigration,
   type ReleaseEntry,
   type Suggestion,

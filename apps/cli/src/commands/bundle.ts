@@ -1,51 +1,47 @@
-import type { Manifest, VerifyKey } from "@stepstone/bundle";
-import { formatDiagnostic, InputError, IntegrityError } from "@stepstone/errors";
+import type { Manifest, Signing, VerifyKey } from "@stepstone/bundle";
+import { InputError, IntegrityError } from "@stepstone/errors";
 import type { Release } from "@stepstone/graph";
 import { displayPath } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
 import { findRelease, openGraph } from "../graph.js";
 import { color, type Format, out, plural, printJson } from "../output.js";
+import { type BundleOptions, bundleJson, bundleSummary, warnAbout } from "./bundle-output.js";
 
-export interface BundleOptions {
-  graph?: string;
-  format: Format;
-  release: string;
-  platform?: string;
-  out: string;
-  sign?: string;
-  unsigned?: boolean;
-}
+export type { BundleOptions } from "./bundle-output.js";
 
 export async function bundleCommand(opts: BundleOptions): Promise<number> {
-  const { signingFor, UNSIGNED, writeBundle } = await import("@stepstone/bundle");
+  const chosen = [
+    opts.release !== undefined && "--release",
+    opts.releases !== undefined && "--releases",
+    opts.all === true && "--all",
+  ].filter(Boolean);
+  if (chosen.length !== 1)
+    throw new InputError(
+      chosen.length === 0
+        ? "bundle needs --release VERSION, --releases RANGE or --all"
+        : `${chosen.join(" and ")} together: choose one`,
+    );
+  if (opts.release === undefined) return (await import("./bundles.js")).bundleMany(opts);
+  const { signingFor, signingsFor, UNSIGNED, writeBundle } = await import("@stepstone/bundle");
   const { loaded, ctx } = await openGraph(opts);
   const r = findRelease(ctx, opts.release, "--release");
   const release = ctx.releases[r] as Release;
   // An image without the runner has no bundle at all: writeBundle says so, before any
   // question of keys.
-  const signing = release.runner ? signingFor(loaded, release, opts) : UNSIGNED;
+  const signing = !release.runner
+    ? UNSIGNED
+    : opts.keys !== undefined
+      ? (signingsFor(loaded, [release], { keys: opts.keys }).get(release) as Signing)
+      : signingFor(loaded, release, opts);
   for (const n of signing.notices) process.stderr.write(`${color.yellow("note")}: ${n}\n`);
   const res = await writeBundle(loaded, ctx, r, opts.out, signing);
-  for (const w of res.warnings)
-    process.stderr.write(`${color.yellow("warning")}: ${formatDiagnostic(w)}\n`);
+  warnAbout(res);
   if (opts.format === "json") {
-    printJson({
-      file: res.file,
-      release: res.manifest.release,
-      platform: res.manifest.platform,
-      signed: res.signed,
-      sha256: res.sha256,
-      keys: res.manifest.keys,
-      scripts: res.manifest.scripts,
-    });
+    printJson(bundleJson(res));
     return 0;
   }
   out(`${color.green("wrote")} ${res.file}`);
-  out(
-    `  ${res.manifest.release}${res.manifest.platform ? ` (${res.manifest.platform})` : ""}: ${plural(res.manifest.scripts.length, "script")}, ` +
-      `${res.signed ? "signed (manifest.tsv.sig)" : "not signed"}, ` +
-      `${res.manifest.keys.length === 0 ? "" : `trusts ${res.manifest.keys.map((k) => k.id).join(", ")} (keys/), `}sha256 ${res.sha256}`,
-  );
+  out(`  ${bundleSummary(res)}`);
   // One write: a vendor's bundle lists thousands of scripts.
   if (res.manifest.scripts.length > 0)
     out(res.manifest.scripts.map((s) => `  ${s.file}`).join("\n"));

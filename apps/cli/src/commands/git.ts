@@ -54,6 +54,10 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
   });
   if (shown) process.stderr.write("\r\u001b[K");
   for (const s of res.skipped) warn(`tag ${s.tag} skipped: ${s.reason}`);
+  for (const p of res.peeled)
+    process.stderr.write(
+      `note: tag ${p.tag} is an annotated tag of an annotated tag (${p.levels} tag objects): read at the commit they lead to, ${p.commit.slice(0, 12)}\n`,
+    );
   for (const w of res.warnings) warn(w);
   const name = displayPath(res.file);
   const c = res.changes;
@@ -63,7 +67,12 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
       repo: resolve(opts.repo),
       created: res.created,
       written: res.written,
-      tags: { read: res.tags.read, filtered: res.tags.filtered, skipped: res.skipped },
+      tags: {
+        read: res.tags.read,
+        filtered: res.tags.filtered,
+        skipped: res.skipped,
+        peeled: res.peeled,
+      },
       components: c.components,
       releases: c.releases,
       migrations: c.migrations,
@@ -115,6 +124,8 @@ export interface PublishOptions {
   repo: string;
   sign?: string;
   keys?: string;
+  release?: string;
+  dryRun?: boolean;
   graph?: string;
   format: Format;
 }
@@ -127,34 +138,56 @@ export async function publishCommand(opts: PublishOptions): Promise<number> {
     loaded,
     ...(opts.sign !== undefined && { sign: opts.sign }),
     ...(opts.keys !== undefined && { keys: opts.keys }),
+    ...(opts.release !== undefined && { release: opts.release }),
+    ...(opts.dryRun === true && { dryRun: true }),
   });
   if (opts.format === "json") {
     printJson(res);
     return 0;
   }
   const repo = displayPath(res.repo);
-  if (res.initialized) out(`${color.green("initialized")} ${repo} (a new git repository)`);
+  // A dry run says what publish would do, in the same words, each with "would".
+  const verb: Record<string, string> = {
+    initialized: "initialize",
+    published: "publish",
+    tagged: "tag",
+    restored: "restore",
+  };
+  const would = (s: string) => (res.dryRun ? `would ${verb[s] ?? s}` : s);
+  if (res.initialized) out(`${color.green(would("initialized"))} ${repo} (a new git repository)`);
   if (res.releases.length === 0) {
     out(`No transition release in ${displayPath(loaded.file)}: nothing to publish.`);
     return 0;
   }
+  const width = res.dryRun ? 16 : 10;
   for (const r of res.releases) {
-    const what = `${plural(r.scripts, "script")}, closes ${plural(r.closes, "gap")} between golden releases`;
+    const what = `${plural(r.scripts, "script")}, closes ${plural(r.closes, "gap")} between golden releases${redundancy(r)}`;
     const commit = r.commit === null ? "" : `commit ${r.commit.slice(0, 10)}, `;
     switch (r.status) {
       case "skipped":
-        out(`${color.dim("skipped")}    ${r.version}: ${r.reason}`);
+        out(`${color.dim("skipped".padEnd(width))} ${r.version}: ${r.reason}`);
         break;
       case "unchanged":
-        out(`${color.dim("unchanged")}  ${r.version} (tag ${r.tag})`);
+        out(`${color.dim("unchanged".padEnd(width))} ${r.version} (tag ${r.tag})`);
         break;
       default:
         out(
-          `${color.green(r.status.padEnd(10))} ${r.version} in ${repo}/${r.folder}/ (${commit}tag ${r.tag}): ${what}`,
+          `${color.green(would(r.status).padEnd(width))} ${r.version} in ${repo}/${r.folder}/ (${commit}tag ${r.tag}): ${what}`,
         );
     }
   }
+  if (res.dryRun) out("Nothing was written (--dry-run).");
   return 0;
+}
+
+/** A build that closes no gap is said to be so before it is tagged, not found out later. */
+function redundancy(r: { closes: number; stops: number }): string {
+  if (r.closes > 0) return "";
+  if (r.stops === 0)
+    return color.yellow(
+      ": redundant, no best plan between them stops at it (withdraw it or drop it from the graph unless other releases need it)",
+    );
+  return `: ${plural(r.stops, "best plan")} stop at it, but they would connect without it`;
 }
 
 export interface RetireOptions {

@@ -1,5 +1,4 @@
 import { InputError } from "@stepstone/errors";
-import { parseRange } from "@stepstone/graph";
 import {
   gaps as findGaps,
   gapsJson,
@@ -7,12 +6,11 @@ import {
   matrix,
   matrixJson,
   type PlanContext,
-  type ReleaseSelection,
   selectReleases,
   suggest,
 } from "@stepstone/planner";
-import { openGraph } from "../graph.js";
-import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
+import { openGraph, releaseSelection } from "../graph.js";
+import { type Cell, color, type Format, out, plural, printJson, some, table } from "../output.js";
 
 export interface SetOptions {
   graph?: string;
@@ -22,24 +20,32 @@ export interface SetOptions {
   releases?: string;
 }
 
-function selection(opts: SetOptions): ReleaseSelection {
-  if (opts.all && opts.releases !== undefined)
-    throw new InputError("--all and --releases exclude each other");
-  if (opts.all) return { kind: "all" };
-  if (opts.releases !== undefined) {
-    const range = parseRange(opts.releases);
-    if (range === null)
-      throw new InputError(
-        `--releases "${opts.releases}": not a semver range (e.g. ">=2.9.0 <3.0.0")`,
-      );
-    return { kind: "range", range };
-  }
-  return { kind: "golden" };
-}
-
-async function computeMatrix(opts: SetOptions): Promise<{ ctx: PlanContext; m: Matrix }> {
+/**
+ * The matrix of the set the options name. A `--releases` range that matches no release is
+ * a mistake in the range, and an empty set under `gaps --check` would let CI pass on
+ * nothing: both are input errors (exit 2).
+ */
+async function computeMatrix(
+  opts: SetOptions & { check?: boolean },
+): Promise<{ ctx: PlanContext; m: Matrix }> {
   const { ctx } = await openGraph(opts);
-  const set = selectReleases(ctx, selection(opts));
+  const set = selectReleases(ctx, releaseSelection(opts));
+  if (set.length === 0 && (opts.releases !== undefined || opts.check)) {
+    const what =
+      opts.releases !== undefined
+        ? `--releases "${opts.releases}" matches no release of the graph (withdrawn ones never count)`
+        : `the graph has no ${opts.all ? "release that is not withdrawn" : "golden release"}`;
+    throw new InputError(
+      `${what}${opts.check ? ": --check would pass on nothing" : ""}; the graph has ${
+        ctx.releases.length === 0
+          ? "no release"
+          : some(
+              ctx.releases.map((r) => r.version),
+              6,
+            )
+      }`,
+    );
+  }
   return { ctx, m: matrix(ctx, set) };
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { InputError } from "@stepstone/errors";
+import { InputError, systemReason } from "@stepstone/errors";
 import { displayPath } from "@stepstone/graph-file";
 import {
   type PicturePath,
@@ -105,8 +105,6 @@ function writeReport(path: string, html: string): void {
     writeFileSync(path, html);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(
-      `--out ${path}: cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
+    throw new InputError(`--out ${path}: cannot write: ${systemReason(e)}`);
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { InputError } from "@stepstone/errors";
+import { InputError, systemReason } from "@stepstone/errors";
 import type { Migration, Release } from "@stepstone/graph";
 import { parseJsonStrict } from "@stepstone/graph-file";
 import {
@@ -33,11 +33,15 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   const fromText = opts.from ?? device?.release;
   if (fromText === undefined)
     throw new InputError("plan needs --from VERSION (or --device STATUS.json)");
-  const from = findRelease(ctx, fromText, "--from");
+  // The release a device reports is the status file's word, not an option the user gave.
+  const from =
+    opts.from === undefined && device
+      ? findRelease(ctx, device.release, `${opts.device}: the device's release`)
+      : findRelease(ctx, fromText, "--from");
   if (
     device &&
     opts.from !== undefined &&
-    findRelease(ctx, device.release, `${opts.device}: release`) !== from
+    findRelease(ctx, device.release, `${opts.device}: the device's release`) !== from
   ) {
     throw new InputError(
       `${opts.device}: the device runs ${device.release}, not --from ${opts.from}; drop --from or use the device's status`,
@@ -81,9 +85,7 @@ async function readDeviceStatus(path: string): Promise<DeviceStatus> {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new InputError(
-      `--device ${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
+    throw new InputError(`--device ${path}: cannot read: ${systemReason(e)}`);
   }
   const { parseDeviceStatus } = await import("@stepstone/runner");
   return parseDeviceStatus(parseJsonStrict(text, path), path);
