@@ -1,5 +1,6 @@
 export { bestChain, type Chain, compareIdSequences } from "./chain.js";
 export { PlanContext } from "./context.js";
+export { type DeviceData, type DeviceEpochs, deviceEpochs } from "./device.js";
 export {
   type Blocker,
   type BlockerCode,
@@ -41,3 +42,11 @@ export {
   suggest,
   withReleases,
 } from "./suggest.js";
+export {
+  type PlansToward,
+  plansToward,
+  type Route,
+  type StopReason,
+  stopReasons,
+  type TowardRequest,
+} from "./toward.js";

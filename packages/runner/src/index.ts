@@ -15,6 +15,12 @@ import {
   UNIT_DIR,
 } from "./units.js";
 
+export {
+  type ComponentStatus,
+  type DeviceStatus,
+  type FailureStatus,
+  parseDeviceStatus,
+} from "./status.js";
 export { RUNNER_PATH, UNIT_DIR } from "./units.js";
 export { writeTree } from "./write-tree.js";
 

@@ -2,8 +2,15 @@ import { readFileSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
 import type { Migration } from "@stepstone/graph";
 import { parseJsonStrict } from "@stepstone/graph-file";
-import { type PlanContext, type PlanResult, plan, planJson } from "@stepstone/planner";
-import { findRelease, label, openGraph } from "../graph.js";
+import {
+  deviceEpochs,
+  type PlanContext,
+  type PlanResult,
+  plan,
+  planJson,
+} from "@stepstone/planner";
+import { type DeviceStatus, parseDeviceStatus } from "@stepstone/runner";
+import { findRelease, label, openGraph, parseAllowWipe } from "../graph.js";
 import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
 
 export interface PlanOptions {
@@ -38,42 +45,14 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   }
   const to = findRelease(ctx, opts.to, "--to");
   const allowWipe = parseAllowWipe(ctx, opts.allowWipe);
-  const deviceEpochs = device ? epochsOf(ctx, device, opts.device as string, from) : undefined;
-  const res = plan(ctx, { from, to, allowWipe, ...(deviceEpochs && { deviceEpochs }) });
+  const epochs = device ? epochsOf(ctx, device, opts.device as string, from) : undefined;
+  const res = plan(ctx, { from, to, allowWipe, ...(epochs && { deviceEpochs: epochs }) });
   if (opts.format === "json") printJson(planJson(res));
   else printPlan(ctx, res, opts);
   return res.reachable ? 0 : 1;
 }
 
-function parseAllowWipe(ctx: PlanContext, text: string | undefined): readonly string[] | "all" {
-  if (text === undefined) return [];
-  if (text === "all") return "all";
-  const names = text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const name of names) {
-    const c = ctx.components.find((x) => x.name === name);
-    if (!c) {
-      throw new InputError(
-        `--allow-wipe ${name}: unknown component; the graph has ${ctx.components.map((x) => x.name).join(", ")}`,
-      );
-    }
-    if (!c.wipeable)
-      throw new InputError(
-        `--allow-wipe ${name}: ${name} is not wipeable (wipeable: false in the graph), so no plan may wipe it`,
-      );
-  }
-  return names;
-}
-
-interface DeviceStatus {
-  release: string;
-  platform: string | null;
-  components: { name: string; epoch: number | null; interrupted?: string | null }[];
-}
-
-/** The output of `runner status --json` on a device. */
+/** The output of `runner status --json` on a device, from a file. */
 function readDeviceStatus(path: string): DeviceStatus {
   let text: string;
   try {
@@ -83,54 +62,13 @@ function readDeviceStatus(path: string): DeviceStatus {
       `--device ${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
     );
   }
-  const v = parseJsonStrict(text, path) as Partial<DeviceStatus>;
-  const bad = (where: string, what: string) =>
-    new InputError(`${path}: ${where}: ${what} (expected the output of "runner status --json")`);
-  if (typeof v !== "object" || v === null) throw bad("$", "expected an object");
-  if (typeof v.release !== "string") throw bad("release", "expected the running release's version");
-  if (v.platform !== undefined && v.platform !== null && typeof v.platform !== "string")
-    throw bad("platform", "expected a string or null");
-  if (!Array.isArray(v.components)) throw bad("components", "expected an array");
-  v.components.forEach((c, i) => {
-    if (typeof c?.name !== "string") throw bad(`components[${i}].name`, "expected a string");
-    if (c.epoch !== null && !(Number.isInteger(c.epoch) && (c.epoch as number) >= 0)) {
-      throw bad(`components[${i}].epoch`, "expected an integer >= 0 or null");
-    }
-    if (c.interrupted !== undefined && c.interrupted !== null && typeof c.interrupted !== "string")
-      throw bad(`components[${i}].interrupted`, "expected a migration id or null");
-  });
-  return { release: v.release, platform: v.platform ?? null, components: v.components };
+  return parseDeviceStatus(parseJsonStrict(text, path), path);
 }
 
 function epochsOf(ctx: PlanContext, device: DeviceStatus, path: string, from: number): Int32Array {
-  const epochs = Int32Array.from(ctx.releaseEpochs(from));
-  for (const c of device.components) {
-    const ci = ctx.componentIndex(c.name);
-    if (ci < 0) throw new InputError(`${path}: component "${c.name}" is not in the graph`);
-    if (c.epoch === null) {
-      throw new InputError(
-        `${path}: the epoch of ${c.name} is unknown on the device; run "runner status" there and fix its failure first`,
-      );
-    }
-    epochs[ci] = c.epoch;
-    if (typeof c.interrupted === "string") {
-      // A pre-flash script cut by a power loss: the device's next run (boot or pre-flash)
-      // finishes it before anything else, so the plan starts where it leads.
-      const m = ctx.graph.migrations.find((x) => x.id === c.interrupted);
-      if (m === undefined || m.component !== c.name || m.from !== c.epoch) {
-        throw new InputError(
-          `${path}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that the graph does not have from epoch ${c.epoch}; boot the device once (it finishes the script or reports why not) and read its status again`,
-        );
-      }
-      if (!ctx.shipping.ships(from, m)) {
-        throw new InputError(
-          `${path}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that ${device.release} does not ship, so the device cannot finish it: its data is between epochs ${m.from} and ${m.to}; flash a release that ships ${m.id} and boot it, or wipe ${c.name}`,
-        );
-      }
-      epochs[ci] = m.to;
-    }
-  }
-  return epochs;
+  const res = deviceEpochs(ctx, from, device);
+  if (!res.ok) throw new InputError(`${path}: ${res.problem}`);
+  return res.epochs;
 }
 
 const scriptLine = (m: Migration) => `${m.id} ${color.dim(`(${m.component} ${m.from}→${m.to})`)}`;

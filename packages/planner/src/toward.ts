@@ -1,0 +1,379 @@
+import type { Release } from "@stepstone/graph";
+import type { PlanContext } from "./context.js";
+import { costedWipes, type OutEdges, outEdges } from "./edges.js";
+import { type BlockerCode, hopBlockers, hopDetail, type Origin, type WipeMask } from "./hop.js";
+import {
+  allowMask,
+  type Plan,
+  type PlanResult,
+  type PlanStep,
+  plan,
+  releaseOrigin,
+} from "./plan.js";
+
+/**
+ * Many devices, one target: the best plan of every origin to one release, from one search
+ * backward from the target instead of one search forward per origin (a fleet has
+ * thousands of distinct device states; `plan` costs milliseconds each).
+ *
+ * It gives what `plan` gives, because the plan's order has optimal suffixes: after its
+ * first hop a device runs a release with that release's own data, so the rest of its best
+ * plan is that release's best plan (costs add up hop by hop, and "higher stops first" is
+ * decided by the first stop, then by the rest). The backward search settles releases in
+ * cost order; every hop adds a hop, so all ties for a release are known when it settles,
+ * and the highest next stop wins them.
+ */
+export interface PlansToward {
+  readonly to: Release;
+  /** Exactly `plan(ctx, { from, to, allowWipe, deviceEpochs })`. */
+  plan(from: number, deviceEpochs?: Int32Array): PlanResult;
+  /**
+   * That plan's releases and wipes without its scripts (cheap: a fleet's report needs
+   * these for every class); null when there is no plan.
+   */
+  route(from: number, deviceEpochs?: Int32Array): Route | null;
+}
+
+/** A plan without its scripts. */
+export interface Route {
+  readonly hops: number;
+  readonly wipes: number;
+  readonly transitions: number;
+  readonly scripts: number;
+  /** The releases flashed, in order (the last is the target), each with what it wipes. */
+  readonly steps: readonly { readonly to: Release; readonly wipe: readonly string[] }[];
+}
+
+export interface TowardRequest {
+  to: number;
+  /** Components a plan may wipe (names), or "all" wipeable ones. Default none. */
+  allowWipe?: readonly string[] | "all";
+}
+
+/** The hops into each release: (source, wipes, scripts) triples, per target. */
+interface InEdges {
+  readonly start: Int32Array;
+  readonly from: Int32Array;
+  readonly wipes: Int32Array;
+  readonly scripts: Int32Array;
+}
+
+interface Reverse {
+  readonly out: readonly OutEdges[];
+  readonly into: InEdges;
+}
+
+const reverseCache = new WeakMap<PlanContext, Map<string, Reverse>>();
+
+/** Every legal hop of the graph under a wipe mask, indexed by target (cached per context). */
+function reverseGraph(ctx: PlanContext, allow: WipeMask): Reverse {
+  let byMask = reverseCache.get(ctx);
+  if (!byMask) {
+    byMask = new Map();
+    reverseCache.set(ctx, byMask);
+  }
+  const key = allow.join("");
+  const cached = byMask.get(key);
+  if (cached) return cached;
+  const n = ctx.n;
+  const out: OutEdges[] = [];
+  const triples: number[][] = [];
+  for (let u = 0; u < n; u++) {
+    const origin = releaseOrigin(ctx, u);
+    const edges = outEdges(ctx, origin, allow);
+    out.push(edges);
+    const list: number[] = [];
+    for (let i = 0; i < edges.zero.length; i += 2)
+      list.push(edges.zero[i] as number, 0, edges.zero[i + 1] as number);
+    for (let k = 1; k < edges.byWipes.length; k++) {
+      const pairs = costedWipes(ctx, origin, edges, k);
+      for (let i = 0; i < pairs.length; i += 2)
+        list.push(pairs[i] as number, k, pairs[i + 1] as number);
+    }
+    triples.push(list);
+  }
+  const start = new Int32Array(n + 1);
+  for (const list of triples)
+    for (let i = 0; i < list.length; i += 3) {
+      const v = (list[i] as number) + 1;
+      start[v] = (start[v] as number) + 1;
+    }
+  for (let v = 0; v < n; v++) start[v + 1] = (start[v + 1] as number) + (start[v] as number);
+  const m = start[n] as number;
+  const fill = start.slice(0, n);
+  const from = new Int32Array(m);
+  const wipes = new Int32Array(m);
+  const scripts = new Int32Array(m);
+  triples.forEach((list, u) => {
+    for (let i = 0; i < list.length; i += 3) {
+      const v = list[i] as number;
+      const at = fill[v] as number;
+      fill[v] = at + 1;
+      from[at] = u;
+      wipes[at] = list[i + 1] as number;
+      scripts[at] = list[i + 2] as number;
+    }
+  });
+  const rev = { out, into: { start, from, wipes, scripts } };
+  byMask.set(key, rev);
+  return rev;
+}
+
+/** Lexicographic (wipes, hops, transitions, scripts). */
+type Cost = [number, number, number, number];
+const cmp = (a: Cost, b: Cost) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3];
+
+export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
+  const to = req.to;
+  const target = ctx.releases[to] as Release;
+  const allow = allowMask(ctx, req.allowWipe ?? "none");
+  const direct = (from: number, deviceEpochs?: Int32Array) =>
+    plan(ctx, {
+      from,
+      to,
+      ...(req.allowWipe !== undefined && { allowWipe: req.allowWipe }),
+      ...(deviceEpochs && { deviceEpochs }),
+    });
+  if (target.withdrawn) {
+    // Never a target: `plan` says so with its blockers.
+    return { to: target, plan: direct, route: () => null };
+  }
+  const n = ctx.n;
+  const { into } = reverseGraph(ctx, allow);
+  const dist: (Cost | null)[] = new Array(n).fill(null);
+  const next = new Int32Array(n).fill(-1);
+  dist[to] = [0, 0, 0, 0];
+  const settled = new Uint8Array(n);
+  const heap = new Heap();
+  heap.push(to, dist[to] as Cost);
+  while (heap.size > 0) {
+    const { node: v, cost } = heap.pop();
+    if (settled[v] === 1 || cmp(cost, dist[v] as Cost) !== 0) continue;
+    settled[v] = 1;
+    const dv = dist[v] as Cost;
+    const tAdd = v !== to && (ctx.releases[v] as Release).transition ? 1 : 0;
+    for (let i = into.start[v] as number; i < (into.start[v + 1] as number); i++) {
+      const u = into.from[i] as number;
+      if (settled[u] === 1) continue;
+      const cand: Cost = [
+        (into.wipes[i] as number) + dv[0],
+        1 + dv[1],
+        tAdd + dv[2],
+        (into.scripts[i] as number) + dv[3],
+      ];
+      const du = dist[u];
+      const c = du == null ? -1 : cmp(cand, du);
+      // Equal cost: the higher next stop.
+      if (c < 0 || (c === 0 && v > (next[u] as number))) {
+        dist[u] = cand;
+        next[u] = v;
+        if (c < 0) heap.push(u, cand);
+      }
+    }
+  }
+
+  /** The first hop of an origin and the plan's cost, or null when none reaches the target. */
+  const first = (origin: Origin): { hop: number; cost: Cost } | null => {
+    if (sameEpochs(ctx, origin)) {
+      const d = dist[origin.release];
+      return d && origin.release !== to ? { hop: next[origin.release] as number, cost: d } : null;
+    }
+    const edges = outEdges(ctx, origin, allow);
+    let best: { hop: number; cost: Cost } | null = null;
+    const consider = (v: number, w: number, s: number) => {
+      const d = dist[v];
+      if (!d) return;
+      const tAdd = v !== to && (ctx.releases[v] as Release).transition ? 1 : 0;
+      const cost: Cost = [w + d[0], 1 + d[1], tAdd + d[2], s + d[3]];
+      const c = best === null ? -1 : cmp(cost, best.cost);
+      if (c < 0 || (c === 0 && best !== null && v > best.hop)) best = { hop: v, cost };
+    };
+    for (let i = 0; i < edges.zero.length; i += 2)
+      consider(edges.zero[i] as number, 0, edges.zero[i + 1] as number);
+    for (let k = 1; k < edges.byWipes.length; k++) {
+      const pairs = costedWipes(ctx, origin, edges, k);
+      for (let i = 0; i < pairs.length; i += 2)
+        consider(pairs[i] as number, k, pairs[i + 1] as number);
+    }
+    return best;
+  };
+
+  const originOf = (from: number, deviceEpochs?: Int32Array): Origin => ({
+    release: from,
+    epochs: deviceEpochs ?? ctx.releaseEpochs(from),
+  });
+  const staysPut = (origin: Origin) => origin.release === to && sameEpochs(ctx, origin);
+
+  return {
+    to: target,
+    route(from, deviceEpochs) {
+      const origin = originOf(from, deviceEpochs);
+      if (staysPut(origin)) return { hops: 0, wipes: 0, transitions: 0, scripts: 0, steps: [] };
+      const f = first(origin);
+      if (f === null) return null;
+      const steps: Route["steps"][number][] = [];
+      // Only a hop that wipes needs its detail (which components); most wipe nothing.
+      const wipesOf = (at: Origin, v: number, wipes: number) =>
+        wipes === 0 ? [] : hopDetail(ctx, at, v).wipe;
+      const rest = (v: number) => (dist[v] as Cost)[0];
+      steps.push({
+        to: ctx.releases[f.hop] as Release,
+        wipe: wipesOf(origin, f.hop, f.cost[0] - rest(f.hop)),
+      });
+      for (let v = f.hop; v !== to; v = next[v] as number) {
+        const w = next[v] as number;
+        steps.push({
+          to: ctx.releases[w] as Release,
+          wipe: wipesOf(releaseOrigin(ctx, v), w, rest(v) - rest(w)),
+        });
+      }
+      return {
+        hops: f.cost[1],
+        wipes: f.cost[0],
+        transitions: f.cost[2],
+        scripts: f.cost[3],
+        steps,
+      };
+    },
+    plan(from, deviceEpochs) {
+      const origin = originOf(from, deviceEpochs);
+      if (staysPut(origin)) {
+        const rel = ctx.releases[from] as Release;
+        return { reachable: true, plan: planOf(ctx, rel, rel, [], [0, 0, 0, 0]) };
+      }
+      const f = first(origin);
+      // No plan: `plan` explains why, with the same blockers as for one device.
+      if (f === null) return direct(from, deviceEpochs);
+      const steps: PlanStep[] = [];
+      let at = origin;
+      for (let v = f.hop; ; v = next[v] as number) {
+        steps.push({
+          ...hopDetail(ctx, at, v),
+          transition: (ctx.releases[v] as Release).transition,
+        });
+        if (v === to) break;
+        at = releaseOrigin(ctx, v);
+      }
+      const res = planOf(ctx, ctx.releases[from] as Release, target, steps, f.cost);
+      return { reachable: true, plan: res };
+    },
+  };
+}
+
+function planOf(ctx: PlanContext, from: Release, to: Release, steps: PlanStep[], cost: Cost): Plan {
+  return {
+    from,
+    to,
+    platform: ctx.platform,
+    hops: cost[1],
+    wipes: cost[0],
+    transitions: cost[2],
+    scripts: cost[3],
+    steps,
+  };
+}
+
+function sameEpochs(ctx: PlanContext, origin: Origin): boolean {
+  const own = ctx.releaseEpochs(origin.release);
+  for (let i = 0; i < ctx.c; i++) if (own[i] !== origin.epochs[i]) return false;
+  return true;
+}
+
+/** Why a plan stops at a release: what breaks the hop that would skip it. */
+export interface StopReason {
+  /** A blocker's code, or `data`: the device's own data must be converted on the way. */
+  readonly code: BlockerCode | "data";
+  readonly component?: string;
+  readonly key?: string;
+  readonly message: string;
+}
+
+/**
+ * Why each intermediate stop of a plan is needed: what breaks the hop that would skip it
+ * (from where the device is before the stop straight to the release after it). When that
+ * hop is legal but wipes more, the reason is the wipe the stop avoids.
+ */
+export function stopReasons(
+  ctx: PlanContext,
+  p: Plan,
+  deviceEpochs?: Int32Array,
+  allowWipe: readonly string[] | "all" = [],
+): { stop: Release; why: StopReason[] }[] {
+  const allow = allowMask(ctx, allowWipe);
+  const none = allowMask(ctx, "none");
+  const index = (r: Release) => ctx.releases.indexOf(r);
+  const out: { stop: Release; why: StopReason[] }[] = [];
+  const from = index(p.from);
+  let at: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
+  for (let i = 0; i + 1 < p.steps.length; i++) {
+    const stop = (p.steps[i] as PlanStep).to;
+    const after = index((p.steps[i + 1] as PlanStep).to);
+    let why: StopReason[];
+    if (at.release === after) {
+      why = [
+        {
+          code: "data",
+          message: `the device's data is not at ${p.from.version}'s epochs: ${stop.version} converts it before the device comes back`,
+        },
+      ];
+    } else {
+      why = hopBlockers(ctx, at, after, allow);
+      if (why.length === 0) {
+        why = hopBlockers(ctx, at, after, none).map((b) => ({
+          ...b,
+          message: `skipping ${stop.version} would wipe ${b.component ?? "data"}: ${b.message.split(";")[0]}`,
+        }));
+      }
+    }
+    out.push({ stop, why });
+    at = releaseOrigin(ctx, index(stop));
+  }
+  return out;
+}
+
+/** A binary min-heap of (node, cost); stale entries are skipped by the caller. */
+class Heap {
+  private nodes: number[] = [];
+  private costs: Cost[] = [];
+  get size(): number {
+    return this.nodes.length;
+  }
+  push(node: number, cost: Cost): void {
+    this.nodes.push(node);
+    this.costs.push(cost);
+    let i = this.nodes.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (cmp(this.costs[p] as Cost, this.costs[i] as Cost) <= 0) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+  pop(): { node: number; cost: Cost } {
+    const top = { node: this.nodes[0] as number, cost: this.costs[0] as Cost };
+    const last = this.nodes.length - 1;
+    this.swap(0, last);
+    this.nodes.pop();
+    this.costs.pop();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.nodes.length && cmp(this.costs[l] as Cost, this.costs[m] as Cost) < 0) m = l;
+      if (r < this.nodes.length && cmp(this.costs[r] as Cost, this.costs[m] as Cost) < 0) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return top;
+  }
+  private swap(i: number, j: number): void {
+    const n = this.nodes[i] as number;
+    this.nodes[i] = this.nodes[j] as number;
+    this.nodes[j] = n;
+    const c = this.costs[i] as Cost;
+    this.costs[i] = this.costs[j] as Cost;
+    this.costs[j] = c;
+  }
+}
