@@ -295,7 +295,8 @@ export interface StopReason {
  */
 export function stopReasons(
   ctx: PlanContext,
-  p: Plan,
+  from: number,
+  steps: readonly { readonly to: Release }[],
   deviceEpochs?: Int32Array,
   allowWipe: readonly string[] | "all" = [],
 ): { stop: Release; why: StopReason[] }[] {
@@ -303,17 +304,17 @@ export function stopReasons(
   const none = allowMask(ctx, "none");
   const index = (r: Release) => ctx.releases.indexOf(r);
   const out: { stop: Release; why: StopReason[] }[] = [];
-  const from = index(p.from);
+  const fromVersion = (ctx.releases[from] as Release).version;
   let at: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
-  for (let i = 0; i + 1 < p.steps.length; i++) {
-    const stop = (p.steps[i] as PlanStep).to;
-    const after = index((p.steps[i + 1] as PlanStep).to);
+  for (let i = 0; i + 1 < steps.length; i++) {
+    const stop = (steps[i] as { to: Release }).to;
+    const after = index((steps[i + 1] as { to: Release }).to);
     let why: StopReason[];
     if (at.release === after) {
       why = [
         {
           code: "data",
-          message: `the device's data is not at ${p.from.version}'s epochs: ${stop.version} converts it before the device comes back`,
+          message: `the device's data is not at ${fromVersion}'s epochs: ${stop.version} converts it before the device comes back`,
         },
       ];
     } else {
