@@ -27,11 +27,23 @@ export interface ClassBlocker {
   readonly message: string;
 }
 
+/**
+ * Why a stop is needed: one entry per reason code, naming the components of that code;
+ * code `more` names the components that have no chain on the skipped hop either (not
+ * classified: explaining each one searches all its migrations).
+ */
+export interface StopWhy {
+  readonly code: string;
+  readonly message: string;
+  readonly key?: string;
+  readonly components?: readonly string[];
+}
+
 export type ClassPlan =
   | {
       readonly reachable: true;
       readonly route: Route;
-      readonly stops: readonly { readonly stop: Release; readonly why: readonly StopReason[] }[];
+      readonly stops: readonly { readonly stop: Release; readonly why: readonly StopWhy[] }[];
     }
   | { readonly reachable: false; readonly blockers: readonly ClassBlocker[] };
 
@@ -89,6 +101,7 @@ export class Fleet {
   private readonly byId = new Map<string, FleetClass>();
   private readonly platforms = new Map<string | null, Platformed>();
   private readonly releaseAt = new Map<string, number>();
+  private readonly reasons = new Map<string, StopWhy[]>();
   private readonly target: number;
 
   constructor(
@@ -229,6 +242,42 @@ export class Fleet {
     };
   }
 
+  /**
+   * Why each stop of a route is needed. After the first hop a device runs a release with
+   * that release's data, so the reasons of later stops depend only on (stop before, stop,
+   * stop after): computed once per fleet.
+   */
+  private stopsOf(
+    origin: Origin & { ok: true },
+    platform: string | null,
+    route: Route,
+  ): { stop: Release; why: StopWhy[] }[] {
+    const out: { stop: Release; why: StopWhy[] }[] = [];
+    const steps = route.steps;
+    for (let i = 0; i + 1 < steps.length; i++) {
+      const stop = (steps[i] as { to: Release }).to;
+      const after = (steps[i + 1] as { to: Release }).to;
+      const at =
+        i === 0 ? origin.from : this.releaseIndex((steps[i - 1] as { to: Release }).to.version);
+      const epochs = i === 0 ? origin.epochs : undefined;
+      const key = `${platform ?? ""}\u0000${at}\u0000${stop.version}\u0000${after.version}`;
+      let why = epochs === undefined ? this.reasons.get(key) : undefined;
+      if (why === undefined) {
+        const r = stopReasons(
+          origin.ctx,
+          at,
+          [{ to: stop }, { to: after }],
+          epochs,
+          this.options.allowWipe,
+        );
+        why = grouped(r[0]?.why ?? [], r[0]?.more ?? []);
+        if (epochs === undefined) this.reasons.set(key, why);
+      }
+      out.push({ stop, why });
+    }
+    return out;
+  }
+
   private planOf(origin: Origin, platform: string | null): ClassPlan {
     if (!origin.ok) return { reachable: false, blockers: [origin.problem] };
     const toward = this.toward(platform, this.target);
@@ -238,15 +287,40 @@ export class Fleet {
       if (res.reachable) throw new Error("internal: a plan without a route");
       return { reachable: false, blockers: res.blockers };
     }
-    const stops = stopReasons(
-      origin.ctx,
-      origin.from,
-      route.steps,
-      origin.epochs,
-      this.options.allowWipe,
-    );
+    const stops = this.stopsOf(origin, platform, route);
     return { reachable: true, route, stops };
   }
+}
+
+/**
+ * Reasons grouped by code, the first message of each, with every component (or key) of
+ * that code: skipping a stop often breaks the chains of many components at once.
+ */
+function grouped(why: readonly StopReason[], more: readonly string[]): StopWhy[] {
+  const byCode = new Map<string, StopWhy & { components: string[] }>();
+  for (const w of why) {
+    let g = byCode.get(w.code);
+    if (g === undefined) {
+      g = {
+        code: w.code,
+        message: w.message,
+        components: [],
+        ...(w.key !== undefined && { key: w.key }),
+      };
+      byCode.set(w.code, g);
+    }
+    if (w.component !== undefined) g.components.push(w.component);
+  }
+  const out: StopWhy[] = [...byCode.values()].map(({ components, ...g }) =>
+    components.length > 0 ? { ...g, components } : g,
+  );
+  if (more.length > 0)
+    out.push({
+      code: "more",
+      message: `${more.length === 1 ? "one more component has" : `${more.length} more components have`} no chain on that hop either: ${more.join(", ")}`,
+      components: more,
+    });
+  return out;
 }
 
 const problem = (code: string, message: string): Origin => ({

@@ -1,7 +1,15 @@
 import type { Release } from "@stepstone/graph";
+import { forEachBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
-import { costedWipes, type OutEdges, outEdges } from "./edges.js";
-import { type BlockerCode, hopBlockers, hopDetail, type Origin, type WipeMask } from "./hop.js";
+import { costedWipes, departuresOf, outEdges, scriptsOf, zeroTargets } from "./edges.js";
+import {
+  type Blocker,
+  type BlockerCode,
+  hopBlockers,
+  hopDetail,
+  type Origin,
+  type WipeMask,
+} from "./hop.js";
 import {
   allowMask,
   type Plan,
@@ -50,7 +58,11 @@ export interface TowardRequest {
   allowWipe?: readonly string[] | "all";
 }
 
-/** The hops into each release: (source, wipes, scripts) triples, per target. */
+/**
+ * The hops into each release: (source, wipes, scripts) triples, per target. Scripts are
+ * the cost's last term, so they are costed on first use (-1 until then): a search needs
+ * them only for the hops that tie on the other terms.
+ */
 interface InEdges {
   readonly start: Int32Array;
   readonly from: Int32Array;
@@ -59,8 +71,9 @@ interface InEdges {
 }
 
 interface Reverse {
-  readonly out: readonly OutEdges[];
   readonly into: InEdges;
+  /** The departures of each release's own data (for costing scripts), made on first use. */
+  readonly departures: (number[][] | undefined)[];
 }
 
 const reverseCache = new WeakMap<PlanContext, Map<string, Reverse>>();
@@ -76,19 +89,23 @@ function reverseGraph(ctx: PlanContext, allow: WipeMask): Reverse {
   const cached = byMask.get(key);
   if (cached) return cached;
   const n = ctx.n;
-  const out: OutEdges[] = [];
   const triples: number[][] = [];
+  const wipesAllowed = allow.some((x) => x === 1);
   for (let u = 0; u < n; u++) {
-    const origin = releaseOrigin(ctx, u);
-    const edges = outEdges(ctx, origin, allow);
-    out.push(edges);
     const list: number[] = [];
-    for (let i = 0; i < edges.zero.length; i += 2)
-      list.push(edges.zero[i] as number, 0, edges.zero[i + 1] as number);
-    for (let k = 1; k < edges.byWipes.length; k++) {
-      const pairs = costedWipes(ctx, origin, edges, k);
-      for (let i = 0; i < pairs.length; i += 2)
-        list.push(pairs[i] as number, k, pairs[i + 1] as number);
+    if (!wipesAllowed) {
+      // Every hop wipes nothing: the context's own reach sets, scripts costed later.
+      forEachBit(ctx.zeroFrom(u), (v) => list.push(v, 0, -1));
+    } else {
+      const origin = releaseOrigin(ctx, u);
+      const edges = outEdges(ctx, origin, allow);
+      for (let i = 0; i < edges.zero.length; i += 2)
+        list.push(edges.zero[i] as number, 0, edges.zero[i + 1] as number);
+      for (let k = 1; k < edges.byWipes.length; k++) {
+        const pairs = costedWipes(ctx, origin, edges, k);
+        for (let i = 0; i < pairs.length; i += 2)
+          list.push(pairs[i] as number, k, pairs[i + 1] as number);
+      }
     }
     triples.push(list);
   }
@@ -114,7 +131,7 @@ function reverseGraph(ctx: PlanContext, allow: WipeMask): Reverse {
       scripts[at] = list[i + 2] as number;
     }
   });
-  const rev = { out, into: { start, from, wipes, scripts } };
+  const rev = { into: { start, from, wipes, scripts }, departures: new Array(n) };
   byMask.set(key, rev);
   return rev;
 }
@@ -139,7 +156,20 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
     return { to: target, plan: direct, route: () => null };
   }
   const n = ctx.n;
-  const { into } = reverseGraph(ctx, allow);
+  const { into, departures } = reverseGraph(ctx, allow);
+  const edgeScripts = (i: number, u: number, v: number): number => {
+    let s = into.scripts[i] as number;
+    if (s < 0) {
+      let deps = departures[u];
+      if (deps === undefined) {
+        deps = departuresOf(ctx, releaseOrigin(ctx, u));
+        departures[u] = deps;
+      }
+      s = scriptsOf(ctx, releaseOrigin(ctx, u), deps, v);
+      into.scripts[i] = s;
+    }
+    return s;
+  };
   const dist: (Cost | null)[] = new Array(n).fill(null);
   const next = new Int32Array(n).fill(-1);
   dist[to] = [0, 0, 0, 0];
@@ -155,14 +185,13 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
     for (let i = into.start[v] as number; i < (into.start[v + 1] as number); i++) {
       const u = into.from[i] as number;
       if (settled[u] === 1) continue;
-      const cand: Cost = [
-        (into.wipes[i] as number) + dv[0],
-        1 + dv[1],
-        tAdd + dv[2],
-        (into.scripts[i] as number) + dv[3],
-      ];
+      const cand: Cost = [(into.wipes[i] as number) + dv[0], 1 + dv[1], tAdd + dv[2], 0];
       const du = dist[u];
-      const c = du == null ? -1 : cmp(cand, du);
+      // Scripts only when the other terms do not decide.
+      const head = du == null ? -1 : cand[0] - du[0] || cand[1] - du[1] || cand[2] - du[2];
+      if (head > 0) continue;
+      cand[3] = edgeScripts(i, u, v) + dv[3];
+      const c = head < 0 ? -1 : cmp(cand, du as Cost);
       // Equal cost: the higher next stop.
       if (c < 0 || (c === 0 && v > (next[u] as number))) {
         dist[u] = cand;
@@ -178,6 +207,7 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
       const d = dist[origin.release];
       return d && origin.release !== to ? { hop: next[origin.release] as number, cost: d } : null;
     }
+    if (!wipesAllowed) return firstWithoutWipes(origin);
     const edges = outEdges(ctx, origin, allow);
     let best: { hop: number; cost: Cost } | null = null;
     const consider = (v: number, w: number, s: number) => {
@@ -194,6 +224,46 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
       const pairs = costedWipes(ctx, origin, edges, k);
       for (let i = 0; i < pairs.length; i += 2)
         consider(pairs[i] as number, k, pairs[i + 1] as number);
+    }
+    return best;
+  };
+
+  const wipesAllowed = allow.some((x) => x === 1);
+  /**
+   * The first hop when no hop may wipe: the zero-wipe targets as a bitset, and the scripts
+   * of a hop (the last of the cost's terms) costed only for the targets that tie on the
+   * others (costing every target's scripts is most of the work for a device).
+   */
+  const firstWithoutWipes = (origin: Origin): { hop: number; cost: Cost } | null => {
+    const deps = departuresOf(ctx, origin);
+    let tied: number[] = [];
+    // The best (wipes, hops, transitions) first, without allocating per target.
+    let hw = 0;
+    let hh = 0;
+    let ht = 0;
+    let found = false;
+    forEachBit(zeroTargets(ctx, origin, deps), (v) => {
+      const d = dist[v];
+      if (!d) return;
+      const t = (v !== to && (ctx.releases[v] as Release).transition ? 1 : 0) + d[2];
+      const c = found ? d[0] - hw || 1 + d[1] - hh || t - ht : -1;
+      if (c < 0) {
+        hw = d[0];
+        hh = 1 + d[1];
+        ht = t;
+        found = true;
+        tied = [v];
+      } else if (c === 0) tied.push(v);
+    });
+    const head: Cost | null = found ? [hw, hh, ht, 0] : null;
+    if (head === null) return null;
+    let best: { hop: number; cost: Cost } | null = null;
+    for (const v of tied) {
+      const s = scriptsOf(ctx, origin, deps, v) + ((dist[v] as Cost)[3] as number);
+      const h = head as Cost;
+      const cost: Cost = [h[0], h[1], h[2], s];
+      const c = best === null ? -1 : cmp(cost, best.cost);
+      if (c < 0 || (c === 0 && best !== null && v > best.hop)) best = { hop: v, cost };
     }
     return best;
   };
@@ -291,7 +361,8 @@ export interface StopReason {
 /**
  * Why each intermediate stop of a plan is needed: what breaks the hop that would skip it
  * (from where the device is before the stop straight to the release after it). When that
- * hop is legal but wipes more, the reason is the wipe the stop avoids.
+ * hop is legal but wipes more, the reason is the wipe the stop avoids. Of the components
+ * whose data has no chain on that hop, the first three are explained; `more` names the rest.
  */
 export function stopReasons(
   ctx: PlanContext,
@@ -299,17 +370,18 @@ export function stopReasons(
   steps: readonly { readonly to: Release }[],
   deviceEpochs?: Int32Array,
   allowWipe: readonly string[] | "all" = [],
-): { stop: Release; why: StopReason[] }[] {
+): { stop: Release; why: StopReason[]; more: string[] }[] {
   const allow = allowMask(ctx, allowWipe);
   const none = allowMask(ctx, "none");
   const index = (r: Release) => ctx.releases.indexOf(r);
-  const out: { stop: Release; why: StopReason[] }[] = [];
+  const out: { stop: Release; why: StopReason[]; more: string[] }[] = [];
   const fromVersion = (ctx.releases[from] as Release).version;
   let at: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
   for (let i = 0; i + 1 < steps.length; i++) {
     const stop = (steps[i] as { to: Release }).to;
     const after = index((steps[i + 1] as { to: Release }).to);
     let why: StopReason[];
+    let more: string[] = [];
     if (at.release === after) {
       why = [
         {
@@ -318,18 +390,71 @@ export function stopReasons(
         },
       ];
     } else {
-      why = hopBlockers(ctx, at, after, allow);
+      ({ why, more } = skipBlockers(ctx, at, after, allow));
       if (why.length === 0) {
-        why = hopBlockers(ctx, at, after, none).map((b) => ({
+        const wiping = skipBlockers(ctx, at, after, none);
+        more = wiping.more;
+        why = wiping.why.map((b) => ({
           ...b,
           message: `skipping ${stop.version} would wipe ${b.component ?? "data"}: ${b.message.split(";")[0]}`,
         }));
       }
     }
-    out.push({ stop, why });
+    out.push({ stop, why, more });
     at = releaseOrigin(ctx, index(stop));
   }
   return out;
+}
+
+const blockerCache = new WeakMap<PlanContext, Map<string, Blocker[]>>();
+
+/** Explained components of a skipped hop: the first few; the others are only named. */
+const EXPLAINED = 3;
+
+interface SkipBlockers {
+  readonly why: Blocker[];
+  /** Components that also have no chain on that hop (not explained, to stay cheap). */
+  readonly more: string[];
+}
+
+/**
+ * `hopBlockers` of a skipped hop, cheap enough for thousands of device states: the rules
+ * about the two releases (key, upgradeFrom, withdrawn) in full, and the components whose
+ * data has no chain found with `chainLength`, of which only the first few are explained
+ * (explaining one searches every migration of its component).
+ */
+function skipBlockers(ctx: PlanContext, at: Origin, b: number, allow: WipeMask): SkipBlockers {
+  let cache = blockerCache.get(ctx);
+  if (!cache) {
+    cache = new Map();
+    blockerCache.set(ctx, cache);
+  }
+  const goal = ctx.releaseEpochs(b);
+  // Components that are not explained are put at the target's epochs: no blocker.
+  const epochs = Int32Array.from(goal);
+  const more: string[] = [];
+  let explained = "";
+  let count = 0;
+  for (let ci = 0; ci < ctx.c; ci++) {
+    const start = at.epochs[ci] as number;
+    if (start === goal[ci]) continue;
+    if (ctx.chainLength(at.release, start, b, ci) !== Number.POSITIVE_INFINITY) continue;
+    if (ctx.wipeable[ci] === 1 && allow[ci] === 1) continue;
+    if (count < EXPLAINED) {
+      epochs[ci] = start;
+      explained += `${ci}=${start},`;
+      count++;
+    } else more.push((ctx.components[ci] as { name: string }).name);
+  }
+  // A component's blocker depends on the two releases and its own epoch only: devices
+  // whose explained components are the same share the explanation.
+  const key = `${allow.join("")}:${at.release}:${b}:${explained}`;
+  let why = cache.get(key);
+  if (!why) {
+    why = hopBlockers(ctx, { release: at.release, epochs }, b, allow);
+    cache.set(key, why);
+  }
+  return { why, more };
 }
 
 /** A binary min-heap of (node, cost); stale entries are skipped by the caller. */

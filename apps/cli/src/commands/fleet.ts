@@ -99,7 +99,7 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
   const ws = waves(classes, loaded.graph.releases);
   const target = ctx.releases[to];
   if (opts.format === "json") {
-    printJson(
+    printLargeJson(
       fleetJson({
         inventory: where,
         to: target?.version ?? "",
@@ -216,11 +216,27 @@ function stopLines(classes: readonly FleetClass[]): Cell[][] {
   for (const c of classes) {
     const p = c.plan;
     if (p === null) continue;
-    const items = p.reachable
-      ? p.stops.flatMap((s) => s.why.map((why) => ({ stop: s.stop.version, why })))
-      : p.blockers.map((why) => ({ stop: color.red(`✗ ${c.id}`), why }));
-    for (const { stop, why } of items) {
-      const key = `${stop}\u0000${why.code}\u0000${why.component ?? why.key ?? ""}`;
+    const items: { stop: string; code: string; what: string; message: string }[] = p.reachable
+      ? p.stops.flatMap((s) =>
+          s.why.map((w) => ({
+            stop: s.stop.version,
+            code: w.code,
+            what: (w.components ?? []).join(", ") || (w.key ?? ""),
+            message:
+              (w.components?.length ?? 0) > 1
+                ? `${w.message} (and ${plural((w.components?.length ?? 1) - 1, "more component")})`
+                : w.message,
+          })),
+        )
+      : p.blockers.map((b) => ({
+          stop: color.red(`✗ ${c.id}`),
+          code: b.code,
+          what: b.component ?? b.key ?? "",
+          message: b.message,
+        }));
+    for (const why of items) {
+      const stop = why.stop;
+      const key = `${stop}\u0000${why.code}\u0000${why.what}`;
       if (seen.has(key)) continue;
       seen.add(key);
       rows.push([stop, why.code, why.message]);
@@ -277,6 +293,35 @@ function printDistribution(d: ReturnType<typeof distribution>, badLines: number)
   );
   out();
   out(color.dim("stepstone fleet --inventory FILE --to V: the classes, their plans and the waves"));
+}
+
+/**
+ * JSON of a large fleet: the top level indented as printJson does, each element of an
+ * array one compact line, written element by element (a million-device fleet has
+ * thousands of classes: one string of all of them would be most of the command's memory).
+ */
+function printLargeJson(value: Record<string, unknown>): void {
+  const keys = Object.keys(value);
+  let buf = "{\n";
+  const flush = () => {
+    process.stdout.write(buf);
+    buf = "";
+  };
+  keys.forEach((k, i) => {
+    const v = value[k];
+    buf += `  ${JSON.stringify(k)}: `;
+    if (Array.isArray(v) && v.length > 0) {
+      buf += "[\n";
+      v.forEach((x, j) => {
+        buf += `    ${JSON.stringify(x)}${j + 1 < v.length ? "," : ""}\n`;
+        if (buf.length > 1 << 16) flush();
+      });
+      buf += "  ]";
+    } else buf += JSON.stringify(v, null, 2).replace(/\n/g, "\n  ");
+    buf += i + 1 < keys.length ? ",\n" : "\n";
+  });
+  buf += "}\n";
+  flush();
 }
 
 /** A CSV file written in large pieces (a million rows one write each would be slow). */
