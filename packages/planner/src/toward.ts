@@ -152,8 +152,15 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
       ...(deviceEpochs && { deviceEpochs }),
     });
   if (target.withdrawn) {
-    // Never a target: `plan` says so with its blockers.
-    return { to: target, plan: direct, route: () => null };
+    // Never a target (but for a device already there): `plan` says so with its blockers.
+    const stays = (from: number, epochs?: Int32Array) =>
+      from === to && (epochs === undefined || sameEpochs(ctx, { release: from, epochs }));
+    return {
+      to: target,
+      plan: direct,
+      route: (from, epochs) =>
+        stays(from, epochs) ? { hops: 0, wipes: 0, transitions: 0, scripts: 0, steps: [] } : null,
+    };
   }
   const n = ctx.n;
   const { into, departures } = reverseGraph(ctx, allow);
