@@ -213,11 +213,19 @@ export function program(): Command {
       "one self-contained HTML page: the graph, the golden matrix, the gaps, an interactive planner",
     )
     .requiredOption("--out <file.html>", "where to write the page")
+    .option(
+      "--inventory <file>",
+      "add a fleet section: the devices of this inventory (as stepstone fleet reads it), their distribution and classes",
+    )
+    .option(
+      "--to <version>",
+      "with --inventory: the fleet's target (default: the newest golden release)",
+    )
     .addOption(platformOption())
     .addOption(graphOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone report --out out/report.html\n\nExit: 0, 2 bad input.",
+      "\nExamples:\n  stepstone report --out out/report.html\n  stepstone report --out out/report.html --inventory devices.jsonl --to 2.11.0\n\nExit: 0, 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/pictures.js")).reportCommand(o)));
 

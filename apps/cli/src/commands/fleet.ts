@@ -6,11 +6,14 @@ import {
   distributionJson,
   Fleet,
   type FleetClass,
+  type FleetOptions as FleetCoreOptions,
   fleetJson,
   readInventory,
   summarize,
   waves,
 } from "@stepstone/fleet";
+import type { Release, ReleaseGraph } from "@stepstone/graph";
+import type { ReportFleet } from "@stepstone/pictures";
 import { findRelease, label, openGraph, parseAllowWipe } from "../graph.js";
 import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
 
@@ -41,52 +44,14 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
   if (opts.allowWipe !== undefined && to === null)
     throw new InputError("--allow-wipe needs --to: wipes are allowed on the way to a target");
   const allowWipe = parseAllowWipe(ctx, opts.allowWipe);
-  const fleet = new Fleet(loaded.graph, {
+  const { fleet, bad, where } = await readFleet(loaded.graph, {
+    inventory: opts.inventory,
     to: to === null ? null : (ctx.releases[to]?.version ?? null),
     platformDefault: opts.platformDefault ?? null,
     allowWipe,
+    ...(opts.devices !== undefined && { devices: opts.devices }),
+    ...(opts.strict !== undefined && { strict: opts.strict }),
   });
-  const where = opts.inventory === "-" ? "stdin" : opts.inventory;
-  const bad = { count: 0, first: [] as { line: number; message: string }[] };
-  const rows = opts.devices === undefined ? null : csvWriter(opts.devices);
-  const progress = process.stderr.isTTY === true;
-  try {
-    await readInventory(opts.inventory, {
-      device(d) {
-        const cls = fleet.add(d);
-        rows?.write(`${csvField(d.id)},${csvField(cls.id)},${cls.firstStop}\n`);
-        if (progress && (fleet.devices & 0x1ffff) === 0)
-          process.stderr.write(
-            `\rread ${n(fleet.devices)} devices, ${n(fleet.classCount)} classes`,
-          );
-      },
-      bad(message, line) {
-        if (opts.strict)
-          throw new InputError(
-            `${where}:${line}: ${message} (--strict stops at the first bad line)`,
-          );
-        bad.count++;
-        if (bad.first.length < SHOWN_BAD) {
-          bad.first.push({ line, message });
-          process.stderr.write(`${where}:${line}: ${message}\n`);
-        }
-      },
-    });
-  } finally {
-    rows?.close();
-    if (progress) process.stderr.write("\r\u001b[K");
-  }
-  if (bad.count > SHOWN_BAD)
-    process.stderr.write(`${where}: ${n(bad.count - SHOWN_BAD)} more bad lines\n`);
-  if (bad.count > 0)
-    process.stderr.write(
-      `${where}: ${plural(bad.count, "bad line")} skipped and counted (--strict stops at the first)\n`,
-    );
-  if (fleet.devices === 0) {
-    throw new InputError(
-      `${where}: no devices${bad.count > 0 ? ` (every line is bad: ${plural(bad.count, "bad line")})` : ""}; an inventory is JSON Lines ({"id","status"} or {"id","release","platform"?}) or CSV (id,release,platform)`,
-    );
-  }
 
   if (to === null) {
     const d = distribution(fleet);
@@ -187,6 +152,127 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
     out(`wrote ${opts.devices}: id,class,first-stop for ${plural(summary.devices, "device")}`);
   }
   return 0;
+}
+
+export interface ReadFleetOptions extends FleetCoreOptions {
+  inventory: string;
+  devices?: string;
+  strict?: boolean;
+}
+
+export interface BadLines {
+  count: number;
+  first: { line: number; message: string }[];
+}
+
+/**
+ * Reads an inventory into a fleet: bad lines said on stderr (the first few) and counted,
+ * or the first one an error with --strict; `--devices` rows written as devices are read;
+ * progress on stderr when it is a terminal. An inventory without devices is an error.
+ */
+export async function readFleet(
+  graph: ReleaseGraph,
+  opts: ReadFleetOptions,
+): Promise<{ fleet: Fleet; bad: BadLines; where: string }> {
+  const fleet = new Fleet(graph, {
+    to: opts.to,
+    platformDefault: opts.platformDefault,
+    allowWipe: opts.allowWipe,
+  });
+  const where = opts.inventory === "-" ? "stdin" : opts.inventory;
+  const bad: BadLines = { count: 0, first: [] };
+  const rows = opts.devices === undefined ? null : csvWriter(opts.devices);
+  const progress = process.stderr.isTTY === true;
+  try {
+    await readInventory(opts.inventory, {
+      device(d) {
+        const cls = fleet.add(d);
+        rows?.write(`${csvField(d.id)},${csvField(cls.id)},${cls.firstStop}\n`);
+        if (progress && (fleet.devices & 0x1ffff) === 0)
+          process.stderr.write(
+            `\rread ${n(fleet.devices)} devices, ${n(fleet.classCount)} classes`,
+          );
+      },
+      bad(message, line) {
+        if (opts.strict)
+          throw new InputError(
+            `${where}:${line}: ${message} (--strict stops at the first bad line)`,
+          );
+        bad.count++;
+        if (bad.first.length < SHOWN_BAD) {
+          bad.first.push({ line, message });
+          process.stderr.write(`${where}:${line}: ${message}\n`);
+        }
+      },
+    });
+  } finally {
+    rows?.close();
+    if (progress) process.stderr.write("\r\u001b[K");
+  }
+  if (bad.count > SHOWN_BAD)
+    process.stderr.write(`${where}: ${n(bad.count - SHOWN_BAD)} more bad lines\n`);
+  if (bad.count > 0)
+    process.stderr.write(
+      `${where}: ${plural(bad.count, "bad line")} skipped and counted (--strict stops at the first)\n`,
+    );
+  if (fleet.devices === 0) {
+    throw new InputError(
+      `${where}: no devices${bad.count > 0 ? ` (every line is bad: ${plural(bad.count, "bad line")})` : ""}; an inventory is JSON Lines ({"id","status"} or {"id","release","platform"?}) or CSV (id,release,platform)`,
+    );
+  }
+  return { fleet, bad, where };
+}
+
+/** The report page's fleet section: the distribution, and the classes toward `to`. */
+export function fleetReport(
+  fleet: Fleet,
+  where: string,
+  bad: BadLines,
+  releases: readonly Release[],
+): ReportFleet {
+  const d = distribution(fleet);
+  const classes = fleet.classes();
+  const summary = summarize(classes);
+  const why = (c: FleetClass): string => {
+    const p = c.plan;
+    if (p === null) return "";
+    if (!p.reachable) return p.blockers.map((b) => b.message).join("; ");
+    return p.stops
+      .map((s) => `${s.stop.version}: ${s.why.map((w) => w.code).join(", ")}`)
+      .join("; ");
+  };
+  return {
+    inventory: where,
+    devices: d.devices,
+    classes: d.classes,
+    badLines: bad.count,
+    releases: d.releases,
+    failedComponents: d.failedComponents,
+    golden: d.golden.map((g) => ({
+      release: g.release.version,
+      atRelease: g.atRelease,
+      reachable: g.reachable,
+    })),
+    target: {
+      release: fleet.options.to ?? "",
+      summary,
+      classes: classes.map((c) => ({
+        id: c.id,
+        devices: c.devices,
+        flashes: c.plan?.reachable ? c.plan.route.steps.map((s) => s.to.version) : null,
+        wipes: c.plan?.reachable ? c.plan.route.steps.flatMap((s) => s.wipe) : [],
+        why: why(c),
+      })),
+      waves: waves(classes, releases).map((w) => ({
+        wave: w.wave,
+        step: w.step,
+        flash: w.flash.version,
+        devices: w.devices,
+        classes: w.classes.length,
+        wipes: w.wipes.map((x) => x.component),
+      })),
+    },
+  };
 }
 
 function planCell(c: FleetClass): Cell {
