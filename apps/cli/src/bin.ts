@@ -15,13 +15,11 @@ export function run(argv: readonly string[]): void {
       process.exitCode = code;
       // Exit now rather than when the event loop runs dry: node would then tear the
       // heap down page by page and wait for V8's background compile jobs, which after a
-      // large plan costs more than a small graph's whole plan. Only when no output can
-      // be left queued: Linux writes pipes, files and terminals synchronously; elsewhere
-      // (pipes are asynchronous on macOS) both streams must be empty.
-      if (
-        process.platform === "linux" ||
-        (process.stdout.writableLength === 0 && process.stderr.writableLength === 0)
-      )
+      // large plan costs more than a small graph's whole plan. Only when no output is
+      // left queued: Linux writes files and terminals synchronously, but a pipe whose
+      // reader is slower than us (more than its 64 KiB buffer, e.g. `fleet --format json
+      // | ...`) keeps the rest queued; then node exits once it is written.
+      if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0)
         process.exit(code);
     },
     (e) => {

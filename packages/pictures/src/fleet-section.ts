@@ -16,7 +16,11 @@ export interface ReportFleet {
     failed: number;
   }[];
   readonly failedComponents: readonly { component: string; devices: number }[];
-  readonly golden: readonly { release: string; atRelease: number; reachable: number }[];
+  readonly golden: readonly {
+    release: string;
+    atRelease: number;
+    reachableWithoutWipe: number;
+  }[];
   /** The classes toward the chosen target. */
   readonly target: {
     readonly release: string;
@@ -99,7 +103,7 @@ export function fleetSection(f: ReportFleet): string {
   const golden = f.golden
     .map(
       (g) =>
-        `<tr><td>${esc(g.release)}</td><td class="num">${n(g.atRelease)}</td><td class="num">${n(g.reachable)}</td><td class="num">${pct(g.reachable, f.devices)}</td></tr>`,
+        `<tr><td>${esc(g.release)}</td><td class="num">${n(g.atRelease)}</td><td class="num">${n(g.reachableWithoutWipe)}</td><td class="num">${pct(g.reachableWithoutWipe, f.devices)}</td></tr>`,
     )
     .join("\n");
   const failed =

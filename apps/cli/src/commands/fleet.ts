@@ -241,18 +241,9 @@ export function fleetReport(
       .map((s) => `${s.stop.version}: ${s.why.map((w) => w.code).join(", ")}`)
       .join("; ");
   };
+  const { badLineDetails: _, ...dist } = distributionJson(d, where, bad);
   return {
-    inventory: where,
-    devices: d.devices,
-    classes: d.classes,
-    badLines: bad.count,
-    releases: d.releases,
-    failedComponents: d.failedComponents,
-    golden: d.golden.map((g) => ({
-      release: g.release.version,
-      atRelease: g.atRelease,
-      reachable: g.reachable,
-    })),
+    ...dist,
     target: {
       release: fleet.options.to ?? "",
       summary,
