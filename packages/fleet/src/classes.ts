@@ -213,7 +213,11 @@ export class Fleet {
       }
       const res = d.status === null ? null : deviceEpochs(ctx, from, d.status);
       if (res === null) origin = { ok: true, ctx, from };
-      else if (res.ok) origin = { ok: true, ctx, from, epochs: res.epochs };
+      // A status at the release's own epochs plans as the release itself.
+      else if (res.ok)
+        origin = res.epochs.every((e, i) => e === own[i])
+          ? { ok: true, ctx, from }
+          : { ok: true, ctx, from, epochs: res.epochs };
       else origin = problem("device", res.problem);
     }
     const id = [

@@ -1,4 +1,5 @@
 import type { Release } from "@stepstone/graph";
+import { reachWithoutWipes } from "@stepstone/planner";
 import type { Fleet, FleetClass } from "./classes.js";
 
 /** How the fleet fares toward the target (each device in one of the first five). */
@@ -148,19 +149,7 @@ export function distribution(fleet: Fleet): Distribution {
     for (const comp of c.failedComponents)
       failedComponents.set(comp, (failedComponents.get(comp) ?? 0) + c.devices);
   }
-  const golden = fleet.graph.releases.flatMap((release, g) => {
-    if (!release.golden || release.withdrawn) return [];
-    let atRelease = 0;
-    let reachable = 0;
-    for (const c of classes) {
-      if (!c.origin.ok) continue;
-      const route = fleet.toward(c.platform, g, []).route(c.origin.from, c.origin.epochs);
-      if (route === null) continue;
-      reachable += c.devices;
-      if (route.hops === 0) atRelease += c.devices;
-    }
-    return [{ release, atRelease, reachable }];
-  });
+  const golden = goldenReach(fleet, classes);
   return {
     devices: fleet.devices,
     classes: classes.length,
@@ -172,4 +161,33 @@ export function distribution(fleet: Fleet): Distribution {
       .map(([component, devices]) => ({ component, devices })),
     golden,
   };
+}
+
+/** Per golden release: the devices on it, and the devices with a plan there without a wipe. */
+function goldenReach(fleet: Fleet, classes: readonly FleetClass[]): Distribution["golden"] {
+  const targets: number[] = [];
+  fleet.graph.releases.forEach((r, i) => {
+    if (r.golden && !r.withdrawn) targets.push(i);
+  });
+  const rows = targets.map((g) => ({
+    release: fleet.graph.releases[g] as Release,
+    atRelease: 0,
+    reachable: 0,
+  }));
+  const byPlatform = new Map<string | null, ReturnType<typeof reachWithoutWipes>>();
+  for (const c of classes) {
+    const o = c.origin;
+    if (!o.ok) continue;
+    let reach = byPlatform.get(c.platform);
+    if (reach === undefined) {
+      reach = reachWithoutWipes(o.ctx, targets);
+      byPlatform.set(c.platform, reach);
+    }
+    reach(o.from, o.epochs).forEach((ok, k) => {
+      const row = rows[k] as (typeof rows)[number];
+      if (ok) row.reachable += c.devices;
+      if (o.epochs === undefined && targets[k] === o.from) row.atRelease += c.devices;
+    });
+  }
+  return rows;
 }

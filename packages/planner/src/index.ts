@@ -46,6 +46,7 @@ export {
   type PlansToward,
   plansToward,
   type Route,
+  reachWithoutWipes,
   type StopReason,
   stopReasons,
   type TowardRequest,

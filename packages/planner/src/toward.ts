@@ -1,5 +1,5 @@
 import type { Release } from "@stepstone/graph";
-import { forEachBit } from "./bits.js";
+import { type Bits, bitsFor, forEachBit, hasBit, setBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
 import { costedWipes, departuresOf, outEdges, scriptsOf, zeroTargets } from "./edges.js";
 import {
@@ -334,6 +334,45 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
       const res = planOf(ctx, ctx.releases[from] as Release, target, steps, f.cost);
       return { reachable: true, plan: res };
     },
+  };
+}
+
+/**
+ * "Where can these devices go?": for each target, whether an origin has a plan there
+ * without a wipe. One backward search per target over the hops that wipe nothing, and the
+ * first hops of an origin once for all targets (they do not depend on the target).
+ */
+export function reachWithoutWipes(
+  ctx: PlanContext,
+  targets: readonly number[],
+): (from: number, deviceEpochs?: Int32Array) => boolean[] {
+  const { into } = reverseGraph(ctx, allowMask(ctx, "none"));
+  const reach: Bits[] = targets.map((to) => {
+    const bits = bitsFor(ctx.n);
+    // A device already there stays (even on a withdrawn release: it is never a target).
+    setBit(bits, to);
+    if ((ctx.releases[to] as Release).withdrawn) return bits;
+    const queue = [to];
+    for (let k = 0; k < queue.length; k++) {
+      const v = queue[k] as number;
+      for (let i = into.start[v] as number; i < (into.start[v + 1] as number); i++) {
+        const u = into.from[i] as number;
+        if (hasBit(bits, u)) continue;
+        setBit(bits, u);
+        queue.push(u);
+      }
+    }
+    return bits;
+  });
+  return (from, deviceEpochs) => {
+    const origin: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
+    if (sameEpochs(ctx, origin)) return reach.map((bits) => hasBit(bits, from));
+    const first = zeroTargets(ctx, origin, departuresOf(ctx, origin));
+    return reach.map((bits) => {
+      for (let w = 0; w < bits.length; w++)
+        if (((bits[w] as number) & (first[w] as number)) !== 0) return true;
+      return false;
+    });
   };
 }
 

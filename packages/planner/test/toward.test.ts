@@ -7,6 +7,7 @@ import {
   plan,
   planJson,
   plansToward,
+  reachWithoutWipes,
   stopReasons,
 } from "../src/index.js";
 import { graphArb, largeGraphArb, requestArb } from "./arbitrary.js";
@@ -34,6 +35,16 @@ function check(g: RefGraph, req: typeof requestArb extends fc.Arbitrary<infer T>
   const deviceEpochs = req.device
     ? Int32Array.from(names.map((_, i) => req.device?.[i] as number))
     : undefined;
+  const all = Array.from({ length: ctx.n }, (_, i) => i);
+  const reach = reachWithoutWipes(ctx, all);
+  for (let from = 0; from < ctx.n; from++) {
+    for (const epochs of [undefined, deviceEpochs]) {
+      const want = all.map(
+        (to) => plan(ctx, { from, to, ...(epochs && { deviceEpochs: epochs }) }).reachable,
+      );
+      expect(reach(from, epochs), `reach from ${from}`).toEqual(want);
+    }
+  }
   for (let to = 0; to < ctx.n; to++) {
     const toward = plansToward(ctx, { to, allowWipe });
     for (let from = 0; from < ctx.n; from++) {
@@ -55,7 +66,7 @@ function check(g: RefGraph, req: typeof requestArb extends fc.Arbitrary<infer T>
   }
 }
 
-describe("plansToward equals plan for every origin", () => {
+describe("plansToward equals plan for every origin (reachWithoutWipes: its reachability)", () => {
   it("on random small graphs, with and without device data, wipes and platforms", () => {
     fc.assert(fc.property(graphArb, requestArb, check), { numRuns: 300 });
   });

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
 import {
@@ -64,7 +65,7 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
   const ws = waves(classes, loaded.graph.releases);
   const target = ctx.releases[to];
   if (opts.format === "json") {
-    printLargeJson(
+    await printLargeJson(
       fleetJson({
         inventory: where,
         to: target?.version ?? "",
@@ -377,28 +378,30 @@ function printDistribution(d: ReturnType<typeof distribution>, badLines: number)
  * array one compact line, written element by element (a million-device fleet has
  * thousands of classes: one string of all of them would be most of the command's memory).
  */
-function printLargeJson(value: Record<string, unknown>): void {
+async function printLargeJson(value: Record<string, unknown>): Promise<void> {
   const keys = Object.keys(value);
   let buf = "{\n";
-  const flush = () => {
-    process.stdout.write(buf);
+  // Waits while a slow reader (a pipe) has not taken what was written: memory stays flat.
+  const flush = async () => {
+    const more = process.stdout.write(buf);
     buf = "";
+    if (!more) await once(process.stdout, "drain");
   };
-  keys.forEach((k, i) => {
+  for (const [i, k] of keys.entries()) {
     const v = value[k];
     buf += `  ${JSON.stringify(k)}: `;
     if (Array.isArray(v) && v.length > 0) {
       buf += "[\n";
-      v.forEach((x, j) => {
+      for (const [j, x] of v.entries()) {
         buf += `    ${JSON.stringify(x)}${j + 1 < v.length ? "," : ""}\n`;
-        if (buf.length > 1 << 16) flush();
-      });
+        if (buf.length > 1 << 16) await flush();
+      }
       buf += "  ]";
     } else buf += JSON.stringify(v, null, 2).replace(/\n/g, "\n  ");
     buf += i + 1 < keys.length ? ",\n" : "\n";
-  });
+  }
   buf += "}\n";
-  flush();
+  await flush();
 }
 
 /** A CSV file written in large pieces (a million rows one write each would be slow). */
