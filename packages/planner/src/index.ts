@@ -34,6 +34,7 @@ export {
   planFromTree,
   releaseOrigin,
 } from "./plan.js";
+export { type StopReason, stopReasons } from "./stops.js";
 export {
   type MissingMigration,
   type ReleaseEntry,
@@ -47,7 +48,5 @@ export {
   plansToward,
   type Route,
   reachWithoutWipes,
-  type StopReason,
-  stopReasons,
   type TowardRequest,
 } from "./toward.js";

@@ -1,15 +1,8 @@
 import type { Release } from "@stepstone/graph";
-import { type Bits, bitsFor, forEachBit, hasBit, setBit } from "./bits.js";
+import { type Bits, bitsFor, hasBit, setBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
 import { costedWipes, departuresOf, outEdges, scriptsOf, zeroTargets } from "./edges.js";
-import {
-  type Blocker,
-  type BlockerCode,
-  hopBlockers,
-  hopDetail,
-  type Origin,
-  type WipeMask,
-} from "./hop.js";
+import { hopDetail, type Origin } from "./hop.js";
 import {
   allowMask,
   type Plan,
@@ -18,6 +11,7 @@ import {
   plan,
   releaseOrigin,
 } from "./plan.js";
+import { reverseGraph } from "./reverse.js";
 
 /**
  * Many devices, one target: the best plan of every origin to one release, from one search
@@ -56,84 +50,6 @@ export interface TowardRequest {
   to: number;
   /** Components a plan may wipe (names), or "all" wipeable ones. Default none. */
   allowWipe?: readonly string[] | "all";
-}
-
-/**
- * The hops into each release: (source, wipes, scripts) triples, per target. Scripts are
- * the cost's last term, so they are costed on first use (-1 until then): a search needs
- * them only for the hops that tie on the other terms.
- */
-interface InEdges {
-  readonly start: Int32Array;
-  readonly from: Int32Array;
-  readonly wipes: Int32Array;
-  readonly scripts: Int32Array;
-}
-
-interface Reverse {
-  readonly into: InEdges;
-  /** The departures of each release's own data (for costing scripts), made on first use. */
-  readonly departures: (number[][] | undefined)[];
-}
-
-const reverseCache = new WeakMap<PlanContext, Map<string, Reverse>>();
-
-/** Every legal hop of the graph under a wipe mask, indexed by target (cached per context). */
-function reverseGraph(ctx: PlanContext, allow: WipeMask): Reverse {
-  let byMask = reverseCache.get(ctx);
-  if (!byMask) {
-    byMask = new Map();
-    reverseCache.set(ctx, byMask);
-  }
-  const key = allow.join("");
-  const cached = byMask.get(key);
-  if (cached) return cached;
-  const n = ctx.n;
-  const triples: number[][] = [];
-  const wipesAllowed = allow.some((x) => x === 1);
-  for (let u = 0; u < n; u++) {
-    const list: number[] = [];
-    if (!wipesAllowed) {
-      // Every hop wipes nothing: the context's own reach sets, scripts costed later.
-      forEachBit(ctx.zeroFrom(u), (v) => list.push(v, 0, -1));
-    } else {
-      const origin = releaseOrigin(ctx, u);
-      const edges = outEdges(ctx, origin, allow);
-      for (let i = 0; i < edges.zero.length; i += 2)
-        list.push(edges.zero[i] as number, 0, edges.zero[i + 1] as number);
-      for (let k = 1; k < edges.byWipes.length; k++) {
-        const pairs = costedWipes(ctx, origin, edges, k);
-        for (let i = 0; i < pairs.length; i += 2)
-          list.push(pairs[i] as number, k, pairs[i + 1] as number);
-      }
-    }
-    triples.push(list);
-  }
-  const start = new Int32Array(n + 1);
-  for (const list of triples)
-    for (let i = 0; i < list.length; i += 3) {
-      const v = (list[i] as number) + 1;
-      start[v] = (start[v] as number) + 1;
-    }
-  for (let v = 0; v < n; v++) start[v + 1] = (start[v + 1] as number) + (start[v] as number);
-  const m = start[n] as number;
-  const fill = start.slice(0, n);
-  const from = new Int32Array(m);
-  const wipes = new Int32Array(m);
-  const scripts = new Int32Array(m);
-  triples.forEach((list, u) => {
-    for (let i = 0; i < list.length; i += 3) {
-      const v = list[i] as number;
-      const at = fill[v] as number;
-      fill[v] = at + 1;
-      from[at] = u;
-      wipes[at] = list[i + 1] as number;
-      scripts[at] = list[i + 2] as number;
-    }
-  });
-  const rev = { into: { start, from, wipes, scripts }, departures: new Array(n) };
-  byMask.set(key, rev);
-  return rev;
 }
 
 /** Lexicographic (wipes, hops, transitions, scripts). */
@@ -241,29 +157,44 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
    * of a hop (the last of the cost's terms) costed only for the targets that tie on the
    * others (costing every target's scripts is most of the work for a device).
    */
+  /** The cost of a first hop to v but for its scripts: (wipes, hops, transitions). */
+  const headOf = (v: number): Cost => {
+    const d = dist[v] as Cost;
+    const tAdd = v !== to && (ctx.releases[v] as Release).transition ? 1 : 0;
+    return [d[0], 1 + d[1], tAdd + d[2], 0];
+  };
+  let ordered: Int32Array | null = null;
+  /** headOf as one number (each term far below 2^17): equal heads, equal keys. */
+  const keys = new Float64Array(n);
+  /** The releases with a plan, by headOf (then higher first, as ties go). */
+  const byHead = (): Int32Array => {
+    if (ordered === null) {
+      const list: number[] = [];
+      for (let v = 0; v < n; v++) {
+        if (!dist[v]) continue;
+        const h = headOf(v);
+        keys[v] = (h[0] * 131072 + h[1]) * 131072 + h[2];
+        list.push(v);
+      }
+      list.sort((a, b) => (keys[a] as number) - (keys[b] as number) || b - a);
+      ordered = Int32Array.from(list);
+    }
+    return ordered;
+  };
   const firstWithoutWipes = (origin: Origin): { hop: number; cost: Cost } | null => {
     const deps = departuresOf(ctx, origin);
-    let tied: number[] = [];
-    // The best (wipes, hops, transitions) first, without allocating per target.
-    let hw = 0;
-    let hh = 0;
-    let ht = 0;
-    let found = false;
-    forEachBit(zeroTargets(ctx, origin, deps), (v) => {
-      const d = dist[v];
-      if (!d) return;
-      const t = (v !== to && (ctx.releases[v] as Release).transition ? 1 : 0) + d[2];
-      const c = found ? d[0] - hw || 1 + d[1] - hh || t - ht : -1;
-      if (c < 0) {
-        hw = d[0];
-        hh = 1 + d[1];
-        ht = t;
-        found = true;
-        tied = [v];
-      } else if (c === 0) tied.push(v);
-    });
-    const head: Cost | null = found ? [hw, hh, ht, 0] : null;
-    if (head === null) return null;
+    const zero = zeroTargets(ctx, origin, deps);
+    // The candidates in cost order: the first one this origin can hop to sets the head of
+    // the cost, and those after it with the same head tie (scripts decide among them).
+    const ord = byHead();
+    let i = 0;
+    while (i < ord.length && !hasBit(zero, ord[i] as number)) i++;
+    if (i === ord.length) return null;
+    const lead = ord[i] as number;
+    const tied = [lead];
+    for (let j = i + 1; j < ord.length && keys[ord[j] as number] === keys[lead]; j++)
+      if (hasBit(zero, ord[j] as number)) tied.push(ord[j] as number);
+    const head = headOf(lead);
     let best: { hop: number; cost: Cost } | null = null;
     for (const v of tied) {
       const s = scriptsOf(ctx, origin, deps, v) + ((dist[v] as Cost)[3] as number);
@@ -393,114 +324,6 @@ function sameEpochs(ctx: PlanContext, origin: Origin): boolean {
   const own = ctx.releaseEpochs(origin.release);
   for (let i = 0; i < ctx.c; i++) if (own[i] !== origin.epochs[i]) return false;
   return true;
-}
-
-/** Why a plan stops at a release: what breaks the hop that would skip it. */
-export interface StopReason {
-  /** A blocker's code, or `data`: the device's own data must be converted on the way. */
-  readonly code: BlockerCode | "data";
-  readonly component?: string;
-  readonly key?: string;
-  readonly message: string;
-}
-
-/**
- * Why each intermediate stop of a plan is needed: what breaks the hop that would skip it
- * (from where the device is before the stop straight to the release after it). When that
- * hop is legal but wipes more, the reason is the wipe the stop avoids. Of the components
- * whose data has no chain on that hop, the first three are explained; `more` names the rest.
- */
-export function stopReasons(
-  ctx: PlanContext,
-  from: number,
-  steps: readonly { readonly to: Release }[],
-  deviceEpochs?: Int32Array,
-  allowWipe: readonly string[] | "all" = [],
-): { stop: Release; why: StopReason[]; more: string[] }[] {
-  const allow = allowMask(ctx, allowWipe);
-  const none = allowMask(ctx, "none");
-  const index = (r: Release) => ctx.releases.indexOf(r);
-  const out: { stop: Release; why: StopReason[]; more: string[] }[] = [];
-  const fromVersion = (ctx.releases[from] as Release).version;
-  let at: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
-  for (let i = 0; i + 1 < steps.length; i++) {
-    const stop = (steps[i] as { to: Release }).to;
-    const after = index((steps[i + 1] as { to: Release }).to);
-    let why: StopReason[];
-    let more: string[] = [];
-    if (at.release === after) {
-      why = [
-        {
-          code: "data",
-          message: `the device's data is not at ${fromVersion}'s epochs: ${stop.version} converts it before the device comes back`,
-        },
-      ];
-    } else {
-      ({ why, more } = skipBlockers(ctx, at, after, allow));
-      if (why.length === 0) {
-        const wiping = skipBlockers(ctx, at, after, none);
-        more = wiping.more;
-        why = wiping.why.map((b) => ({
-          ...b,
-          message: `skipping ${stop.version} would wipe ${b.component ?? "data"}: ${b.message.split(";")[0]}`,
-        }));
-      }
-    }
-    out.push({ stop, why, more });
-    at = releaseOrigin(ctx, index(stop));
-  }
-  return out;
-}
-
-const blockerCache = new WeakMap<PlanContext, Map<string, Blocker[]>>();
-
-/** Explained components of a skipped hop: the first few; the others are only named. */
-const EXPLAINED = 3;
-
-interface SkipBlockers {
-  readonly why: Blocker[];
-  /** Components that also have no chain on that hop (not explained, to stay cheap). */
-  readonly more: string[];
-}
-
-/**
- * `hopBlockers` of a skipped hop, cheap enough for thousands of device states: the rules
- * about the two releases (key, upgradeFrom, withdrawn) in full, and the components whose
- * data has no chain found with `chainLength`, of which only the first few are explained
- * (explaining one searches every migration of its component).
- */
-function skipBlockers(ctx: PlanContext, at: Origin, b: number, allow: WipeMask): SkipBlockers {
-  let cache = blockerCache.get(ctx);
-  if (!cache) {
-    cache = new Map();
-    blockerCache.set(ctx, cache);
-  }
-  const goal = ctx.releaseEpochs(b);
-  // Components that are not explained are put at the target's epochs: no blocker.
-  const epochs = Int32Array.from(goal);
-  const more: string[] = [];
-  let explained = "";
-  let count = 0;
-  for (let ci = 0; ci < ctx.c; ci++) {
-    const start = at.epochs[ci] as number;
-    if (start === goal[ci]) continue;
-    if (ctx.chainLength(at.release, start, b, ci) !== Number.POSITIVE_INFINITY) continue;
-    if (ctx.wipeable[ci] === 1 && allow[ci] === 1) continue;
-    if (count < EXPLAINED) {
-      epochs[ci] = start;
-      explained += `${ci}=${start},`;
-      count++;
-    } else more.push((ctx.components[ci] as { name: string }).name);
-  }
-  // A component's blocker depends on the two releases and its own epoch only: devices
-  // whose explained components are the same share the explanation.
-  const key = `${allow.join("")}:${at.release}:${b}:${explained}`;
-  let why = cache.get(key);
-  if (!why) {
-    why = hopBlockers(ctx, { release: at.release, epochs }, b, allow);
-    cache.set(key, why);
-  }
-  return { why, more };
 }
 
 /** A binary min-heap of (node, cost); stale entries are skipped by the caller. */

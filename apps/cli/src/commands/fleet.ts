@@ -86,7 +86,7 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
         ? `wipes allowed: ${allowWipe.join(", ")}`
         : "without wipes";
   out(
-    `Fleet of ${n(summary.devices)} devices in ${plural(summary.classes, "class", "classes")}${bad.count > 0 ? ` (${plural(bad.count, "bad line")} skipped)` : ""} → ${target ? label(target) : ""}, ${wipes}`,
+    `Fleet of ${n(summary.devices)} devices in ${n(summary.classes)} ${summary.classes === 1 ? "class" : "classes"}${bad.count > 0 ? ` (${plural(bad.count, "bad line")} skipped)` : ""} → ${target ? label(target) : ""}, ${wipes}`,
   );
   out();
   const line = (name: string, count: number, note = "") =>
@@ -325,7 +325,7 @@ function stopLines(classes: readonly FleetClass[]): Cell[][] {
 
 function printDistribution(d: ReturnType<typeof distribution>, badLines: number): void {
   out(
-    `Fleet of ${n(d.devices)} devices in ${plural(d.classes, "class", "classes")}${badLines > 0 ? ` (${plural(badLines, "bad line")} skipped)` : ""}`,
+    `Fleet of ${n(d.devices)} devices in ${n(d.classes)} ${d.classes === 1 ? "class" : "classes"}${badLines > 0 ? ` (${plural(badLines, "bad line")} skipped)` : ""}`,
   );
   out();
   out(
