@@ -97,7 +97,10 @@ interface Platformed {
 export class Fleet {
   /** Devices added. */
   devices = 0;
+  /** Devices with a status, by the state it says (before it is resolved). */
   private readonly byRaw = new Map<string, FleetClass>();
+  /** Short-form devices, by release text, then platform. */
+  private readonly byRelease = new Map<string, Map<string | null, FleetClass>>();
   private readonly byId = new Map<string, FleetClass>();
   private readonly platforms = new Map<string | null, Platformed>();
   private readonly releaseAt = new Map<string, number>();
@@ -116,8 +119,23 @@ export class Fleet {
   /** Counts a device in its class (made and planned on first sight) and returns the class. */
   add(d: Device): FleetClass {
     this.devices++;
-    const key = rawKey(d, this.options.platformDefault);
-    let cls = this.byRaw.get(key);
+    // Most lines are the short form: looked up by release, then platform, with no key
+    // to build.
+    const platform = d.platform ?? this.options.platformDefault;
+    let cls: FleetClass | undefined;
+    let byPlatform: Map<string | null, FleetClass> | undefined;
+    let key = "";
+    if (d.status === null) {
+      byPlatform = this.byRelease.get(d.release);
+      if (byPlatform === undefined) {
+        byPlatform = new Map();
+        this.byRelease.set(d.release, byPlatform);
+      }
+      cls = byPlatform.get(platform);
+    } else {
+      key = rawKey(d, platform);
+      cls = this.byRaw.get(key);
+    }
     if (cls === undefined) {
       const made = this.classOf(d);
       cls = this.byId.get(made.id);
@@ -125,7 +143,8 @@ export class Fleet {
         cls = made;
         this.byId.set(cls.id, cls);
       }
-      this.byRaw.set(key, cls);
+      if (byPlatform !== undefined) byPlatform.set(platform, cls);
+      else this.byRaw.set(key, cls);
     }
     cls.devices++;
     return cls;
@@ -332,13 +351,12 @@ const problem = (code: string, message: string): Origin => ({
   problem: { code, message },
 });
 
-/** The key of a device's state as the inventory writes it (before it is resolved). */
-function rawKey(d: Device, platformDefault: string | null): string {
-  const head = `${d.release}\u0000${d.platform ?? platformDefault ?? ""}`;
-  if (d.status === null) return head;
-  let key = head;
-  for (const c of d.status.components) key += `\u0000${c.name}:${c.epoch}:${c.interrupted ?? ""}`;
-  const f = d.status.failures;
+/** The key of a device's status as the inventory writes it (before it is resolved). */
+function rawKey(d: Device, platform: string | null): string {
+  let key = `${d.release}\u0000${platform ?? ""}`;
+  for (const c of d.status?.components ?? [])
+    key += `\u0000${c.name}:${c.epoch}:${c.interrupted ?? ""}`;
+  const f = d.status?.failures ?? [];
   if (f.length > 0)
     key += `\u0001${f
       .map((x) => x.id)
