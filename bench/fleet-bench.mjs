@@ -140,18 +140,19 @@ rl.on("close", () => console.log(n));`,
   const ms = median(fleet.map((x) => x.ms));
   const floorMs = median(floor.map((x) => x.ms));
   rmSync(inventory, { force: true });
+  const rssMB = Math.round(Math.max(...fleet.map((x) => x.rssMB)));
   return {
     bench: `fleet.${devices >= 1e6 ? `${devices / 1e6}m` : devices}`,
     ms: Math.round(ms),
     floorMs: Math.round(floorMs),
     ratio: +(ms / floorMs).toFixed(2),
-    rssMB: Math.round(Math.max(...fleet.map((x) => x.rssMB))),
+    rssMB,
     floorRssMB: Math.round(Math.max(...floor.map((x) => x.rssMB))),
     devices: json.summary.devices,
     classes: json.summary.classes,
     waves: json.waves.length,
     to,
-    goal: "<= 2x floor (readline + JSON.parse), < 300 MB",
+    goal: `<= 2x floor (readline + JSON.parse); ${rssMB} MB (goal < 300); ${json.summary.classes} classes`,
   };
 }
 
