@@ -82,10 +82,12 @@ for (const extra of [
   "packages/runner/bench/runner-bench.mjs",
   "packages/bundle/bench/bundle-bench.mjs",
   "bench/git-bench.mjs",
+  "bench/fleet-bench.mjs",
 ]) {
   const path = join(root, extra);
   if (!existsSync(path)) continue;
-  const r = spawnSync(process.execPath, [path], {
+  // Options of `pnpm bench` (e.g. --fleet-10m) go to every script; each takes its own.
+  const r = spawnSync(process.execPath, [path, ...process.argv.slice(2)], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 1 << 26,

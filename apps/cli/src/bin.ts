@@ -16,14 +16,13 @@ export function run(argv: readonly string[]): void {
       process.exitCode = code;
       // Exit now rather than when the event loop runs dry: node would then tear the
       // heap down page by page and wait for V8's background compile jobs, which after a
-      // large plan costs more than a small graph's whole plan. Only when no output can
-      // be left queued: Linux writes pipes, files and terminals synchronously; elsewhere
-      // (pipes are asynchronous on macOS) both streams must be empty.
-      if (
-        process.platform === "linux" ||
-        (process.stdout.writableLength === 0 && process.stderr.writableLength === 0)
-      )
-        process.exit(code);
+      // large plan costs more than a small graph's whole plan. But only once no output
+      // is left queued: Linux writes files and terminals synchronously, not a pipe whose
+      // reader is slower than us (past its 64 KiB buffer, e.g. `fleet --format json |
+      // ...`); an empty write's callback runs once everything before it is written.
+      const flushed = (s: NodeJS.WriteStream, then: () => void) =>
+        s.writableLength === 0 ? then() : s.write("", then);
+      flushed(process.stdout, () => flushed(process.stderr, () => process.exit(code)));
     },
     (e) => {
       process.stderr.write(`stepstone: internal error: ${String(e)}\n`);

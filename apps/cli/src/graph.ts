@@ -74,3 +74,29 @@ export function releaseSelection(opts: { all?: boolean; releases?: string }): Re
     );
   return { kind: "range", range };
 }
+
+/** --allow-wipe "a,b" or "all": unknown and non-wipeable components are input errors. */
+export function parseAllowWipe(
+  ctx: PlanContext,
+  text: string | undefined,
+): readonly string[] | "all" {
+  if (text === undefined) return [];
+  if (text === "all") return "all";
+  const names = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    const c = ctx.components.find((x) => x.name === name);
+    if (!c) {
+      throw new InputError(
+        `--allow-wipe ${name}: unknown component; the graph has ${ctx.components.map((x) => x.name).join(", ")}`,
+      );
+    }
+    if (!c.wipeable)
+      throw new InputError(
+        `--allow-wipe ${name}: ${name} is not wipeable (wipeable: false in the graph), so no plan may wipe it`,
+      );
+  }
+  return names;
+}

@@ -221,13 +221,52 @@ export function program(): Command {
       "one self-contained HTML page: the graph, the golden matrix, the gaps, an interactive planner",
     )
     .requiredOption("--out <file.html>", "where to write the page")
+    .option(
+      "--inventory <file>",
+      "add a fleet section: the devices of this inventory (as stepstone fleet reads it), their distribution and classes",
+    )
+    .option(
+      "--to <version>",
+      "with --inventory: the fleet's target (default: the newest golden release)",
+    )
     .addOption(platformOption())
     .addOption(graphOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone report --out out/report.html\n\nExit: 0, 2 bad input.",
+      "\nExamples:\n  stepstone report --out out/report.html\n  stepstone report --out out/report.html --inventory devices.jsonl --to 2.11.0\n\nExit: 0, 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/pictures.js")).reportCommand(o)));
+
+  cli
+    .command("fleet")
+    .description(
+      "an inventory of devices grouped into classes, each planned once toward --to, in waves; without --to, where the fleet could go",
+    )
+    .requiredOption(
+      "--inventory <file>",
+      'JSON Lines ({"id","status": <runner status --json>} or {"id","release","platform"?}) or CSV (id,release,platform); - reads stdin',
+    )
+    .option("--to <version>", "the release to take the fleet to")
+    .option(
+      "--platform-default <name>",
+      "the platform of devices whose line names none (default: the graph's base epochs)",
+    )
+    .option(
+      "--allow-wipe <components>",
+      'components a plan may reset to factory state: "a,b" or "all"',
+    )
+    .option(
+      "--devices <out.csv>",
+      "write id,class,first-stop for every device (for the roll-out system)",
+    )
+    .option("--strict", "stop at the first bad line (exit 2) instead of counting it")
+    .addOption(graphOption())
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  stepstone fleet --inventory devices.jsonl --to 2.11.0\n  stepstone fleet --inventory devices.csv --to 2.11.0 --devices rollout.csv --format json\n  mender-inventory-export | stepstone fleet --inventory - --to 2.11.0\n  stepstone fleet --inventory devices.jsonl   (where could this fleet go?)\n\nA bad line is reported (FILE:LINE) and counted; the run goes on unless --strict.\nExit: 0 (devices without a plan are reported, not an error), 2 bad input (an empty inventory, --strict and a bad line).",
+    )
+    .action(run(async (o) => (await import("./commands/fleet.js")).fleetCommand(o)));
 
   cli
     .command("sync")

@@ -1,4 +1,5 @@
 export { type DotOptions, pictureTitle, toDot } from "./dot.js";
+export { fleetSection, type ReportFleet } from "./fleet-section.js";
 export { toMermaid } from "./mermaid.js";
 export { reportPageScript } from "./page-script.js";
 export {

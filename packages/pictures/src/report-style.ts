@@ -78,8 +78,8 @@ p { margin: 6px 0; }
 table { border-collapse: collapse; }
 .table-wrap { overflow-x: auto; }
 table.steps { width: 100%; margin: 6px 0; }
-table.steps th, table.gaps th { text-align: left; font-weight: 600; color: #374151; background: #f9fafb; border-bottom: 1px solid var(--line); padding: 6px 10px; white-space: nowrap; }
-table.steps td, table.gaps td { border-bottom: 1px solid #f3f4f6; padding: 6px 10px; vertical-align: top; }
+table.steps th, table.gaps th, table.fleet th { text-align: left; font-weight: 600; color: #374151; background: #f9fafb; border-bottom: 1px solid var(--line); padding: 6px 10px; white-space: nowrap; }
+table.steps td, table.gaps td, table.fleet td { border-bottom: 1px solid #f3f4f6; padding: 6px 10px; vertical-align: top; }
 table.steps td.hop { white-space: nowrap; font-weight: 600; }
 table.steps td.n { color: var(--muted); width: 28px; }
 table.steps .dir { display: inline-block; padding: 0 7px; border-radius: 999px; font-size: 12px; }
@@ -111,6 +111,10 @@ table.matrix td.wipe { background: var(--wipe); color: #9a3412; }
 table.matrix td.none { background: var(--none); color: #991b1b; }
 table.matrix td.chosen { outline: 2px solid var(--path); }
 table.gaps td.why { color: #374151; min-width: 260px; }
+table.fleet td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.card h3 { margin: 14px 0 6px; font-size: 14px; }
+.chip.fleet-wipe { background: var(--wipe); }
+.chip.fleet-none { background: var(--none); }
 .code { display: inline-block; padding: 0 7px; border-radius: 999px; font-size: 12px; font-weight: 600; }
 .code.wipe { background: var(--wipe); color: #9a3412; }
 .code.none { background: var(--none); color: #991b1b; }

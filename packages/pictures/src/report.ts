@@ -7,6 +7,8 @@ import {
   selectReleases,
   suggest,
 } from "@stepstone/planner";
+import { fleetSection, type ReportFleet } from "./fleet-section.js";
+import { esc } from "./html.js";
 import { type Picture, type Tag, tagsOf } from "./picture.js";
 import { STYLE } from "./report-style.js";
 import { palette } from "./style.js";
@@ -103,6 +105,8 @@ export interface ReportInput {
   readonly graph: unknown;
   /** The page's script: the planner bundled for the browser, with the page's own code. */
   readonly script: string;
+  /** With `report --inventory`: the fleet section. */
+  readonly fleet?: ReportFleet;
 }
 
 /**
@@ -156,6 +160,7 @@ ${graphSection(input)}
 ${matrixSection(data)}
 ${gapsSection(data)}
 </div>
+${input.fleet === undefined ? "" : fleetSection(input.fleet)}
 </main>
 <footer>Written by <code>stepstone report</code> from <code>${esc(data.file)}</code>${esc(on)}. The planner in this page is stepstone's own, bundled into it: it finds the same plans as <code>stepstone plan</code>. The page loads nothing from the network.</footer>
 <script type="application/json" id="stepstone-data">${json(page)}</script>
@@ -164,6 +169,8 @@ ${gapsSection(data)}
 </html>
 `;
 }
+
+export { esc };
 
 function plannerSection(data: ReportData): string {
   const options = data.releases
@@ -294,15 +301,6 @@ ${rows}
 ${suggestions === "" ? `<p class="muted">No transition release built from existing migrations closes these gaps.</p>` : suggestions}
 ${missing === "" ? "" : `<p class="bad">Migrations to write:</p><ul class="missing">${missing}</ul>`}
 </section>`;
-}
-
-/** Text for HTML content and attribute values. */
-export function esc(s: string): string {
-  return s
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
 }
 
 /** JSON inside a <script> element: `<` escaped, so no `</script>` or `<!--` can end it. */

@@ -3,13 +3,12 @@ import type { Epoch, Release } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
 
 /**
- * What a device's status means for planning (`plan --device`): the data epochs a plan
- * starts from, by component index. The status is the runner's (`runner status --json`,
- * typed by @stepstone/runner's DeviceStatus); only the fields planning reads are named here,
- * so the planner needs nothing of the runner. `file` names the status in messages.
+ * What a device's status means for planning (`plan --device`, `fleet`): the data epochs a
+ * plan starts from. The status is the runner's (`runner status --json`, typed by
+ * @stepstone/runner's DeviceStatus); only the fields planning reads are named here, so the
+ * planner needs nothing of the runner.
  */
 export interface DeviceData {
-  readonly release: string;
   readonly components: readonly {
     readonly name: string;
     readonly epoch: number | null;
@@ -17,9 +16,53 @@ export interface DeviceData {
   }[];
 }
 
+/** The data epochs a device's plan starts from (by component index), or why none can be planned. */
+export type DeviceEpochs =
+  | { readonly ok: true; readonly epochs: Int32Array }
+  | { readonly ok: false; readonly problem: string };
+
+/**
+ * The device's data epochs on release index `from`, components the status does not list at
+ * the release's own. A pre-flash script cut by a power loss counts as done, since the
+ * device's next run finishes it before anything else. `problem` says what the user must fix
+ * first. The fleet's form: one call per class of devices, no exception per bad status.
+ */
+export function deviceEpochIndex(ctx: PlanContext, from: number, device: DeviceData): DeviceEpochs {
+  const epochs = Int32Array.from(ctx.releaseEpochs(from));
+  const release = ctx.releases[from]?.version;
+  for (const c of device.components) {
+    const ci = ctx.componentIndex(c.name);
+    if (ci < 0) return { ok: false, problem: `component "${c.name}" is not in the graph` };
+    if (c.epoch === null) {
+      return {
+        ok: false,
+        problem: `the epoch of ${c.name} is unknown on the device; run "runner status" there and fix its failure first`,
+      };
+    }
+    epochs[ci] = c.epoch;
+    if (typeof c.interrupted === "string") {
+      const m = ctx.graph.migrations.find((x) => x.id === c.interrupted);
+      if (m === undefined || m.component !== c.name || m.from !== c.epoch) {
+        return {
+          ok: false,
+          problem: `${c.name} has an interrupted pre-flash script "${c.interrupted}" that the graph does not have from epoch ${c.epoch}; boot the device once (it finishes the script or reports why not) and read its status again`,
+        };
+      }
+      if (!ctx.shipping.ships(from, m)) {
+        return {
+          ok: false,
+          problem: `${c.name} has an interrupted pre-flash script "${c.interrupted}" that ${release} does not ship, so the device cannot finish it: its data is between epochs ${m.from} and ${m.to}; flash a release that ships ${m.id} and boot it, or wipe ${c.name}`,
+        };
+      }
+      epochs[ci] = m.to;
+    }
+  }
+  return { ok: true, epochs };
+}
+
 /**
  * The device's data epochs by component name (plan's `device`), on a device running
- * release `from`: a pre-flash script a power loss cut counts as done.
+ * release `from`; a status that cannot be planned is an InputError naming `file`.
  */
 export function deviceEpochs(
   ctx: PlanContext,
@@ -27,33 +70,12 @@ export function deviceEpochs(
   file: string,
   from: Release,
 ): Record<string, Epoch> {
-  const r = ctx.releaseIndex(from);
+  const res = deviceEpochIndex(ctx, ctx.releaseIndex(from), device);
+  if (!res.ok) throw new InputError(`${file}: ${res.problem}`);
   const epochs: Record<string, Epoch> = {};
   for (const c of device.components) {
     const ci = ctx.componentIndex(c.name);
-    if (ci < 0) throw new InputError(`${file}: component "${c.name}" is not in the graph`);
-    if (c.epoch === null) {
-      throw new InputError(
-        `${file}: the epoch of ${c.name} is unknown on the device; run "runner status" there and fix its failure first`,
-      );
-    }
-    epochs[c.name] = c.epoch;
-    if (typeof c.interrupted === "string") {
-      // A pre-flash script cut by a power loss: the device's next run (boot or pre-flash)
-      // finishes it before anything else, so the plan starts where it leads.
-      const m = ctx.graph.migrations.find((x) => x.id === c.interrupted);
-      if (m === undefined || m.component !== c.name || m.from !== c.epoch) {
-        throw new InputError(
-          `${file}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that the graph does not have from epoch ${c.epoch}; boot the device once (it finishes the script or reports why not) and read its status again`,
-        );
-      }
-      if (!ctx.shipping.ships(r, m)) {
-        throw new InputError(
-          `${file}: ${c.name} has an interrupted pre-flash script "${c.interrupted}" that ${device.release} does not ship, so the device cannot finish it: its data is between epochs ${m.from} and ${m.to}; flash a release that ships ${m.id} and boot it, or wipe ${c.name}`,
-        );
-      }
-      epochs[c.name] = m.to;
-    }
+    epochs[c.name] = res.epochs[ci] as Epoch;
   }
   return epochs;
 }

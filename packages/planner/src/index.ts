@@ -1,5 +1,10 @@
 export { PlanContext } from "./context.js";
-export { type DeviceData, deviceEpochs } from "./device.js";
+export {
+  type DeviceData,
+  type DeviceEpochs,
+  deviceEpochIndex,
+  deviceEpochs,
+} from "./device.js";
 export {
   type Blocker,
   type BlockerCode,
@@ -47,6 +52,7 @@ export {
   showRelease,
   showReleaseJson,
 } from "./show.js";
+export { type StopReason, stopReasons } from "./stops.js";
 export {
   type MissingMigration,
   type ReleaseEntry,
@@ -55,4 +61,11 @@ export {
   suggest,
   withReleases,
 } from "./suggest.js";
+export {
+  type PlansToward,
+  plansToward,
+  type Route,
+  reachWithoutWipes,
+  type TowardRequest,
+} from "./toward.js";
 export { type ClosedGap, type TransitionUse, transitionUse } from "./use.js";

@@ -12,6 +12,11 @@ export {
 } from "./emit.js";
 /** The runner program itself, before emitRunner fills in its paths (from src/runner.sh). */
 export { RUNNER_SOURCE } from "./generated/runner-source.js";
-export { type ComponentStatus, type DeviceStatus, parseDeviceStatus } from "./status.js";
+export {
+  type ComponentStatus,
+  type DeviceStatus,
+  type FailureStatus,
+  parseDeviceStatus,
+} from "./status.js";
 export { type Layout, RUNNER_PATH, UNIT_DIR } from "./units.js";
 export { writeTree } from "./write-tree.js";

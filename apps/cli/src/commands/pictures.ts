@@ -5,6 +5,7 @@ import { displayPath } from "@stepstone/graph-file";
 import {
   type PicturePath,
   picture,
+  type ReportFleet,
   renderSvg,
   reportData,
   reportHtml,
@@ -74,20 +75,26 @@ export interface ReportCommandOptions {
   graph?: string;
   platform?: string;
   out: string;
+  inventory?: string;
+  to?: string;
 }
 
 export async function reportCommand(opts: ReportCommandOptions): Promise<number> {
+  if (opts.to !== undefined && opts.inventory === undefined)
+    throw new InputError("--to is the target of the fleet section: it goes with --inventory FILE");
   const { loaded, ctx } = await openGraph(opts);
   const file = displayPath(loaded.file);
   const p = picture(ctx);
   const { svg } = await renderSvg(toDot(p, { legend: false }));
   const data = reportData(ctx, file);
+  const fleet = opts.inventory === undefined ? undefined : await fleetOf(ctx, opts);
   const html = reportHtml({
     data,
     picture: p,
     svg,
     graph: loaded.json,
     script: reportPageScript(),
+    ...(fleet && { fleet }),
   });
   writeReport(opts.out, html);
   const gaps = data.gaps.gaps.length;
@@ -95,6 +102,30 @@ export async function reportCommand(opts: ReportCommandOptions): Promise<number>
     `${color.green("wrote")} ${opts.out} (${Math.ceil(Buffer.byteLength(html) / 1024)} KiB): ${data.counts.releases} releases, ${data.counts.golden} golden, ${gaps === 0 ? color.green("no gaps") : color.yellow(`${gaps} ${gaps === 1 ? "gap" : "gaps"}`)}; open it in a browser (it loads nothing from the network)`,
   );
   return 0;
+}
+
+/**
+ * The fleet section: the inventory planned toward --to (default the newest golden
+ * release), the report's --platform for devices that name none.
+ */
+async function fleetOf(ctx: PlanContext, opts: ReportCommandOptions): Promise<ReportFleet> {
+  const { fleetReport, readFleet } = await import("./fleet.js");
+  const golden = ctx.releases.filter((r) => r.golden && !r.withdrawn);
+  const to =
+    opts.to !== undefined
+      ? ctx.releases[findRelease(ctx, opts.to, "--to")]
+      : golden[golden.length - 1];
+  if (to === undefined)
+    throw new InputError(
+      "--inventory: the graph has no golden release; name the fleet's target with --to",
+    );
+  const { fleet, bad, where } = await readFleet(ctx.graph, {
+    inventory: opts.inventory as string,
+    to: to.version,
+    platformDefault: ctx.platform,
+    allowWipe: [],
+  });
+  return fleetReport(fleet, where, bad, ctx.graph.releases);
 }
 
 function writeReport(path: string, html: string): void {

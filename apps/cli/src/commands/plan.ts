@@ -10,7 +10,7 @@ import {
   planJson,
 } from "@stepstone/planner";
 import type { DeviceStatus } from "@stepstone/runner";
-import { findRelease, label, openGraph } from "../graph.js";
+import { findRelease, label, openGraph, parseAllowWipe } from "../graph.js";
 import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
 
 export interface PlanOptions {
@@ -55,28 +55,6 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   if (opts.format === "json") printJson(planJson(res));
   else printPlan(ctx, res, opts);
   return res.reachable ? 0 : 1;
-}
-
-function parseAllowWipe(ctx: PlanContext, text: string | undefined): readonly string[] | "all" {
-  if (text === undefined) return [];
-  if (text === "all") return "all";
-  const names = text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const name of names) {
-    const c = ctx.components.find((x) => x.name === name);
-    if (!c) {
-      throw new InputError(
-        `--allow-wipe ${name}: unknown component; the graph has ${ctx.components.map((x) => x.name).join(", ")}`,
-      );
-    }
-    if (!c.wipeable)
-      throw new InputError(
-        `--allow-wipe ${name}: ${name} is not wipeable (wipeable: false in the graph), so no plan may wipe it`,
-      );
-  }
-  return names;
 }
 
 /** The output of `runner status --json` on a device, read from `path`. */

@@ -1,0 +1,31 @@
+/**
+ * Fleet planning: an inventory of devices grouped into classes (same release, platform,
+ * data epochs and failures), each class planned once toward a target, and the roll-out in
+ * waves. The core (classes, summary, waves, distribution) is pure; `readInventory` is the
+ * thin shell that streams an inventory file.
+ */
+export {
+  type ClassBlocker,
+  type ClassPlan,
+  Fleet,
+  type FleetClass,
+  type FleetOptions,
+} from "./classes.js";
+export {
+  BadLine,
+  csvField,
+  csvFields,
+  type Device,
+  deviceFromCsv,
+  deviceFromJson,
+} from "./device.js";
+export { type InventoryRead, type InventorySink, readInventory } from "./inventory.js";
+export { classJson, distributionJson, fleetJson } from "./json.js";
+export {
+  type Distribution,
+  distribution,
+  type Summary,
+  summarize,
+  type Wave,
+  waves,
+} from "./report.js";
