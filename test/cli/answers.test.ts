@@ -5,8 +5,9 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { graphText, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { graphText, stepstone, tempDir } from "../helpers/cli.js";
+import { stepstone } from "../helpers/cli.js";
 
 const graph = graphText({
   components: { users: { paths: ["etc/passwd"] } },

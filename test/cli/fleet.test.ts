@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { BIN, REPO, SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { BIN, REPO, SAMPLE, stepstone } from "../helpers/cli.js";
 
 /** The bundled graph's story, as a fleet: goldens, a stuck 2.13, a failed boot migration. */
 const status = (

@@ -7,8 +7,9 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { graphText, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { graphText, REPO, SAMPLE, tempDir } from "../helpers/cli.js";
+import { REPO, SAMPLE } from "../helpers/cli.js";
 
 const graph = graphText({ releases: [{ version: "1.0.0", epochs: {} }] });
 

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import { SAMPLE, stepstone, tempDir } from "../helpers/cli.js";
+import { SAMPLE, stepstone } from "../helpers/cli.js";
 
 const INVENTORY = [
   { id: "bmc-01", release: "2.9.2" },

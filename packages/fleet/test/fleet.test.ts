@@ -2,10 +2,9 @@ import { Readable } from "node:stream";
 import { parseGraph } from "@stepstone/graph/schema";
 import { deviceEpochIndex, PlanContext, plan } from "@stepstone/planner";
 import type { DeviceStatus } from "@stepstone/runner";
+import { type GraphJson, graphArb, graphJson } from "@stepstone/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { graphArb } from "../../planner/test/arbitrary.js";
-import { type GraphJson, graphJson } from "../../planner/test/helpers.js";
 import {
   type Device,
   distribution,

@@ -1,4 +1,13 @@
 import { parseGraph } from "@stepstone/graph/schema";
+import {
+  FILE,
+  type GraphJson,
+  graphArb,
+  graphJson,
+  largeGraphArb,
+  type RefGraph,
+  requestArb,
+} from "@stepstone/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -10,9 +19,7 @@ import {
   reachWithoutWipes,
   stopReasons,
 } from "../src/index.js";
-import { graphArb, largeGraphArb, requestArb } from "./arbitrary.js";
-import { context, FILE, type GraphJson, graphJson } from "./helpers.js";
-import type { RefGraph } from "./reference.js";
+import { context } from "./helpers.js";
 
 /**
  * plansToward (one backward search for many origins) must give exactly what plan gives for

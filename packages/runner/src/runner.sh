@@ -105,7 +105,7 @@ die() {
 	shift
 	# An integrity refusal is kept in the journal too, by a run that holds the lock (a
 	# read-only status writes nothing): the device's own record of a tampered bundle.
-	if [ "$die_code" = 3 ] && [ -n "$GEN" ] && journal_try 2>/dev/null; then
+	if [ "$die_code" = 3 ] && [ -n "$GEN" ] && journal_try journal-only 2>/dev/null; then
 		say "$*"
 		jlog "end: refused (exit 3), nothing run"
 		exit 3
@@ -838,10 +838,16 @@ journal_open() {
 	journal_try || die 1 "cannot write $J (read-only or full state directory?): nothing run"
 }
 
-# journal_try: journal_open, failing instead of ending the run.
+# journal_try [journal-only]: journal_open, failing instead of ending the run. With an
+# argument only the state dir itself is made, not its record folders (a refusal records
+# nothing but its journal lines).
 journal_try() {
 	[ -z "$JOPEN" ] || return 0
-	ensure_state || return 1
+	if [ $# -gt 0 ]; then
+		[ -d "$ST" ] || mkdir -p "$ST" || return 1
+	else
+		ensure_state || return 1
+	fi
 	JSIZE=0
 	if [ -f "$J" ]; then
 		jo_size=$(wc -c <"$J") || jo_size=0

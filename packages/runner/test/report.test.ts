@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import {
   type BundleSpec,
   chain,
+  listState,
   makeRoot,
   putData,
   readState,
@@ -145,6 +146,8 @@ describe.each(SHELLS)("the runner reports under %s", (shell) => {
     const journal = readState(t, "journal") ?? "";
     expect(journal).toMatch(/ boot\[\d+\]: image: the sha256 of .* does not match manifest\.tsv/);
     expect(journal).toMatch(/ end: refused \(exit 3\), nothing run\n$/);
+    // Nothing recorded but the journal: no record folder is made for a refusal.
+    expect(listState(t, "")).toEqual(["journal"]);
     // status reads only: it refuses as well, and writes nothing.
     const before = readState(t, "journal");
     expect(runRunner(t, shell, ["status"]).status).toBe(3);
