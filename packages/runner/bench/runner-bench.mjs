@@ -73,6 +73,9 @@ async function root(name, scripts) {
 }
 
 function time(argv) {
+  // Each sample starts from a clean disk: a global sync pays for whatever is dirty, and the
+  // removal of the previous run's state (or a floor's files) must not be billed to the next.
+  spawnSync("sync");
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { env: ENV, encoding: "utf8" });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;

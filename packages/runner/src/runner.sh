@@ -17,7 +17,8 @@
 # A script counts as done when its effects, and after them its epoch record, are durable;
 # the next script starts only after that. Per script:
 #   1. companion: epoch.prev/<c> := the current epoch (or "none" when there is no record);
-#      a shell redirection, skipped when it already holds that value.
+#      a shell redirection that rewrites its one fixed-width line in place, skipped when
+#      it already holds that value.
 #   2. run the script (`sh -e`).
 #   3. barrier 1: `sync` (global: the script may have written anywhere).
 #   4. applied/<id>, then epoch/<c> := <to>, written in place by shell redirection.
@@ -704,19 +705,34 @@ epoch_state() {
 		return 0
 		;;
 	esac
-	record_read "$ST/epoch.prev/$1"
-	case $EK in
-	value) return 0 ;;
-	none)
+	if ! exists "$ST/epoch.prev/$1"; then
 		EK=corrupt ER="its epoch record $ST/epoch/$1 is torn and has no companion"
 		return 0
-		;;
-	esac
-	if [ "$EK" = garbage ] && read_first "$ST/epoch.prev/$1" && [ "$RL" = none ]; then
-		EK=none
-		return 0
 	fi
-	EK=corrupt ER="its epoch record $ST/epoch/$1 is torn and its companion is unreadable"
+	prev_read "$1"
+	case $PV in
+	none) EK=none ;;
+	'') EK=corrupt ER="its epoch record $ST/epoch/$1 is torn and its companion is unreadable" ;;
+	*) EK=value EV=$PV ;;
+	esac
+}
+
+# prev_read C: PV := what the companion epoch.prev/<c> holds: an epoch, "none", or "" when
+# it is missing or not one such line. It is rewritten in place (see prev_prepare), padded
+# with blanks to a fixed width, so its one line is "<epoch|none>" and blanks.
+prev_read() {
+	PV=
+	read_first "$ST/epoch.prev/$1" || return 0
+	pr_v=${RL%%" "*}
+	case ${RL#"$pr_v"} in *[!" "]*) return 0 ;; esac
+	case $pr_v in none) PV=none ;; *) isint "$pr_v" && PV=$pr_v ;; esac
+	# One line only: nothing after its newline.
+	pr_n=0
+	while IFS= read -r pr_l || [ -n "$pr_l" ]; do
+		pr_n=$((pr_n + 1))
+	done <"$ST/epoch.prev/$1"
+	[ "$pr_n" -eq 1 ] || PV=
+	return 0
 }
 
 # read_first FILE: RL := its first line, when complete.
@@ -1107,12 +1123,27 @@ prev_prepare() {
 	if [ "$PREV_C" = "$1" ] && [ "$PREV_V" = "$2" ]; then
 		return 0
 	fi
-	if [ "$PREV_C" != "$1" ] && read_first "$ST/epoch.prev/$1" && [ "$RL" = "$2" ]; then
-		PREV_C=$1 PREV_V=$2
-		return 0
+	if [ "$PREV_C" != "$1" ]; then
+		prev_read "$1"
+		if [ "$PV" = "$2" ]; then
+			PREV_C=$1 PREV_V=$2
+			return 0
+		fi
+	else
+		PV=$PREV_V
 	fi
 	PREV_C='' PREV_V=''
-	printf '%s\n' "$2" >"$ST/epoch.prev/$1" || return 1
+	if [ -n "$PV" ]; then
+		# Rewritten in place (no truncation), padded to one fixed width so that every
+		# rewrite covers the line before: an overwrite of a block that stays allocated
+		# costs barrier 1 one data block, where a truncation frees and reallocates it (an
+		# extra metadata change in every barrier). A cut mid-write can only tear it while
+		# epoch/<c> is whole and durable, which is when the companion is not read.
+		printf '%-9s\n' "$2" 1<>"$ST/epoch.prev/$1" || return 1
+	else
+		# Missing or not ours: written whole once.
+		printf '%-9s\n' "$2" >"$ST/epoch.prev/$1" || return 1
+	fi
 	PREV_C=$1 PREV_V=$2
 }
 

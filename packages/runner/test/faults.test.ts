@@ -389,6 +389,8 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
     ["a record of zero bytes", "\0\0\0", "3\n", 3],
     ["an empty first record (companion: none)", "", "none\n", 1],
     ["a valid record (it wins over the companion)", "5\n", "3\n", 5],
+    ["an empty record (companion padded, as the runner writes it)", "", "3        \n", 3],
+    ["an empty record (companion none, padded)", "", "none     \n", 1],
   ])("recovers from %s", (_what, main, prev, epoch) => {
     rmSync(t.stateDir, { recursive: true, force: true });
     rmSync(join(t.root, "runs"), { force: true });
@@ -398,6 +400,33 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     expect(runIds(t)).toEqual(A_IDS.slice(epoch - 1));
     expect(readState(t, "epoch/a")).toBe("6\n");
+  });
+
+  // The companion is never consulted unless epoch/<c> is torn; then only one whole line
+  // of its fixed width counts (an overwrite in place covers the whole line before it).
+  it.each([["3\nx\n"], ["3  x     \n"], ["3"], ["\0\0\0"]])(
+    "treats a torn record with an unreadable companion %j as corrupt",
+    (prev) => {
+      rmSync(t.stateDir, { recursive: true, force: true });
+      rmSync(join(t.root, "runs"), { force: true });
+      writeState(t, "epoch/a", "");
+      writeState(t, "epoch.prev/a", prev);
+      const r = runRunner(t, shell, ["boot"]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/a: its epoch record .* is torn and its companion is unreadable/);
+      expect(runs(t)).toEqual([]);
+    },
+  );
+
+  it("rewrites the companion in place, one padded line of a fixed width", () => {
+    rmSync(t.stateDir, { recursive: true, force: true });
+    rmSync(join(t.root, "runs"), { force: true });
+    // A longer line of an older runner is replaced whole; the runner's own are rewritten.
+    writeState(t, "epoch.prev/a", "1234567890123\n");
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    expect(runIds(t)).toEqual(A_IDS);
+    // The last script ran from 5: the companion holds 5, padded, and nothing after it.
+    expect(readState(t, "epoch.prev/a")).toBe("5        \n");
   });
 
   it("treats a torn record without a companion as corrupt: a failure under the policy", () => {

@@ -102,7 +102,8 @@ export function epochRecord(root, c) {
   if (line !== undefined && /^[0-9]{1,9}$/.test(line)) {
     return { kind: "value", epoch: Number(line), torn: false };
   }
-  const prev = /^([^\n]*)\n/.exec(read(join(root, STATE, "epoch.prev", c)) ?? "")?.[1];
+  // The companion is one line padded with blanks to a fixed width (rewritten in place).
+  const prev = /^([^\n]*?) *\n$/.exec(read(join(root, STATE, "epoch.prev", c)) ?? "")?.[1];
   if (prev !== undefined && /^[0-9]{1,9}$/.test(prev)) {
     return { kind: "value", epoch: Number(prev), torn: true, main };
   }
