@@ -21,7 +21,8 @@
 #      it already holds that value.
 #   2. run the script (`sh -e`).
 #   3. barrier 1: `sync` (global: the script may have written anywhere).
-#   4. applied/<id>, then epoch/<c> := <to>, written in place by shell redirection.
+#   4. epoch/<c> := <to>, by shell redirection (applied/<id> is written when the chain
+#      ends: see applying_announce).
 #   5. barrier 2: `sync -- epoch/<c>` (fsync, which reports I/O errors; sync(2) returns
 #      nothing on Linux), with its directory when the record was just created.
 # A crash can tear only a file being rewritten, and at most one of the pair epoch/<c>,
@@ -34,8 +35,9 @@
 #     digits without their newline): recovery then uses epoch.prev, <from>, and the script
 #     runs again on its own output, which re-runnable scripts allow. Anything else (`abc`,
 #     `-1`, two lines) is not a crash artefact and is reported as a corrupt record.
-#     applied/<id> may be torn: every run that writes repairs an incomplete one from the
-#     manifest (it exists only once the effects are durable: it may be lost, never early).
+#     applied/<id> may be missing or torn: the next run that writes rewrites it from the
+#     list of chains (applying) or the manifest (it exists only once the effects are
+#     durable: never early).
 #   - after 5: <to> is durable; the next script starts only now.
 # Cost: two processes per script beyond the script (the barriers), nothing else per script:
 # the lock, hashing, signature, the chain choice, the watchdog and the executor that puts
@@ -794,6 +796,8 @@ IDLE_RT=
 idle_check() {
 	read_text "$S/manifest.tsv" || return 1
 	IDLE_RT=$RT
+	# A list of chains left by a cut: records to rewrite.
+	[ ! -s "$ST/applying" ] || return 1
 	for ib_f in "$ST"/failed/* "$ST"/preflash/* "$ST"/wiping/* "$ST"/epoch/*.tmp \
 		"$ST"/epoch.prev/*.tmp "$ST"/applied/*.tmp; do
 		exists "$ib_f" && return 1
@@ -1148,9 +1152,8 @@ prev_prepare() {
 }
 
 # undo_records C ID PREVIOUS: after a failed record write or barrier, leave no record that
-# could claim more than is durable. PREVIOUS is the epoch before ("" when there was none).
+# could claim more than is durable (applied/<id> is not written yet). PREVIOUS is the epoch before ("" when there was none).
 undo_records() {
-	rm -f "$ST/applied/$2" || true
 	if [ -n "$3" ]; then
 		printf '%s\n' "$3" >"$ST/epoch/$1" 2>/dev/null || true
 	else
@@ -1158,9 +1161,82 @@ undo_records() {
 	fi
 }
 
-# applied_text ID SHA C FROM TO PHASE TIME: the content of applied/<id>.
+# applied_text ID SHA C FROM TO PHASE TIME [RELEASE]: the content of applied/<id>.
 applied_text() {
-	AT="id=$1${NL}sha256=$2${NL}component=$3${NL}from=$4${NL}to=$5${NL}time=$7${NL}release=$M_RELEASE${NL}phase=$6$NL"
+	AT="id=$1${NL}sha256=$2${NL}component=$3${NL}from=$4${NL}to=$5${NL}time=$7${NL}release=${8:-$M_RELEASE}${NL}phase=$6$NL"
+}
+
+# --- applied records: written once per chain ------------------------------------------------
+# Creating applied/<id> between the barriers would cost every script a new inode, a
+# directory entry and a data block in its sync. So a chain's records are written when the
+# chain ends (flushed by the next barrier or the run's final sync), and the chain is
+# announced first in $ST/applying: "run TIME RELEASE", then per chain "chain C PHASE" and
+# one "ID SHA256 FROM TO" line per script, written before its first script and flushed by
+# that script's barrier 1, so it is durable before any epoch of the chain moves. A cut
+# before the records are durable leaves the list: the next run that writes (a boot with a
+# list is never idle) rewrites from it the records the cut lost, judging by the epoch
+# records which scripts ran: a chain never repeats an epoch, so its scripts up to the one
+# that leads to the component's epoch ran, and no other (see applying_repair). So a
+# record is never early, and never lost while its list is whole. A wipe or an epoch
+# recorded without a script appends "reset C" first: the chains of C before it say nothing
+# about its epoch any more (their records were made durable by the sync before the reset).
+AP_DONE=''
+AP_LISTED=''
+AP_KEEP=''
+# applying_announce PHASE: the loaded component's CHAIN, into the list.
+applying_announce() {
+	aa_text="chain $C_NAME $1$NL"
+	IFS=$NL
+	set -f
+	for aa_l in $CHAIN; do
+		IFS=$DEFAULT_IFS
+		split_words "$aa_l"
+		[ "$W1" != S ] || aa_text="$aa_text$W3 $W7 $W4 $W5$NL"
+		IFS=$NL
+		set -f
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+	if [ -z "$AP_LISTED" ]; then
+		now
+		printf 'run %s %s\n%s' "$NOW" "$M_RELEASE" "$aa_text" >"$ST/applying" ||
+			storage_fail "cannot write $ST/applying (read-only or full?): nothing run"
+		AP_LISTED=1
+	else
+		printf '%s' "$aa_text" >>"$ST/applying" ||
+			storage_fail "cannot write $ST/applying (read-only or full?): nothing run"
+	fi
+}
+
+# applying_reset C: C's epoch is about to change without a script of a listed chain.
+applying_reset() {
+	[ -n "$AP_LISTED" ] || return 0
+	printf 'reset %s\n' "$1" >>"$ST/applying" || storage_fail "cannot write $ST/applying"
+}
+
+# applied_flush: the records of the scripts committed since the last flush. Without the
+# list truncated, a record that cannot be written now is rewritten by the next run.
+applied_flush() {
+	[ -n "$AP_DONE" ] || return 0
+	af_all=$AP_DONE
+	AP_DONE=''
+	IFS=$NL
+	set -f
+	for af_l in $af_all; do
+		IFS=$DEFAULT_IFS
+		split_words "$af_l"
+		applied_text "$W1" "$W2" "$W3" "$W4" "$W5" "$W6" "$W7"
+		if ! printf '%s' "$AT" >"$ST/applied/$W1" 2>&3; then
+			# No partial record: the list says it all (a rare path: a process is fine).
+			rm -f "$ST/applied/$W1" 2>&3 || true
+			say "warning: cannot write $ST/applied/$W1 (full?): the next run writes it from $ST/applying"
+			AP_KEEP=1
+		fi
+		IFS=$NL
+		set -f
+	done
+	IFS=$DEFAULT_IFS
+	set +f
 }
 
 # commit C ID SHA FROM TO PHASE PREVIOUS: steps 3-5, after the script succeeded.
@@ -1179,21 +1255,14 @@ commit() {
 	RAN_N=$((RAN_N + 1))
 	case " $RAN_COMPS " in *" $1 "*) ;; *) RAN_COMPS="$RAN_COMPS $1" ;; esac
 	sync || storage_fail "sync failed after $2: not recorded; it runs again next time"
-	now
-	applied_text "$2" "$3" "$1" "$4" "$5" "$6" "$NOW"
 	cm_new='' cm_failed=''
 	exists "$ST/epoch/$1" || cm_new=1
-	if ! printf '%s' "$AT" >"$ST/applied/$2"; then
-		undo_records "$1" "$2" "$7"
-		storage_fail "cannot write $ST/applied/$2 (read-only or full?): $2 not recorded; it runs again next time"
-	fi
 	if ! printf '%s\n' "$5" >"$ST/epoch/$1"; then
 		undo_records "$1" "$2" "$7"
 		storage_fail "cannot write $ST/epoch/$1 (read-only or full?): $2 not recorded; it runs again next time"
 	fi
 	# Only the commit point is fsynced: each more file would cost its own journal commit
-	# (a new file's delayed data is not written by the first fsync). applied/<id> is
-	# flushed by the next barrier 1 or the final sync, and repaired if a cut tore it.
+	# (a new file's delayed data is not written by the first fsync).
 	if [ -n "$cm_new" ]; then
 		sync -- "$ST/epoch/$1" "$ST/epoch" 2>&3 || cm_failed=1
 	else
@@ -1203,10 +1272,14 @@ commit() {
 		undo_records "$1" "$2" "$7"
 		storage_fail "sync of the records of $2 failed: not recorded; it runs again next time"
 	fi
+	# Its applied/<id> is written when the chain ends (see applying_announce).
+	now
+	AP_DONE="$AP_DONE$2 $3 $1 $4 $5 $6 $NOW$NL"
 }
 
 # record_epoch C VALUE: an epoch record not tied to a script (fresh data, after a wipe).
 record_epoch() {
+	applying_reset "$1"
 	epoch_state "$1"
 	if [ "$EK" = value ]; then re_prev=$EV; else re_prev=none; fi
 	prev_prepare "$1" "$re_prev" || storage_fail "cannot write $ST/epoch.prev/$1"
@@ -1222,8 +1295,15 @@ record_epoch() {
 }
 
 # The last applied/<id>, failure records and journal lines: durable before the unit ends.
+# Then the list of chains has nothing left to repair (a cut before its truncation is
+# durable costs the next boot a repair that finds every record whole).
 final_sync() {
+	applied_flush
 	sync || storage_fail "the final sync failed"
+	if [ -n "$AP_LISTED" ] && [ -z "$AP_KEEP" ]; then
+		: >"$ST/applying" 2>/dev/null || true
+		AP_LISTED=''
+	fi
 }
 
 # applied_whole FILE: the record has every field, each line complete.
@@ -1245,6 +1325,136 @@ applied_whole() {
 		case "$aw_keys " in *" $aw_k "*) ;; *) return 1 ;; esac
 	done
 	return 0
+}
+
+# applying_repair: the records a cut kept from being written, from $ST/applying (see
+# applying_announce). Only its whole lines count: a torn last line is a chain whose first
+# barrier never completed, so none of its scripts committed. A record is written when it
+# is missing, incomplete or older than the list (an earlier run of the same script); one
+# the run wrote itself is kept. Then a sync, before anything can replace the list.
+applying_repair() {
+	[ -s "$ST/applying" ] || return 0
+	journal_open
+	ap_time='' ap_rel='' ap_n=0 ap_cur=0 ap_wrote=0
+	{
+		IFS=' ' read -r ap_w ap_time ap_rel ap_x || ap_w=''
+		# Times are seconds since 1970: 10 digits and more, not an epoch (isint).
+		case $ap_time in '' | *[!0-9]*) ap_w='' ;; esac
+		if [ "$ap_w" != run ] || [ ${#ap_time} -gt 12 ] || [ -z "$ap_rel" ] || [ -n "$ap_x" ]; then
+			ap_time=''
+		fi
+		# Pass 1: the chains, numbered; AC_<n> "C PHASE", AL_<n> their script lines, and
+		# the epoch each chain ended at: AE_<n>, the first epoch of the next chain of the
+		# same component, "reset" when a reset came first, "" for the last one.
+		while [ -n "$ap_time" ] && IFS=' ' read -r ap_a ap_b ap_c ap_d ap_x; do
+			case $ap_a in
+			chain)
+				valid_name "$ap_b" || break
+				case $ap_c in boot | pre-flash) ;; *) break ;; esac
+				ap_n=$((ap_n + 1))
+				var_set "AC_$ap_n" "$ap_b $ap_c"
+				var_set "AL_$ap_n" ''
+				var_set "AE_$ap_n" ''
+				var_set "AF_$ap_n" ''
+				ap_cur=$ap_n
+				;;
+			reset)
+				valid_name "$ap_b" || break
+				ap_i=$ap_n
+				while [ "$ap_i" -gt 0 ]; do
+					var_get "AC_$ap_i"
+					if [ "${VG%% *}" = "$ap_b" ]; then
+						var_get "AE_$ap_i"
+						[ -n "$VG" ] || var_set "AE_$ap_i" reset
+						break
+					fi
+					ap_i=$((ap_i - 1))
+				done
+				;;
+			*)
+				if [ "$ap_cur" -eq 0 ] || [ -n "$ap_x" ] || ! sha_ok "$ap_b" || ! isint "$ap_c" ||
+					! isint "$ap_d"; then
+					break
+				fi
+				case $ap_a in [a-z0-9]*) ;; *) break ;; esac
+				case $ap_a in *[!a-z0-9._-]*) break ;; esac
+				var_get "AL_$ap_cur"
+				if [ -z "$VG" ]; then
+					var_set "AF_$ap_cur" "$ap_c"
+					# The chain before, of the same component, ended where this one starts.
+					var_get "AC_$ap_cur"
+					ap_comp=${VG%% *}
+					ap_i=$((ap_cur - 1))
+					while [ "$ap_i" -gt 0 ]; do
+						var_get "AC_$ap_i"
+						if [ "${VG%% *}" = "$ap_comp" ]; then
+							var_get "AE_$ap_i"
+							[ -n "$VG" ] || var_set "AE_$ap_i" "$ap_c"
+							break
+						fi
+						ap_i=$((ap_i - 1))
+					done
+					var_get "AL_$ap_cur"
+				fi
+				var_set "AL_$ap_cur" "$VG$ap_a $ap_b $ap_c $ap_d$NL"
+				;;
+			esac
+		done
+	} <"$ST/applying"
+	# Pass 2: per chain, its scripts up to the one that leads to where it ended.
+	ap_i=0
+	while [ "$ap_i" -lt "$ap_n" ]; do
+		ap_i=$((ap_i + 1))
+		var_get "AC_$ap_i"
+		ap_comp=${VG%% *} ap_phase=${VG#* }
+		var_get "AE_$ap_i"
+		ap_end=$VG
+		[ "$ap_end" != reset ] || continue
+		if [ -z "$ap_end" ]; then
+			# The last chain of its component: where its epoch record says.
+			[ ! -f "$ST/wiping/$ap_comp" ] || continue
+			epoch_state "$ap_comp"
+			[ "$EK" = value ] || continue
+			ap_end=$EV
+		fi
+		var_get "AL_$ap_i"
+		ap_lines=$VG
+		# Does the chain reach ap_end? (Otherwise nothing can be said: nothing is written.)
+		case "$NL$ap_lines" in *" $ap_end$NL"*) ;; *) continue ;; esac
+		IFS=$NL
+		set -f
+		for ap_l in $ap_lines; do
+			IFS=$DEFAULT_IFS
+			split_words "$ap_l"
+			ap_f=$ST/applied/$W1
+			ap_old=''
+			if [ -f "$ap_f" ] && applied_whole "$ap_f"; then
+				while IFS= read -r ap_r; do
+					case $ap_r in time=*) ap_old=${ap_r#time=} ;; esac
+				done <"$ap_f"
+				case $ap_old in '' | *[!0-9]*) ap_old=0 ;; esac
+				[ ${#ap_old} -le 12 ] || ap_old=0
+			fi
+			if [ -z "$ap_old" ] || [ "$ap_old" -lt "$ap_time" ]; then
+				applied_text "$W1" "$W2" "$ap_comp" "$W3" "$W4" "$ap_phase" "$ap_time" "$ap_rel"
+				if printf '%srepaired=1\n' "$AT" >"$ap_f"; then
+					jlog "$W1: applied record lost to a power cut: rewritten from $ST/applying"
+					ap_wrote=1
+				else
+					say "warning: cannot write $ap_f"
+				fi
+			fi
+			IFS=$NL
+			set -f
+			[ "$W4" != "$ap_end" ] || break
+		done
+		IFS=$DEFAULT_IFS
+		set +f
+	done
+	if [ "$ap_wrote" = 1 ]; then
+		sync || storage_fail "sync failed after rewriting the applied records"
+	fi
+	: >"$ST/applying" || storage_fail "cannot empty $ST/applying"
 }
 
 # applied_repair: an incomplete applied/<id> (a power cut before its barrier) is rewritten
@@ -1384,6 +1594,7 @@ environment_sound() {
 wipe() {
 	wp_c=$1 wp_paths=$2 wp_epoch=$3
 	journal_open
+	applying_reset "$wp_c"
 	mkdir -p "$ST/wiping" || storage_fail "cannot create $ST/wiping"
 	printf 'component=%s\npaths=%s\nend\n' "$wp_c" "$wp_paths" >"$ST/wiping/$wp_c" ||
 		storage_fail "cannot write $ST/wiping/$wp_c: nothing wiped"
@@ -1430,6 +1641,9 @@ recover() {
 		rm -f $rc_tmp || say "warning: cannot remove leftover temp files:$rc_tmp"
 		set +f
 	fi
+	# Before any interrupted wipe is finished: the list is read against the epochs the cut
+	# left (a component being wiped is skipped there).
+	applying_repair
 	for rc_m in "$ST"/wiping/*; do
 		[ -f "$rc_m" ] || continue
 		case $rc_m in *.tmp) continue ;; esac
@@ -1715,6 +1929,7 @@ run_chain() {
 	rc_phase=$1
 	FAILED_ID='' FAIL_KIND=''
 	[ "$rc_phase" != pre-flash ] || preflash_mark "$C_NAME"
+	applying_announce "$rc_phase"
 	IFS=$NL
 	set -f
 	# shellcheck disable=SC2086 # split on purpose: one line each
@@ -1749,6 +1964,7 @@ run_chain() {
 			[ "$rc_phase" != pre-flash ] || rm -f "$ST/preflash/$C_NAME" || true
 			record_failure "$ST/failed/$rch_id" "id=$rch_id" "component=$C_NAME" "from=$rch_from" \
 				"to=$rch_to" "phase=$rc_phase" "$rch_st"
+			applied_flush
 			return 1
 		fi
 		# A success clears an earlier failure of the same script.
@@ -1757,6 +1973,7 @@ run_chain() {
 		fi
 		CK=record CE=$rch_to
 	done
+	applied_flush
 	return 0
 }
 

@@ -162,6 +162,16 @@ function checkComplete(t: TestRoot, shell: Shell, label: string, cut = false): v
     false,
   );
   expect(listState(t, "wiping"), label).toEqual([]);
+  // Every script that ran has its whole record, even when the cut came before the records
+  // of its chain were written (the completing run writes them from the list of chains).
+  const applied = listState(t, "applied");
+  expect(applied, `${label}: applied records`).toEqual([...A_IDS, ...B_IDS].sort());
+  for (const id of applied) {
+    expect(readState(t, `applied/${id}`), `${label}: applied/${id}`).toMatch(
+      new RegExp(`^id=${id}\n(?:.*\n)*phase=(?:boot|pre-flash)\n`),
+    );
+  }
+  expect(readState(t, "applying") ?? "", `${label}: list of chains left`).toBe("");
   // A run removes its own folder. After a cut, the killed runner's may stay until the next
   // run that takes the lock (a boot with nothing left to do takes none; /run is a tmpfs).
   const lock = join(t.root, "run/migration.lock");
@@ -304,7 +314,12 @@ describe.each(SHELLS)("faults under %s", (shell) => {
   function fullDisk(
     t: TestRoot,
     before: string,
-  ): { first: RunResult; second: RunResult; snap: string } {
+  ): {
+    first: RunResult;
+    second: RunResult;
+    snap: string;
+    state: (rel: string) => string | undefined;
+  } {
     const out = tempDir();
     const script = `
 set -u
@@ -342,32 +357,56 @@ cp -r "$st/." "$out/state"
       first: { status: Number(read("rc1")), stdout: read("o1"), stderr: read("e1") },
       second: { status: Number(read("rc2")), stdout: read("o2"), stderr: read("e2") },
       snap: read("snap"),
+      state: (rel) => {
+        const p = join(out, "state", rel);
+        return existsSync(p) ? readFileSync(p, "utf8") : undefined;
+      },
     };
   }
 
-  it("stops before running anything when the full disk cannot take the companion record", async () => {
+  it("stops before running anything when the full disk cannot take the list of chains", async () => {
     const t = await makeRoot({ bundle: CRASH_BUNDLE });
     const { first, second, snap } = fullDisk(t, "");
     expect(first.status).toBe(1);
     // dash says "I/O error", busybox "No space left on device": the runner's line is the same.
-    expect(first.stderr).toMatch(/cannot write .*epoch\.prev\/a .*nothing run/);
+    expect(first.stderr).toMatch(/cannot write .*applying .*nothing run/);
     expect(snap).toBe("--\n--\n");
     expect(second.status).toBe(0);
     // The first run ran nothing: each script ran exactly once, in the second run.
     expect(runIds(t)).toEqual([...A_IDS, ...B_IDS]);
   });
 
-  it("records nothing when the full disk refuses the record after the script ran, and completes later", async () => {
+  it("stops before running anything when the full disk cannot take the companion record", async () => {
     const t = await makeRoot({ bundle: CRASH_BUNDLE });
-    const { first, second, snap } = fullDisk(
+    // A list of chains left by an earlier cut (unreadable: nothing to repair) keeps a page
+    // the new list reuses; the companion is the first new file.
+    const { first, second, snap } = fullDisk(t, 'printf "%4000s\\n" "" >"$st/applying"');
+    expect(first.status).toBe(1);
+    expect(first.stderr).toMatch(/cannot write .*epoch\.prev\/a .*nothing run/);
+    expect(snap).toBe("--\n--\n");
+    expect(second.status).toBe(0);
+    expect(runIds(t)).toEqual([...A_IDS, ...B_IDS]);
+  });
+
+  it("keeps the list when the full disk refuses the records after the chain ran; the next run writes them", async () => {
+    const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    const { first, second, snap, state } = fullDisk(
       t,
-      'printf "1\\n" >"$st/epoch/a"; printf "1\\n" >"$st/epoch.prev/a"',
+      'printf "1\\n" >"$st/epoch/a"; printf "1\\n" >"$st/epoch.prev/a"; printf "%4000s\\n" "" >"$st/applying"',
     );
     expect(first.status).toBe(1);
-    expect(first.stderr).toMatch(/cannot write .*applied\/a-1-2 .*not recorded; it runs again/);
-    expect(snap).toBe("--\n1\n--\n");
-    expect(second.status).toBe(0);
-    expect(runIds(t).slice(0, 2)).toEqual(["a-1-2", "a-1-2"]);
+    // a's scripts committed (each epoch rewrite reuses its page); their records could not
+    // be written, and b's companion could not be made.
+    expect(first.stderr).toMatch(
+      /warning: cannot write .*applied\/a-1-2 \(full\?\): the next run writes it from .*applying/,
+    );
+    expect(first.stderr).toMatch(/cannot write .*epoch\.prev\/b .*nothing run/);
+    expect(snap).toBe("--\n6\n--\n");
+    expect(second.status, second.stderr).toBe(0);
+    // Nothing ran twice: a's records came from the list.
+    expect(runIds(t)).toEqual([...A_IDS, ...B_IDS]);
+    for (const id of A_IDS) expect(state(`applied/${id}`)).toMatch(/\nrepaired=1\n$/);
+    for (const id of B_IDS) expect(state(`applied/${id}`)).toMatch(/\nphase=boot\n$/);
     expect(effects(t, "a")).toEqual(A_IDS);
   });
 });
@@ -427,6 +466,84 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
     expect(runIds(t)).toEqual(A_IDS);
     // The last script ran from 5: the companion holds 5, padded, and nothing after it.
     expect(readState(t, "epoch.prev/a")).toBe("5        \n");
+  });
+
+  // The records of a chain are written when it ends: a cut before that loses none of them.
+  it("writes the records a cut lost from the list of chains, and only those of scripts that committed", () => {
+    const cut: BundleSpec = {
+      release: "1.0.0",
+      components: [{ name: "a", epoch: 6 }],
+      scripts: chain("a", 1, 6).map((s) =>
+        s.id === "a-4-5"
+          ? {
+              ...s,
+              // The cut, once: the runner (the executor's parent) and the executor die
+              // before this script ends, as in a power loss after a-3-4 committed.
+              body: `[ -e "$MIGRATION_ROOT/cut" ] && exit 0
+: >"$MIGRATION_ROOT/cut"
+read -r st </proc/$PPID/stat; set -- \${st##*) }
+kill -9 "-$2" "-$PPID"
+sleep 5`,
+            }
+          : s,
+      ),
+    };
+    return makeRoot({ bundle: cut }).then((u) => {
+      // In a session of its own: the cut kills its process group (the watchdog too).
+      const r1 = runRunner(u, shell, ["boot"], {}, [tool("setsid")]);
+      expect(r1.status).toBeNull();
+      expect(readState(u, "epoch/a")).toBe("4\n");
+      // Nothing written yet of the chain's records; the list says what ran.
+      expect(listState(u, "applied")).toEqual([]);
+      expect(readState(u, "applying")).toMatch(
+        /^run [0-9]+ 1\.0\.0\nchain a boot\na-1-2 [0-9a-f]{64} 1 2\n/,
+      );
+      // A boot with a list is not idle: it writes a-1-2..a-3-4 (repaired), then runs on.
+      const r2 = runRunner(u, shell, ["boot"]);
+      expect(r2.status, r2.stderr).toBe(0);
+      expect(listState(u, "applied"), readState(u, "journal")).toEqual(A_IDS);
+      for (const id of ["a-1-2", "a-2-3", "a-3-4"]) {
+        expect(readState(u, `applied/${id}`)).toMatch(/\nphase=boot\nrepaired=1\n$/);
+      }
+      for (const id of ["a-4-5", "a-5-6"]) {
+        expect(readState(u, `applied/${id}`)).toMatch(/\nphase=boot\n$/);
+      }
+      expect(readState(u, "journal")).toMatch(/a-3-4: applied record lost to a power cut/);
+      expect(readState(u, "journal")).not.toMatch(/a-4-5: applied record lost/);
+      expect(readState(u, "applying")).toBe("");
+      // And then a boot is idle again: nothing left to repair.
+      const r3 = runRunner(u, shell, ["boot"]);
+      expect(r3.stdout).toMatch(/nothing to do/);
+    });
+  });
+
+  // What the list cannot vouch for is not written: never a record early.
+  it.each([
+    ["a reset after the chain (a wipe or an epoch recorded without a script)", "reset a\n", 6, []],
+    ["the chain's first epoch (nothing committed)", "", 1, []],
+    ["an epoch the chain never reaches", "", 5, []],
+    ["a torn last line (its chain never committed)", "a-3-4 ab", 3, ["a-1-2", "a-2-3"]],
+    ["the epoch it reached", "", 3, ["a-1-2", "a-2-3"]],
+  ])("repairs from the list only what it vouches for: %s", (_what, tail, epoch, want) => {
+    rmSync(t.stateDir, { recursive: true, force: true });
+    rmSync(join(t.root, "runs"), { force: true });
+    const sha = (id: string) =>
+      readFileSync(join(t.bundleDir, "manifest.tsv"), "utf8")
+        .split("\n")
+        .find((l) => l.split("\t")[2] === id)
+        ?.split("\t")[3];
+    const lines = ["a-1-2 1 2", "a-2-3 2 3"].map((l) => {
+      const [id, from, to] = l.split(" ");
+      return `${id} ${sha(id as string)} ${from} ${to}`;
+    });
+    writeState(t, "epoch/a", `${epoch}\n`);
+    writeState(t, "applying", `run 1700000000 1.0.0\nchain a boot\n${lines.join("\n")}\n${tail}`);
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    const repaired = listState(t, "applied").filter((id) =>
+      /repaired=1/.test(readState(t, `applied/${id}`) ?? ""),
+    );
+    expect(repaired).toEqual(want);
+    expect(readState(t, "applying")).toBe("");
   });
 
   it("treats a torn record without a companion as corrupt: a failure under the policy", () => {
