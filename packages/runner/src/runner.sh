@@ -16,29 +16,32 @@
 # --------------------------------------------------------------
 # A script counts as done when its effects, and after them its epoch record, are durable;
 # the next script starts only after that. Per script:
-#   1. companion: epoch.prev/<c> := the current epoch (or "none" when there is no record);
-#      a shell redirection that rewrites its one fixed-width line in place, skipped when
-#      it already holds that value.
-#   2. run the script (`sh -e`).
-#   3. barrier 1: `sync` (global: the script may have written anywhere).
-#   4. epoch/<c> := <to>, by shell redirection (applied/<id> is written when the chain
-#      ends: see applying_announce).
-#   5. barrier 2: `sync -- epoch/<c>` (fsync, which reports I/O errors; sync(2) returns
-#      nothing on Linux), with its directory when the record was just created.
-# A crash can tear only a file being rewritten, and at most one of the pair epoch/<c>,
-# epoch.prev/<c> is being rewritten at any time, the other being durable and valid:
+#   1. run the script (`sh -e`).
+#   2. barrier 1: `sync` (global: the script may have written anywhere).
+#   3. epoch/<c> := <to> by shell redirection, and beside it the companion slot that does
+#      not hold the last value (epoch.prev/<c> or epoch.prev/<c>.b: "SEQ <to>", rewritten
+#      in place; see slots_load).
+#   4. barrier 2: `sync -- epoch/<c> SLOT` (fsync, which reports I/O errors; sync(2)
+#      returns nothing on Linux), with their folders when a file was just created.
+# Nothing else is written between one commit and the next barrier 1 (applied/<id> and
+# the journal lines are written when the chain ends: see applying_announce), so a script
+# that writes nothing costs that barrier nothing. Once per chain, before its first script,
+# the durable slot is made to hold the current epoch (or "none") when it does not.
+# A crash can tear only a file being rewritten; of the two slots, one is durable and whole
+# at any instant:
 #   - before barrier 1 completes: epoch/<c> still holds <from> (it is not touched before
-#     step 4), so the script runs again at the next boot: scripts are re-runnable.
-#   - during 4-5: the effects are durable (barrier 1). epoch/<c> may be old, new, empty,
-#     zero-filled or a torn prefix; epoch.prev/<c> is durable (barrier 1 flushed step 1)
-#     and holds <from>. Only what a crash can leave counts as torn (nothing, NULs, or
-#     digits without their newline): recovery then uses epoch.prev, <from>, and the script
-#     runs again on its own output, which re-runnable scripts allow. Anything else (`abc`,
-#     `-1`, two lines) is not a crash artefact and is reported as a corrupt record.
-#     applied/<id> may be missing or torn: the next run that writes rewrites it from the
-#     list of chains (applying) or the manifest (it exists only once the effects are
-#     durable: never early).
-#   - after 5: <to> is durable; the next script starts only now.
+#     step 3), so the script runs again at the next boot: scripts are re-runnable.
+#   - during 3-4: the effects are durable (barrier 1). epoch/<c> may be old, new, empty,
+#     zero-filled or a torn prefix, and so may the slot being written; the other slot is
+#     durable (the last commit's barrier 2) and holds <from>. Only what a crash can leave
+#     counts as torn (nothing, NULs, or digits without their newline): recovery takes the
+#     whole slot of the higher SEQ, <from> (the script runs again on its own output,
+#     which re-runnable scripts allow) or <to> (its effects are durable), and a boot
+#     rewrites the record. Anything else (`abc`, `-1`, two lines) is not a crash artefact
+#     and is reported as a corrupt record. applied/<id> may be missing or torn: the next
+#     run that writes rewrites it from the list of chains (applying) or the manifest (it
+#     exists only once the effects are durable: never early).
+#   - after 4: <to> is durable; the next script starts only now.
 # Cost: two processes per script beyond the script (the barriers), nothing else per script:
 # the lock, hashing, signature, the chain choice, the watchdog and the executor that puts
 # scripts in their own process group are once per run, and a boot with nothing to do
@@ -92,10 +95,28 @@ jlog() {
 jlog_at() {
 	[ -n "$JOPEN" ] || return 0
 	jl_line="$NOW ${CMD:-runner}[$$]: $*"
+	JSIZE=$((JSIZE + ${#jl_line} + 1))
+	if [ -n "$JBUFFER" ]; then
+		JBUF=$JBUF$jl_line$NL
+		[ ${#JBUF} -lt "$JBUF_MAX" ] || journal_flush
+		return 0
+	fi
 	# The journal is diagnostics: a full disk must not stop a commit half way because a
 	# log line could not be written (the record writes report storage errors themselves).
 	printf '%s\n' "$jl_line" >&3 2>/dev/null || true
-	JSIZE=$((JSIZE + ${#jl_line} + 1))
+}
+
+# While a chain runs, journal lines are kept in memory and written when it ends (or every
+# JBUF_MAX bytes, and at exit): one more file dirtied between a script's barriers costs its
+# sync a data block and a metadata block, as much as a second record. A power cut loses
+# the lines of the chain it cut, and the next run says what that chain committed (its
+# records are rewritten from the list of chains, each with a journal line).
+JBUF='' JBUFFER=''
+JBUF_MAX=8192
+journal_flush() {
+	[ -n "$JBUF" ] || return 0
+	printf '%s' "$JBUF" >&3 2>/dev/null || true
+	JBUF=''
 }
 
 say() {
@@ -698,7 +719,7 @@ record_read() {
 # epoch_state C: EK := value (EV) | none | corrupt (with ER := why), from epoch/<c> and its
 # companion epoch.prev/<c>, which holds what was durable while epoch/<c> was rewritten.
 epoch_state() {
-	ER=
+	ER='' ET=
 	record_read "$ST/epoch/$1"
 	case $EK in
 	value | none) return 0 ;;
@@ -707,34 +728,102 @@ epoch_state() {
 		return 0
 		;;
 	esac
-	if ! exists "$ST/epoch.prev/$1"; then
+	if ! exists "$ST/epoch.prev/$1" && ! exists "$ST/epoch.prev/$1.b"; then
 		EK=corrupt ER="its epoch record $ST/epoch/$1 is torn and has no companion"
 		return 0
 	fi
-	prev_read "$1"
-	case $PV in
-	none) EK=none ;;
+	slots_load "$1"
+	case $SL_VAL in
+	none) EK=none ET=1 ;;
 	'') EK=corrupt ER="its epoch record $ST/epoch/$1 is torn and its companion is unreadable" ;;
-	*) EK=value EV=$PV ;;
+	*) EK=value EV=$SL_VAL ET=1 ;;
 	esac
 }
 
-# prev_read C: PV := what the companion epoch.prev/<c> holds: an epoch, "none", or "" when
-# it is missing or not one such line. It is rewritten in place (see prev_prepare), padded
-# with blanks to a fixed width, so its one line is "<epoch|none>" and blanks.
-prev_read() {
-	PV=
-	read_first "$ST/epoch.prev/$1" || return 0
-	pr_v=${RL%%" "*}
-	case ${RL#"$pr_v"} in *[!" "]*) return 0 ;; esac
-	case $pr_v in none) PV=none ;; *) isint "$pr_v" && PV=$pr_v ;; esac
+# --- the companion of epoch/<c>: two slots --------------------------------------------------
+# epoch.prev/<c> and epoch.prev/<c>.b each hold one line "SEQ VALUE" (VALUE an epoch or
+# "none"), padded with blanks to a fixed width and rewritten in place. The slot with the
+# higher SEQ holds the value of the last completed commit: while epoch/<c> is rewritten,
+# the other slot is rewritten beside it with the new value, and both are fsynced by the
+# commit's barrier 2. So at any instant one slot is durable and whole; a cut can tear
+# epoch/<c> and the slot being written, never the other. Recovery takes the whole slot of
+# the higher SEQ: the old value (the script runs again on its own output) or the new one
+# (its effects were durable before either record was touched). Nothing is written
+# between one commit and the next script's barrier 1, so a script that writes nothing
+# costs that barrier nothing. A line of one field is an older runner's companion (SEQ 0).
+# SL_C: the component whose slots are known; SL_SEQ, SL_VAL: the durable slot;
+# SL_NEXT: the file the next write goes to; SL_WHOLE: it holds a whole line (in place).
+SL_C='' SL_SEQ=0 SL_VAL='' SL_NEXT='' SL_WHOLE=''
+
+# slot_read FILE: SR_SEQ, SR_VAL := the slot's fields ("" when missing or not one line).
+slot_read() {
+	SR_SEQ='' SR_VAL='' sr_f=$1
+	read_first "$sr_f" || return 0
+	set -f
+	# shellcheck disable=SC2086 # split on purpose: blank-separated fields
+	set -- $RL
+	set +f
+	case $# in
+	1) sr_s=0 sr_v=$1 ;;
+	2) sr_s=$1 sr_v=$2 ;;
+	*) return 0 ;;
+	esac
+	isint "$sr_s" || return 0
+	case $sr_v in none) ;; *) isint "$sr_v" || return 0 ;; esac
 	# One line only: nothing after its newline.
-	pr_n=0
-	while IFS= read -r pr_l || [ -n "$pr_l" ]; do
-		pr_n=$((pr_n + 1))
-	done <"$ST/epoch.prev/$1"
-	[ "$pr_n" -eq 1 ] || PV=
-	return 0
+	sr_n=0
+	while IFS= read -r sr_l || [ -n "$sr_l" ]; do
+		sr_n=$((sr_n + 1))
+	done <"$sr_f"
+	[ "$sr_n" -eq 1 ] || return 0
+	SR_SEQ=$sr_s SR_VAL=$sr_v
+}
+
+# slots_load C: SL_* from C's two slots.
+slots_load() {
+	SL_C=$1
+	slot_read "$ST/epoch.prev/$1"
+	sl_as=$SR_SEQ sl_av=$SR_VAL
+	slot_read "$ST/epoch.prev/$1.b"
+	if [ -n "$sl_as" ] && { [ -z "$SR_SEQ" ] || [ "$sl_as" -ge "$SR_SEQ" ]; }; then
+		SL_SEQ=$sl_as SL_VAL=$sl_av SL_NEXT=$ST/epoch.prev/$1.b
+		SL_WHOLE=${SR_SEQ:+1}
+	elif [ -n "$SR_SEQ" ]; then
+		SL_SEQ=$SR_SEQ SL_VAL=$SR_VAL SL_NEXT=$ST/epoch.prev/$1
+		SL_WHOLE=${sl_as:+1}
+	else
+		SL_SEQ=0 SL_VAL='' SL_NEXT=$ST/epoch.prev/$1 SL_WHOLE=''
+	fi
+}
+
+# slot_write VALUE: the next slot := "SEQ+1 VALUE" (SL_C loaded); then it is the durable
+# one (once synced). SW_NEW: the file did not exist (its folder needs a sync too).
+slot_write() {
+	sw_seq=$((SL_SEQ + 1))
+	SW_NEW=''
+	if [ -n "$SL_WHOLE" ]; then
+		# In place: an overwrite of a block that stays allocated, no truncation.
+		printf '%-9s %-9s\n' "$sw_seq" "$1" 1<>"$SL_NEXT" || return 1
+	else
+		exists "$SL_NEXT" || SW_NEW=1
+		printf '%-9s %-9s\n' "$sw_seq" "$1" >"$SL_NEXT" || return 1
+	fi
+	sw_file=$SL_NEXT
+	case $SL_NEXT in *.b) SL_NEXT=${SL_NEXT%.b} ;; *) SL_NEXT=$SL_NEXT.b ;; esac
+	SL_SEQ=$sw_seq SL_VAL=$1 SL_WHOLE=1
+	SW_FILE=$sw_file
+}
+
+# slot_prepare C VALUE|none: before the first write of C's epoch in a run, the durable slot
+# must hold C's current value; written (then flushed by the barrier that follows) only
+# when it does not. After a commit it always does.
+slot_prepare() {
+	if [ "$SL_C" = "$1" ] && [ "$SL_VAL" = "$2" ]; then
+		return 0
+	fi
+	slots_load "$1"
+	[ "$SL_VAL" != "$2" ] || return 0
+	slot_write "$2"
 }
 
 # read_first FILE: RL := its first line, when complete.
@@ -821,6 +910,8 @@ idle_check() {
 			set -f
 			current_epoch
 			case $CK in record | baseline) ;; *) return 1 ;; esac
+			# A torn record is made whole by the full path.
+			[ -z "$ET" ] || return 1
 			[ "$CE" = "$C_EPOCH" ] || return 1
 			ib_at="$ib_at$2:$3 "
 			;;
@@ -886,6 +977,7 @@ journal_try() {
 }
 
 journal_rotate() {
+	journal_flush
 	if mv -f "$J" "$J.1"; then
 		JSIZE=0
 		[ -z "$JOPEN" ] || exec 3>>"$J"
@@ -915,6 +1007,8 @@ journal_output() {
 		jo_file=$WORK/out.tail
 	fi
 	# Line by line, so the journal's lines stay lines when the output ends without a newline.
+	# In order with the buffered lines: flushed first, written directly (it is rare).
+	journal_flush
 	jo_l=
 	while IFS= read -r jo_l; do
 		printf '%s\n' "$jo_l" >&3 2>/dev/null || true
@@ -1119,38 +1213,6 @@ storage_fail() {
 	die 1 "storage error: $*"
 }
 
-# prev_prepare C VALUE|none: step 1 of the protocol.
-# The value written last is remembered: the next script's companion is usually the same
-# value (no read) or a new one (no read either).
-PREV_C='' PREV_V=''
-prev_prepare() {
-	if [ "$PREV_C" = "$1" ] && [ "$PREV_V" = "$2" ]; then
-		return 0
-	fi
-	if [ "$PREV_C" != "$1" ]; then
-		prev_read "$1"
-		if [ "$PV" = "$2" ]; then
-			PREV_C=$1 PREV_V=$2
-			return 0
-		fi
-	else
-		PV=$PREV_V
-	fi
-	PREV_C='' PREV_V=''
-	if [ -n "$PV" ]; then
-		# Rewritten in place (no truncation), padded to one fixed width so that every
-		# rewrite covers the line before: an overwrite of a block that stays allocated
-		# costs barrier 1 one data block, where a truncation frees and reallocates it (an
-		# extra metadata change in every barrier). A cut mid-write can only tear it while
-		# epoch/<c> is whole and durable, which is when the companion is not read.
-		printf '%-9s\n' "$2" 1<>"$ST/epoch.prev/$1" || return 1
-	else
-		# Missing or not ours: written whole once.
-		printf '%-9s\n' "$2" >"$ST/epoch.prev/$1" || return 1
-	fi
-	PREV_C=$1 PREV_V=$2
-}
-
 # undo_records C ID PREVIOUS: after a failed record write or barrier, leave no record that
 # could claim more than is durable (applied/<id> is not written yet). PREVIOUS is the epoch before ("" when there was none).
 undo_records() {
@@ -1255,43 +1317,56 @@ commit() {
 	RAN_N=$((RAN_N + 1))
 	case " $RAN_COMPS " in *" $1 "*) ;; *) RAN_COMPS="$RAN_COMPS $1" ;; esac
 	sync || storage_fail "sync failed after $2: not recorded; it runs again next time"
-	cm_new='' cm_failed=''
-	exists "$ST/epoch/$1" || cm_new=1
-	if ! printf '%s\n' "$5" >"$ST/epoch/$1"; then
+	record_write "$1" "$5"
+	if [ -n "$RW" ]; then
 		undo_records "$1" "$2" "$7"
-		storage_fail "cannot write $ST/epoch/$1 (read-only or full?): $2 not recorded; it runs again next time"
-	fi
-	# Only the commit point is fsynced: each more file would cost its own journal commit
-	# (a new file's delayed data is not written by the first fsync).
-	if [ -n "$cm_new" ]; then
-		sync -- "$ST/epoch/$1" "$ST/epoch" 2>&3 || cm_failed=1
-	else
-		sync -- "$ST/epoch/$1" 2>&3 || cm_failed=1
-	fi
-	if [ -n "$cm_failed" ]; then
-		undo_records "$1" "$2" "$7"
-		storage_fail "sync of the records of $2 failed: not recorded; it runs again next time"
+		case $RW in
+		sync) storage_fail "sync of the records of $2 failed: not recorded; it runs again next time" ;;
+		*) storage_fail "cannot write $RW (read-only or full?): $2 not recorded; it runs again next time" ;;
+		esac
 	fi
 	# Its applied/<id> is written when the chain ends (see applying_announce).
 	now
 	AP_DONE="$AP_DONE$2 $3 $1 $4 $5 $6 $NOW$NL"
 }
 
-# record_epoch C VALUE: an epoch record not tied to a script (fresh data, after a wipe).
+# record_write C VALUE: steps 4-5: epoch/<c> := VALUE and the next slot beside it, then
+# barrier 2 over both (and over a folder that got a new entry). RW := "" when all is
+# durable, else the file that could not be written, or "sync".
+record_write() {
+	RW='' rw_dirs=''
+	exists "$ST/epoch/$1" || rw_dirs=" $ST/epoch"
+	[ "$SL_C" = "$1" ] || slots_load "$1"
+	if ! printf '%s\n' "$2" >"$ST/epoch/$1"; then
+		RW=$ST/epoch/$1
+		return 0
+	fi
+	if ! slot_write "$2"; then
+		RW=$SL_NEXT SL_C=''
+		return 0
+	fi
+	[ -z "$SW_NEW" ] || rw_dirs="$rw_dirs $ST/epoch.prev"
+	set -f
+	# shellcheck disable=SC2086 # folder names without blanks (checked paths)
+	sync -- "$ST/epoch/$1" "$SW_FILE" $rw_dirs 2>&3 || RW=sync
+	set +f
+	[ -z "$RW" ] || SL_C=''
+}
+
+# record_epoch C VALUE: an epoch record not tied to a script (fresh data, after a wipe, a
+# torn record rewritten).
 record_epoch() {
 	applying_reset "$1"
 	epoch_state "$1"
 	if [ "$EK" = value ]; then re_prev=$EV; else re_prev=none; fi
-	prev_prepare "$1" "$re_prev" || storage_fail "cannot write $ST/epoch.prev/$1"
+	slot_prepare "$1" "$re_prev" || storage_fail "cannot write $ST/epoch.prev/$1"
 	sync || storage_fail "sync failed before recording the epoch of $1"
-	re_new=''
-	exists "$ST/epoch/$1" || re_new=1
-	printf '%s\n' "$2" >"$ST/epoch/$1" || storage_fail "cannot write $ST/epoch/$1 (read-only or full?)"
-	if [ -n "$re_new" ]; then
-		sync -- "$ST/epoch/$1" "$ST/epoch" 2>&3 || storage_fail "sync of $ST/epoch/$1 failed"
-	else
-		sync -- "$ST/epoch/$1" 2>&3 || storage_fail "sync of $ST/epoch/$1 failed"
-	fi
+	record_write "$1" "$2"
+	case $RW in
+	'') ;;
+	sync) storage_fail "sync of $ST/epoch/$1 failed" ;;
+	*) storage_fail "cannot write $RW (read-only or full?)" ;;
+	esac
 }
 
 # The last applied/<id>, failure records and journal lines: durable before the unit ends.
@@ -1612,8 +1687,8 @@ wipe_finish() {
 	if [ $# -gt 0 ]; then
 		rm -rf -- "$@" || storage_fail "cannot delete the data of $wf_c in $U"
 	fi
-	PREV_C=''
-	rm -f "$ST/epoch/$wf_c" "$ST/epoch/$wf_c.tmp" "$ST/epoch.prev/$wf_c" ||
+	SL_C=''
+	rm -f "$ST/epoch/$wf_c" "$ST/epoch/$wf_c.tmp" "$ST/epoch.prev/$wf_c" "$ST/epoch.prev/$wf_c.b" ||
 		storage_fail "cannot remove the epoch record of $wf_c"
 	sync || storage_fail "sync failed while wiping $wf_c"
 	if [ -n "$wf_epoch" ]; then
@@ -1930,6 +2005,7 @@ run_chain() {
 	FAILED_ID='' FAIL_KIND=''
 	[ "$rc_phase" != pre-flash ] || preflash_mark "$C_NAME"
 	applying_announce "$rc_phase"
+	JBUFFER=1
 	IFS=$NL
 	set -f
 	# shellcheck disable=SC2086 # split on purpose: one line each
@@ -1941,7 +2017,7 @@ run_chain() {
 		[ "$W1" = S ] || continue
 		rch_id=$W3 rch_from=$W4 rch_to=$W5 rch_file=$W6 rch_sha=$W7
 		if [ "$CK" = record ]; then rch_prev=$CE; else rch_prev=''; fi
-		prev_prepare "$C_NAME" "${rch_prev:-none}" ||
+		slot_prepare "$C_NAME" "${rch_prev:-none}" ||
 			storage_fail "cannot write $ST/epoch.prev/$C_NAME (read-only or full?): nothing run"
 		now
 		jlog_at "run $rch_id ($C_NAME $rch_from->$rch_to, $rc_phase)"
@@ -1962,6 +2038,8 @@ run_chain() {
 			fi
 			# The script itself said no: its marker is not an interruption to finish.
 			[ "$rc_phase" != pre-flash ] || rm -f "$ST/preflash/$C_NAME" || true
+			JBUFFER=''
+			journal_flush
 			record_failure "$ST/failed/$rch_id" "id=$rch_id" "component=$C_NAME" "from=$rch_from" \
 				"to=$rch_to" "phase=$rc_phase" "$rch_st"
 			applied_flush
@@ -1973,6 +2051,8 @@ run_chain() {
 		fi
 		CK=record CE=$rch_to
 	done
+	JBUFFER=''
+	journal_flush
 	applied_flush
 	return 0
 }
@@ -2155,6 +2235,13 @@ image_load() {
 boot_component() {
 	current_epoch
 	[ "$CK" != wiping ] || current_epoch
+	if [ -n "$ET" ] && [ "$CK" = record ] && [ "$CE" = "$C_EPOCH" ]; then
+		# A cut tore epoch/<c> once the last script's effects were durable: nothing runs,
+		# so nothing would rewrite it. Made whole now, from its companion.
+		journal_open
+		jlog "$C_NAME: epoch record torn by a power cut: rewritten ($CE)"
+		record_epoch "$C_NAME" "$CE"
+	fi
 	FAILED_ID='' FAIL_KIND=data
 	case $CK in
 	corrupt)
@@ -2616,6 +2703,7 @@ on_exit() {
 	oe_rc=$?
 	IFS=$DEFAULT_IFS
 	set +f
+	[ -z "$JOPEN" ] || journal_flush
 	workers_stop
 	if [ -n "$GEN" ]; then
 		lock_release

@@ -324,7 +324,7 @@ describe.each(SHELLS)("faults under %s", (shell) => {
     const script = `
 set -u
 st=$1; out=$2; shift 2
-mount -t tmpfs -o size=64k,nr_inodes=64 none "$st" || exit 90
+mount -t tmpfs -o size=256k,nr_inodes=64 none "$st" || exit 90
 mkdir -p "$st/epoch" "$st/epoch.prev" "$st/applied" "$st/failed"
 ${before}
 dd if=/dev/zero of="$st/fill" bs=1024 2>/dev/null
@@ -371,7 +371,7 @@ cp -r "$st/." "$out/state"
     // dash says "I/O error", busybox "No space left on device": the runner's line is the same.
     expect(first.stderr).toMatch(/cannot write .*applying .*nothing run/);
     expect(snap).toBe("--\n--\n");
-    expect(second.status).toBe(0);
+    expect(second.status, second.stderr).toBe(0);
     // The first run ran nothing: each script ran exactly once, in the second run.
     expect(runIds(t)).toEqual([...A_IDS, ...B_IDS]);
   });
@@ -384,15 +384,33 @@ cp -r "$st/." "$out/state"
     expect(first.status).toBe(1);
     expect(first.stderr).toMatch(/cannot write .*epoch\.prev\/a .*nothing run/);
     expect(snap).toBe("--\n--\n");
-    expect(second.status).toBe(0);
+    expect(second.status, second.stderr).toBe(0);
     expect(runIds(t)).toEqual([...A_IDS, ...B_IDS]);
+  });
+
+  it("records nothing when the full disk refuses the companion slot after the script ran, and completes later", async () => {
+    const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    // An older runner's companion: the commit's slot is a new file the disk refuses.
+    const { first, second, snap } = fullDisk(
+      t,
+      'printf "1\\n" >"$st/epoch/a"; printf "1\\n" >"$st/epoch.prev/a"; printf "%4000s\\n" "" >"$st/applying"',
+    );
+    expect(first.status).toBe(1);
+    expect(first.stderr).toMatch(
+      /cannot write .*epoch\.prev\/a\.b .*a-1-2 not recorded; it runs again next time/,
+    );
+    expect(snap).toBe("--\n1\n--\n");
+    expect(second.status, second.stderr).toBe(0);
+    expect(runIds(t).slice(0, 2)).toEqual(["a-1-2", "a-1-2"]);
+    expect(effects(t, "a")).toEqual(A_IDS);
   });
 
   it("keeps the list when the full disk refuses the records after the chain ran; the next run writes them", async () => {
     const t = await makeRoot({ bundle: CRASH_BUNDLE });
+    // Both slots of a exist: its commits rewrite them in place.
     const { first, second, snap, state } = fullDisk(
       t,
-      'printf "1\\n" >"$st/epoch/a"; printf "1\\n" >"$st/epoch.prev/a"; printf "%4000s\\n" "" >"$st/applying"',
+      'printf "1\\n" >"$st/epoch/a"; printf "1\\n" >"$st/epoch.prev/a"; printf "0 1\\n" >"$st/epoch.prev/a.b"; printf "%4000s\\n" "" >"$st/applying"',
     );
     expect(first.status).toBe(1);
     // a's scripts committed (each epoch rewrite reuses its page); their records could not
@@ -457,15 +475,39 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
     },
   );
 
-  it("rewrites the companion in place, one padded line of a fixed width", () => {
+  it("writes the companion's two slots beside the record, padded lines of a fixed width", () => {
     rmSync(t.stateDir, { recursive: true, force: true });
     rmSync(join(t.root, "runs"), { force: true });
-    // A longer line of an older runner is replaced whole; the runner's own are rewritten.
+    // A line no runner writes is replaced whole; the runner's own are rewritten in place.
     writeState(t, "epoch.prev/a", "1234567890123\n");
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     expect(runIds(t)).toEqual(A_IDS);
-    // The last script ran from 5: the companion holds 5, padded, and nothing after it.
-    expect(readState(t, "epoch.prev/a")).toBe("5        \n");
+    // "none" before the first script (seq 1), then 2..6 alternately: the slot of the
+    // higher seq holds the record's value, the other the one before.
+    expect(readState(t, "epoch.prev/a")).toBe("5         5        \n");
+    expect(readState(t, "epoch.prev/a.b")).toBe("6         6        \n");
+    expect(readState(t, "epoch/a")).toBe("6\n");
+  });
+
+  it("takes the slot of the higher seq when a cut tore the record, and rewrites the record", () => {
+    rmSync(t.stateDir, { recursive: true, force: true });
+    rmSync(join(t.root, "runs"), { force: true });
+    writeState(t, "epoch/a", "");
+    writeState(t, "epoch.prev/a", "7         3        \n");
+    writeState(t, "epoch.prev/a.b", "6         2        \n");
+    expect(epochOf(t, shell, "a")).toBe(3);
+    // The record is whole again at the end (the chain's commits rewrite it).
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    expect(runIds(t)).toEqual(A_IDS.slice(2));
+    expect(readState(t, "epoch/a")).toBe("6\n");
+    // Torn at the image's epoch: nothing runs, the boot rewrites it (not idle).
+    writeState(t, "epoch/a", "");
+    const r = runRunner(t, shell, ["boot"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toMatch(/nothing to do/);
+    expect(readState(t, "epoch/a")).toBe("6\n");
+    expect(readState(t, "journal")).toMatch(/a: epoch record torn by a power cut: rewritten \(6\)/);
+    expect(runRunner(t, shell, ["boot"]).stdout).toMatch(/nothing to do/);
   });
 
   // The records of a chain are written when it ends: a cut before that loses none of them.

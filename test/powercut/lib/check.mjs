@@ -92,7 +92,7 @@ function read(path) {
 /**
  * An epoch record as the runner reads it: epoch/<c> counts when its first line is complete
  * (newline-terminated) and an integer; a torn or emptied one falls back to the companion
- * epoch.prev/<c> (an integer, or "none": no record). { kind: "value" | "none" | "corrupt",
+ * slots epoch.prev/<c> and <c>.b (the whole one of the higher seq: an integer, or "none"). { kind: "value" | "none" | "corrupt",
  * epoch, torn }.
  */
 export function epochRecord(root, c) {
@@ -102,9 +102,22 @@ export function epochRecord(root, c) {
   if (line !== undefined && /^[0-9]{1,9}$/.test(line)) {
     return { kind: "value", epoch: Number(line), torn: false };
   }
-  // The companion is one line padded with blanks to a fixed width (rewritten in place).
-  const prev = /^([^\n]*?) *\n$/.exec(read(join(root, STATE, "epoch.prev", c)) ?? "")?.[1];
-  if (prev !== undefined && /^[0-9]{1,9}$/.test(prev)) {
+  // The companion is two slots, each one line "SEQ VALUE" padded with blanks (an older
+  // runner's: "VALUE", seq 0); the whole slot of the higher seq counts.
+  let prev;
+  let best = -1;
+  for (const f of [c, `${c}.b`]) {
+    const m = /^([^\n]*)\n$/.exec(read(join(root, STATE, "epoch.prev", f)) ?? "")?.[1];
+    const w = m?.trim().split(/ +/) ?? [];
+    const [seq, value] = w.length === 1 ? ["0", w[0]] : w;
+    if (w.length > 2 || !/^(0|[1-9][0-9]{0,8})$/.test(seq ?? "")) continue;
+    if (!/^([0-9]{1,9}|none)$/.test(value ?? "")) continue;
+    if (Number(seq) > best) {
+      best = Number(seq);
+      prev = value;
+    }
+  }
+  if (prev !== undefined && prev !== "none") {
     return { kind: "value", epoch: Number(prev), torn: true, main };
   }
   if (prev === "none") return { kind: "none", torn: true, main };
