@@ -16,9 +16,9 @@ import { cutBoots } from "./lib/cuts.mjs";
 import { failureBoots } from "./lib/failures.mjs";
 import { stageGraphs } from "./lib/graphs.mjs";
 import { buildImage } from "./lib/images.mjs";
-import { goldens, imagesOf, pairPlan, pairsOf, walkPair } from "./lib/walk.mjs";
+import { goldens, imagesOf, pairPlan, pairsOf, planTours, walkTour } from "./lib/walk.mjs";
 
-const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--cuts C] [--seed S] [--no-walk] [--keep]
+const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--cuts C] [--seed S] [--no-walk] [--no-tours] [--keep]
   N           walk the first N golden pairs of each graph (default: all)
   --graphs    bundled (the repository's release-graph.json), rotation (the stage's own), default both
   --pairs     walk these pairs only, e.g. "2.8.0>2.13.0,2.13.0>2.8.0" (with one graph)
@@ -28,6 +28,8 @@ const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B
   --cuts      C power cuts during a systemd boot of the power-cut stage's fixture (default 0)
   --seed      seed of the cuts' random instants (printed)
   --no-walk   no walk: only the failure boots and cuts
+  --no-tours  walk every pair on a fresh device (default: pairs chained into tours, the
+              target's boot of one pair flashing the next pair's first stop)
   --keep      keep the work folder`;
 
 function parse(argv) {
@@ -37,6 +39,7 @@ function parse(argv) {
     layout: "premounted",
     failures: false,
     walk: true,
+    tours: true,
     cuts: 0,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -55,6 +58,7 @@ function parse(argv) {
     else if (a === "--layout") o.layout = value();
     else if (a === "--failures") o.failures = true;
     else if (a === "--no-walk") o.walk = false;
+    else if (a === "--no-tours") o.tours = false;
     else if (a === "--cuts") o.cuts = Number(value());
     else if (a === "--seed") o.seed = Number(value());
     else if (a === "--keep") o.keep = true;
@@ -98,17 +102,31 @@ async function main() {
     for (const { g, p } of jobs)
       for (const v of imagesOf(p)) buildImage(ctx, g, v, { layout: o.layout });
     ctx.log(`images ready in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    // Tours (lib/walk.mjs, planTours): pairs chained where the device allows, the longest
+    // tours first, each lane taking the next tour as it gets free.
+    const tours = [];
+    for (const g of new Set(jobs.map((j) => j.g))) {
+      const plans = jobs.filter((j) => j.g === g).map((j) => j.p);
+      for (const t of o.tours ? planTours(g, plans) : plans.map((p) => [p])) tours.push({ g, t });
+    }
+    const weight = ({ t }) => t.reduce((s, p) => s + p.hops, 0);
+    tours.sort((a, b) => weight(b) - weight(a));
+    ctx.log(
+      `${tours.length} tours: ${tours.map(({ g, t }) => `${g.name} ${[t[0].from, ...t.map((p) => p.to)].join(" > ")}`).join("; ")}`,
+    );
     const results = [];
     let next = 0;
     const lane = async () => {
-      while (next < jobs.length) {
-        const { g, p } = jobs[next++];
-        const r = await walkPair(ctx, g, p, o.layout);
-        results.push(r);
-        ctx.log(
-          `${g.name} ${p.from} -> ${p.to}: ${r.hops}/${p.hops} hops, ${r.boots} boots, ${r.violations.length ? `${r.violations.length} VIOLATION(S)` : "ok"}`,
-        );
-        for (const v of r.violations) ctx.log(`  ✗ ${v}`);
+      while (next < tours.length) {
+        const { g, t } = tours[next++];
+        await walkTour(ctx, g, t, o.layout, (r) => {
+          results.push(r);
+          const p = r.plan;
+          ctx.log(
+            `${g.name} ${p.from} -> ${p.to}: ${r.hops}/${p.hops} hops, ${r.boots} boots, ${r.violations.length ? `${r.violations.length} VIOLATION(S)` : "ok"}`,
+          );
+          for (const v of r.violations) ctx.log(`  ✗ ${v}`);
+        });
       }
     };
     const tw = performance.now();
@@ -143,7 +161,7 @@ async function main() {
     if (o.keep) ctx.log(`work folder kept: ${ctx.work}`);
     // A violation: a boot of a walk, a failure boot or a cut with at least one thing wrong.
     const violations =
-      results.reduce((s, r) => s + r.badBoots, 0) +
+      new Set(results.flatMap((r) => [...r.bad])).size +
       failures.filter((f) => f.violations.length > 0).length;
     const hops = results.reduce((s, r) => s + r.hops, 0);
     process.stdout.write(

@@ -61,58 +61,155 @@ export function imagesOf(p) {
 }
 
 /**
- * Walks one pair on a fresh device: { from, to, plan, hops, boots, violations: [..] }.
- * LAYOUT: which units and mounts the images use.
+ * Can a walk of P hand its device on to a pair that starts at P's target? Only when the
+ * device it leaves is what a fresh device on that release holds: nothing wiped on the way
+ * (a wiped component is the image's factory data, not the device's own) and the target
+ * has the runner (a fresh device on a release without it has no epoch records, one that
+ * came from a release with the runner keeps its own).
  */
-export async function walkPair(ctx, graph, p, layout) {
+export function chainable(graph, p) {
+  return (
+    p.steps.length > 0 &&
+    p.steps.every((s) => s.wipe.length === 0) &&
+    graph.releases.get(p.to)?.runner !== false
+  );
+}
+
+/**
+ * The pairs of one graph as tours: lists of pairs where each pair but the last is
+ * chainable and its target is the next pair's start, so the target's boot (checked as the
+ * pair's last boot) also flashes the next pair's first stop (checked as that pair's first
+ * boot): one boot less per link. A tour starts, where it can, with a pair no other pair can
+ * lead to, and grows with pairs that can be continued from. Every pair is in one tour.
+ */
+export function planTours(graph, plans) {
+  const left = [...plans];
+  const take = (p) => left.splice(left.indexOf(p), 1)[0];
+  const tours = [];
+  while (left.length > 0) {
+    const leadsTo = (p) => left.some((q) => q !== p && q.to === p.from && chainable(graph, q));
+    let p = take(left.find((x) => !leadsTo(x)) ?? left[0]);
+    const tour = [p];
+    while (chainable(graph, p)) {
+      const at = left.filter((q) => q.from === p.to);
+      const q = at.find((x) => chainable(graph, x)) ?? at[0];
+      if (!q) break;
+      p = take(q);
+      tour.push(p);
+    }
+    tours.push(tour);
+  }
+  return tours;
+}
+
+/**
+ * Walks one tour (see planTours; a single pair is a tour of one), each pair hop by hop:
+ * [{ from, to, plan, hops, boots, violations: [..], bad: Set of "device:boot" }, ..].
+ * The first pair starts on a fresh device; a later one continues on the device the pair
+ * before it left, when that pair went through cleanly, else it starts on a fresh device.
+ * ONPAIR(result) is called as each pair ends. LAYOUT: which units and mounts the images use.
+ */
+export async function walkTour(ctx, graph, tour, layout, onPair) {
+  const image = (v) => buildImage(ctx, graph, v, { layout });
+  const results = [];
+  let carried; // { dev, rep, v }: the boot that ended the pair before and began this one
+  for (let k = 0; k < tour.length; k++) {
+    const p = tour[k];
+    const next = tour[k + 1];
+    const r = await walkOne(ctx, graph, p, layout, image, carried, next);
+    // Anything wrong at the boot that ended this pair and began the next: the next pair
+    // starts on a fresh device instead (its walk then is exactly what it would be alone).
+    const c = r.carry;
+    carried = c?.rep.ok && c.v.length === 0 && c.next.length === 0 ? c : undefined;
+    if (c && !carried)
+      ctx.log(`${graph.name} ${next.from} -> ${next.to}: starts on a fresh device`);
+    delete r.carry;
+    results.push(r);
+    onPair?.(r);
+  }
+  return results;
+}
+
+/** One pair of a tour: CARRIED, the boot that already began it; NEXT, the pair after it. */
+async function walkOne(ctx, graph, p, layout, image, carried, next) {
   const log = (s) => ctx.log(`${graph.name} ${p.from} -> ${p.to}: ${s}`);
   const violations = [];
-  const image = (v) => buildImage(ctx, graph, v, { layout });
-  const dev = newDevice(ctx, graph, p.from, image(p.from).image);
+  const bad = new Set();
+  const dev = carried ? carried.dev : newDevice(ctx, graph, p.from, image(p.from).image);
+  if (carried)
+    log(`continues on the device of the pair before (${dev.dir}, boot ${carried.rep.n})`);
   let release = p.from;
   let hops = 0;
+  let boots = 0;
+  let carry;
   const wipedEver = new Set();
-  const badBoots = new Set();
   for (let i = 0; i <= p.steps.length; i++) {
-    const step = p.steps[i];
     const r = graph.releases.get(release);
-    const rep = await bootDevice(ctx, dev, {
-      layout,
-      update: step ? image(step.to).update : undefined,
-      wipe: step?.wipe ?? [],
-    });
-    const rest = p.steps.slice(i);
-    const v = checkBoot(ctx, graph, rep, {
-      release,
-      runner: r.runner !== false,
-      data: dev.data,
-      epochs: r.epochs,
-      wiped: [...wipedEver],
-      onStatus: (file) => {
+    // The target's boot flashes the next pair's first stop when the walk was clean so far.
+    const chain =
+      i === p.steps.length && next && violations.length === 0 && chainable(graph, p)
+        ? next
+        : undefined;
+    const step = p.steps[i] ?? chain?.steps[0];
+    let rep;
+    let v;
+    const own = []; // this pair's own findings of a boot (its plan --device check)
+    const after = []; // the next pair's (the same boot is its first)
+    if (i === 0 && carried) {
+      ({ rep, v } = carried);
+      own.push(...carried.next);
+    } else {
+      rep = await bootDevice(ctx, dev, {
+        layout,
+        update: step ? image(step.to).update : undefined,
+        wipe: step?.wipe ?? [],
+      });
+      const rest = p.steps.slice(i);
+      const restCheck = (q, want, into) => (file) => {
         // The rest of the plan, planned from what the device says of itself.
-        const allow = p.allowWipe ? ["--allow-wipe", p.allowWipe] : [];
-        const again = plan(graph, ["--device", file, "--to", p.to, ...allow]);
+        const allow = q.allowWipe ? ["--allow-wipe", q.allowWipe] : [];
+        const again = plan(graph, ["--device", file, "--to", q.to, ...allow]);
         const got = again.reachable ? again.steps.map(stepKey) : ["unreachable"];
-        const want = rest.map(stepKey);
-        if (JSON.stringify(got) !== JSON.stringify(want)) {
-          violations.push(
-            `boot ${rep.n} (${release}): plan --device gives ${got.join(" | ") || "nothing"}, the plan's rest is ${want.join(" | ") || "nothing"}`,
+        const w = want.map(stepKey);
+        if (JSON.stringify(got) !== JSON.stringify(w)) {
+          into.push(
+            `boot ${rep.n} (${release}): plan --device gives ${got.join(" | ") || "nothing"}, the plan's rest is ${w.join(" | ") || "nothing"}`,
           );
         }
-      },
-    });
+      };
+      v = checkBoot(ctx, graph, rep, {
+        release,
+        runner: r.runner !== false,
+        data: dev.data,
+        epochs: r.epochs,
+        wiped: [...wipedEver],
+        onStatus: (file) => {
+          restCheck(p, rest, own)(file);
+          if (chain) restCheck(chain, chain.steps, after)(file);
+        },
+      });
+    }
+    boots++;
+    violations.push(...own);
     for (const x of v) violations.push(`boot ${rep.n} (${release}): ${x}`);
+    if (own.length + v.length > 0) bad.add(`${dev.dir}:${rep.n}`);
     if (wipedEver.has("users") && !v.some((x) => x.startsWith("users"))) {
       // The image's own accounts show through the overlay again, the device's are gone.
-      const own = ctx.model.files("users", r.epochs.users, false)["etc/passwd"].content;
+      const passwd = ctx.model.files("users", r.epochs.users, false)["etc/passwd"].content;
       log(
-        `after the wipe of users, /etc/passwd is ${release}'s own file (${own.split("\n").length - 1} lines, no device accounts, nothing of it in the persistent layer)`,
+        `after the wipe of users, /etc/passwd is ${release}'s own file (${passwd.split("\n").length - 1} lines, no device accounts, nothing of it in the persistent layer)`,
       );
     }
     wipedEver.clear();
-    log(
-      `boot ${rep.n} of ${release} (slot ${rep.slot}): ${(rep.ms / 1000).toFixed(1)} s, ${rep.cpu.toFixed(1)} CPU-s${step ? `, flash ${step.to}${step.wipe.length ? ` wiping ${step.wipe}` : ""}: rc ${rep.installRc}` : ""}; ${v.length ? `${v.length} violation(s)` : "ok"}`,
-    );
+    if (!(i === 0 && carried)) {
+      log(
+        `boot ${rep.n} of ${release} (slot ${rep.slot}): ${(rep.ms / 1000).toFixed(1)} s, ${rep.cpu.toFixed(1)} CPU-s${step ? `, flash ${step.to}${step.wipe.length ? ` wiping ${step.wipe}` : ""}${chain ? ` (the first hop of ${chain.from} -> ${chain.to})` : ""}: rc ${rep.installRc}` : ""}; ${v.length + own.length ? `${v.length + own.length} violation(s)` : "ok"}`,
+      );
+    }
+    if (chain) {
+      carry = { dev, rep, v, next: after };
+      break;
+    }
     if (!step) break;
     if (!rep.ok) break; // the device is in an unknown state: the rest would prove nothing
     if (rep.installRc !== 0) {
@@ -123,6 +220,7 @@ export async function walkPair(ctx, graph, p, layout) {
           .map((m) => m.rest)
           .join(" / ")}`,
       );
+      bad.add(`${dev.dir}:${rep.n}`);
       break;
     }
     const primary = readPrimary(dev);
@@ -130,6 +228,7 @@ export async function walkPair(ctx, graph, p, layout) {
       violations.push(
         `boot ${rep.n}: RAUC left slot ${primary} primary after installing ${step.to}`,
       );
+      bad.add(`${dev.dir}:${rep.n}`);
       break;
     }
     dev.primary = primary;
@@ -147,15 +246,21 @@ export async function walkPair(ctx, graph, p, layout) {
     release = step.to;
     hops++;
   }
-  for (const x of violations) badBoots.add(Number(/^boot (\d+)/.exec(x)?.[1] ?? 0));
   return {
     graph: graph.name,
     from: p.from,
     to: p.to,
     hops,
-    boots: dev.boots,
+    boots,
     violations,
-    badBoots: badBoots.size,
+    bad,
+    badBoots: bad.size,
     plan: p,
+    carry,
   };
+}
+
+/** Walks one pair on a fresh device (a tour of one). */
+export async function walkPair(ctx, graph, p, layout) {
+  return (await walkTour(ctx, graph, [p], layout))[0];
 }

@@ -93,7 +93,12 @@ async function boot(ctx, disk, steps, mode, wb, onMark, logDisk) {
     initrd: logDisk ? ctx.dmInitrd : ctx.fixture.initrd,
     disk,
     logDisk,
-    append: `pc.steps=${steps.join(",")} pc.mode=${mode} pc.wb=${wb} pc.dm=${logDisk ? "log-writes" : "none"}`,
+    // qemu64 and no Spectre mitigations: the busybox guest needs no CPU feature, and under
+    // TCG both boot and run it about 12% faster than -cpu max (measured: a lazy boot run
+    // 12.3 s -> 10.9 s), which is most of what a cut costs. The disk, the writeback
+    // settings and the cut are the same.
+    cpuModel: "qemu64",
+    append: `mitigations=off pc.steps=${steps.join(",")} pc.mode=${mode} pc.wb=${wb} pc.dm=${logDisk ? "log-writes" : "none"}`,
     timeoutMs: mode === "cut" ? 90_000 : 180_000,
     onMark: (kind, rest, ms) => {
       if (kind === "run" && runAt === undefined) runAt = ms;

@@ -60,6 +60,7 @@ export function installApplets(busybox, dir) {
  * Boots the guest. onMark(kind, rest, ms, prefix) is called for each "@pc KIND REST" line
  * (PREFIX, a string or a list, instead of "@pc" when given), ms since qemu started. DRIVES (qemu arguments) replace the
  * virtio disks DISK and LOGDISK; without INITRD the kernel boots the root disk itself.
+ * CPUMODEL: qemu's -cpu model (default max).
  * Returns { kill(), done: Promise<{ code, signal, killed, timedOut, log, ms, cpuSeconds }> }.
  */
 export function bootVm({
@@ -75,12 +76,13 @@ export function bootVm({
   prefix = "@pc",
   anywhere = false,
   keepLines = 400,
+  cpuModel = "max",
 }) {
   const args = [
     "-machine",
     "q35,accel=tcg",
     "-cpu",
-    "max",
+    cpuModel,
     "-smp",
     "1",
     "-m",
