@@ -146,6 +146,56 @@ describe("gaps", () => {
     expect(found?.reason).toEqual({ ...reason, message: expect.any(String) });
   });
 
+  it("an unreachable pair's reason comes from the route that would work with wipes, not from the direct hop", () => {
+    // The key rotation is bridged (1.9.0-transition.1 trusts both keys); what still blocks
+    // 1.0.0 -> 2.0.0 is sel-logs, which no script converts 1 -> 2 and must never be wiped.
+    const g: GraphJson = {
+      components: { "sel-logs": { wipeable: false } },
+      releases: [
+        {
+          version: "1.0.0",
+          golden: true,
+          epochs: { "sel-logs": 1 },
+          signedBy: "k1",
+          trusts: ["k1"],
+        },
+        {
+          version: "1.9.0-transition.1",
+          transition: true,
+          epochs: { "sel-logs": 1 },
+          signedBy: "k1",
+          trusts: ["k1", "k2"],
+        },
+        {
+          version: "2.0.0",
+          golden: true,
+          epochs: { "sel-logs": 2 },
+          signedBy: "k2",
+          trusts: ["k2"],
+        },
+      ],
+    };
+    expect(report(g).gaps.gaps).toEqual([
+      {
+        from: "1.0.0",
+        to: "2.0.0",
+        reason: {
+          code: "noChain",
+          component: "sel-logs",
+          message: expect.stringMatching(
+            /^sel-logs 1 -> 2 on the hop 1\.9\.0-transition\.1 -> 2\.0\.0: .*write that migration$/,
+          ),
+        },
+      },
+      // Back from 2.0.0 nothing is signed with a key it trusts: the key is the reason.
+      {
+        from: "2.0.0",
+        to: "1.0.0",
+        reason: { code: "key", key: "k1", message: expect.any(String) },
+      },
+    ]);
+  });
+
   it("none when every pair connects without a wipe", () => {
     const g: GraphJson = {
       releases: [
