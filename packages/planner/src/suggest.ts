@@ -41,6 +41,11 @@ interface Pair {
   b: number;
   /** Per component: the epochs a transition image could be at, for this pair. */
   candidates: Set<Epoch>[];
+  /**
+   * Per component and candidate epoch: the scripts A -> T -> B runs with T there (the
+   * shortest chain a -> T's epoch, then T's epoch -> b: T ships whatever they need).
+   */
+  scripts: Map<Epoch, number>[];
 }
 
 interface Group {
@@ -69,6 +74,7 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
     const a = index.get(g.from) as number;
     const b = index.get(g.to) as number;
     const candidates: Set<Epoch>[] = [];
+    const scripts: Map<Epoch, number>[] = [];
     let closable = true;
     for (let ci = 0; ci < ctx.c; ci++) {
       const ea = ctx.epoch(a, ci);
@@ -85,10 +91,13 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
         missing.set(k, entry);
       }
       candidates.push(both);
+      scripts.push(
+        new Map([...both].map((e) => [e, (reach.get(e) as number) + (coreach.get(e) as number)])),
+      );
     }
     const src = ctx.releases[a] as Release;
     if (src.trusts !== null && src.trusts.length === 0) closable = false;
-    if (closable) pairs.push({ a, b, candidates });
+    if (closable) pairs.push({ a, b, candidates, scripts });
   }
   pairs.sort((x, y) => x.a - y.a || x.b - y.b);
 
@@ -189,12 +198,16 @@ function redraft(ctx: PlanContext, d: Draft, taken: Set<string>): Draft {
 function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
   const targets = g.pairs.map((p) => ctx.releases[p.b] as Release);
   const sources = g.pairs.map((p) => ctx.releases[p.a] as Release);
-  // The image's data format: the newest epoch that works for every pair. For a downgrade
-  // that is the source's format, so the down-migrations run before flashing, like the
-  // hand-made transition builds this replaces.
+  // The image's data format: per component, the epoch that works for every pair with the
+  // fewest scripts on their plans (A -> T -> B), the newest among those. The newest alone
+  // is not enough: a downgrade whose source and target share an epoch would otherwise
+  // convert it up at T's boot and back down before flashing (4 scripts where 2 do). Ties
+  // keep the source's format for a downgrade, so the down-migrations run before flashing,
+  // like the hand-made transition builds this replaces. Components are independent: each
+  // one's scripts depend on its own epoch only.
   const epochs: Record<string, Epoch> = {};
   ctx.components.forEach((c, ci) => {
-    epochs[c.name] = Math.max(...(g.candidates[ci] as Set<Epoch>));
+    epochs[c.name] = cheapestEpoch(g, ci);
   });
   const ids = new Set<string>();
   for (const p of g.pairs) {
@@ -244,6 +257,21 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
     notes: `Suggested by stepstone gaps --suggest: connects ${pairsText}.`,
   });
   return { group: g, pairs: g.pairs, entry };
+}
+
+/** The candidate epoch of component `ci` with the fewest scripts over the group's pairs; the newest of those. */
+function cheapestEpoch(g: Group, ci: number): Epoch {
+  let best: Epoch | null = null;
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (const e of g.candidates[ci] as Set<Epoch>) {
+    let cost = 0;
+    for (const p of g.pairs) cost += p.scripts[ci]?.get(e) ?? Number.POSITIVE_INFINITY;
+    if (cost < bestCost || (cost === bestCost && best !== null && e > best)) {
+      best = e;
+      bestCost = cost;
+    }
+  }
+  return best as Epoch;
 }
 
 /**

@@ -2,7 +2,7 @@ import { parseRange, type Release } from "@stepstone/graph";
 import type { GraphJson } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
 import { selectReleases, withReleases } from "../src/index.js";
-import { context, graph, planOf, report, routeOf, withEntries } from "./helpers.js";
+import { context, graph, hopsOf, planOf, report, routeOf, withEntries } from "./helpers.js";
 
 /** DESIGN.md "Planning": matrix, gaps and suggest over a release set. */
 
@@ -264,6 +264,49 @@ describe("suggest", () => {
     ]);
     // The same, added in memory.
     expect(report(withReleases(graph(withDown), entries)).gaps.gaps).toEqual([]);
+  });
+
+  it("puts the image at the epochs with the fewest scripts: a format both ends share is not converted there and back", () => {
+    // 3.0.0 moved network 2 -> 3 and ships both directions; the goldens are both at network
+    // 2. Closing 2.5.0 -> 2.1.0 (users 2 -> 1) at network 3, the newest that works, would
+    // run network 2 -> 3 at the image's boot and 3 -> 2 before flashing 2.1.0 for nothing.
+    const g: GraphJson = {
+      components: { users: {}, network: { wipeable: false } },
+      releases: [
+        { version: "2.1.0", golden: true, epochs: { users: 1, network: 2 } },
+        { version: "2.5.0", golden: true, epochs: { users: 2, network: 2 } },
+        { version: "3.0.0", epochs: { users: 2, network: 3 } },
+      ],
+      migrations: [
+        { id: "users-1-2", component: "users", from: 1, to: 2, shippedIn: ">=2.5.0" },
+        // Written, but shipped by no release yet.
+        { id: "users-2-1", component: "users", from: 2, to: 1 },
+        { id: "network-2-3", component: "network", from: 2, to: 3, shippedIn: ">=3.0.0" },
+        { id: "network-3-2", component: "network", from: 3, to: 2, shippedIn: ">=3.0.0" },
+      ],
+    };
+    const { gaps: out } = report(g);
+    expect(out.suggestions).toEqual([
+      {
+        release: {
+          version: "2.5.1-transition.1",
+          line: "2.5",
+          transition: true,
+          epochs: { users: 2, network: 2 },
+          ships: ["users-2-1"],
+          notes: expect.any(String),
+        },
+        closes: [{ from: "2.5.0", to: "2.1.0" }],
+      },
+    ]);
+    const next = withEntries(
+      g,
+      out.suggestions.map((s) => s.release),
+    );
+    expect(hopsOf(next, "2.5.0", "2.1.0")).toEqual([
+      { to: "2.5.1-transition.1", preFlash: [], boot: [], wipe: [] },
+      { to: "2.1.0", preFlash: ["users-2-1"], boot: [], wipe: [] },
+    ]);
   });
 
   it("bridges a key rotation with releases signed by a key the sources trust, trusting both", () => {
