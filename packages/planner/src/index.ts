@@ -35,6 +35,7 @@ export {
 } from "./plan.js";
 export {
   capRange,
+  type LongerPlan,
   type OpenedGap,
   type RetireEntry,
   type RetireResult,
