@@ -19,8 +19,16 @@ export type ReleaseEntry = Required<
   Pick<EntryOf<"release">, "signedBy" | "trusts"> & { transition: true };
 
 export interface Suggestion {
+  /** The entry to add; for an extension, the existing release's entry as it becomes. */
   readonly release: ReleaseEntry;
   readonly closes: readonly { from: Release; to: Release }[];
+  /**
+   * A transition release already in the graph that closes these pairs once it ships more
+   * scripts (`adds`), instead of a new build; null for a new release.
+   */
+  readonly extends: Release | null;
+  /** extends: the migration ids to add to its `ships`. */
+  readonly adds: readonly string[];
 }
 
 export interface MissingMigration {
@@ -101,9 +109,21 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
   }
   pairs.sort((x, y) => x.a - y.a || x.b - y.b);
 
-  const groups = groupPairs(ctx, pairs);
+  // A transition release the graph already has (one written by an earlier --write, say)
+  // comes first: shipping a few more scripts in it is one build fewer than a new image.
+  const reuse = new Map<number, Pair[]>();
+  const fresh: Pair[] = [];
+  for (const p of pairs) {
+    const t = reusable(ctx, p);
+    if (t === null) fresh.push(p);
+    else reuse.set(t, [...(reuse.get(t) ?? []), p]);
+  }
+  const groups = groupPairs(ctx, fresh);
   const taken = new Set(ctx.releases.map((r) => versionKey(r.semver)));
-  let drafts = groups.map((g) => draft(ctx, g, taken));
+  let drafts = [
+    ...[...reuse].map(([t, ps]) => extendDraft(ctx, t, ps)),
+    ...groups.map((g) => draft(ctx, g, taken)),
+  ];
   let closed = verify(ctx, drafts);
 
   // Pairs a shared image did not close (an interaction the grouping could not see) get
@@ -136,6 +156,8 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
         from: ctx.releases[p.a] as Release,
         to: ctx.releases[p.b] as Release,
       })),
+      extends: d.extends === null ? null : (ctx.releases[d.extends] as Release),
+      adds: d.adds,
     });
   });
   return { suggestions, missing: [...missing.values()] };
@@ -185,9 +207,76 @@ interface Draft {
   group: Group;
   pairs: Pair[];
   entry: ReleaseEntry;
+  /** The existing release it extends (index), or null for a new one. */
+  extends: number | null;
+  adds: string[];
+}
+
+/**
+ * The newest transition release of the graph (with a runner, not withdrawn) through which
+ * the pair would connect if it shipped more scripts: its epochs are among the pair's
+ * candidates and its keys and version already admit both hops (keys are never widened:
+ * what an image trusts is a security decision, not a suggestion's). Null if none.
+ */
+function reusable(ctx: PlanContext, p: Pair): number | null {
+  for (let t = ctx.n - 1; t >= 0; t--) {
+    const r = ctx.releases[t] as Release;
+    if (!r.transition || r.withdrawn || !r.runner || t === p.a || t === p.b) continue;
+    if (!ctx.trusted(p.a, t) || !ctx.trusted(t, p.b)) continue;
+    if (!ctx.upgradeAllowed(p.a, t) || !ctx.upgradeAllowed(t, p.b)) continue;
+    let fits = true;
+    for (let ci = 0; ci < ctx.c && fits; ci++)
+      fits = p.candidates[ci]?.has(ctx.epoch(t, ci)) ?? false;
+    if (fits) return t;
+  }
+  return null;
+}
+
+/** The scripts the chains a -> epochs -> b need, for each pair (ids, unsorted). */
+function chainIds(
+  ctx: PlanContext,
+  pairs: readonly Pair[],
+  epochOf: (ci: number) => Epoch,
+): Set<string> {
+  const ids = new Set<string>();
+  for (const p of pairs) {
+    for (let ci = 0; ci < ctx.c; ci++) {
+      const e = epochOf(ci);
+      const edges = ctx.allEdges(ci);
+      for (const [x, y] of [
+        [ctx.epoch(p.a, ci), e],
+        [e, ctx.epoch(p.b, ci)],
+      ] as const) {
+        const chain = bestChain(x, y, edges, NO_EDGES);
+        for (const m of chain?.preFlash ?? []) ids.add(m.id);
+      }
+    }
+  }
+  return ids;
+}
+
+/** Release t, shipping what the pairs' chains through it need on top of what it ships. */
+function extendDraft(ctx: PlanContext, t: number, pairs: Pair[]): Draft {
+  const r = ctx.releases[t] as Release;
+  const byId = new Map(ctx.graph.migrations.map((m) => [m.id, m]));
+  const ids = chainIds(ctx, pairs, (ci) => ctx.epoch(t, ci));
+  const adds = [...ids].filter((id) => !ctx.shipping.ships(t, byId.get(id) as never)).sort();
+  const entry: ReleaseEntry = inFileOrder("release", {
+    version: r.version,
+    line: r.line,
+    transition: true,
+    epochs: r.epochs,
+    ships: [...new Set([...r.ships, ...adds])].sort(),
+    ...(r.signedBy !== null && { signedBy: r.signedBy }),
+    ...(r.trusts !== null && { trusts: [...r.trusts] }),
+    notes: r.notes ?? "",
+  });
+  const group: Group = { down: false, pairs, candidates: [], keys: null };
+  return { group, pairs, entry, extends: t, adds };
 }
 
 function redraft(ctx: PlanContext, d: Draft, taken: Set<string>): Draft {
+  if (d.extends !== null) return extendDraft(ctx, d.extends, d.pairs);
   taken.delete(
     versionKey(parseVersion(d.entry.version) as NonNullable<ReturnType<typeof parseVersion>>),
   );
@@ -209,20 +298,11 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
   ctx.components.forEach((c, ci) => {
     epochs[c.name] = cheapestEpoch(g, ci);
   });
-  const ids = new Set<string>();
-  for (const p of g.pairs) {
-    ctx.components.forEach((c, ci) => {
-      const e = epochs[c.name] as Epoch;
-      const edges = ctx.allEdges(ci);
-      for (const [x, y] of [
-        [ctx.epoch(p.a, ci), e],
-        [e, ctx.epoch(p.b, ci)],
-      ] as const) {
-        const chain = bestChain(x, y, edges, NO_EDGES);
-        for (const m of chain?.preFlash ?? []) ids.add(m.id);
-      }
-    });
-  }
+  const ids = chainIds(
+    ctx,
+    g.pairs,
+    (ci) => epochs[(ctx.components[ci] as { name: string }).name] as Epoch,
+  );
   const version = pickVersion(g, sources, targets, taken);
   taken.add(version);
   const sv = parseVersion(version) as NonNullable<ReturnType<typeof parseVersion>>;
@@ -256,7 +336,7 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
     ...(trusts !== undefined && { trusts }),
     notes: `Suggested by stepstone gaps --suggest: connects ${pairsText}.`,
   });
-  return { group: g, pairs: g.pairs, entry };
+  return { group: g, pairs: g.pairs, entry, extends: null, adds: [] };
 }
 
 /** The candidate epoch of component `ci` with the fewest scripts over the group's pairs; the newest of those. */
@@ -339,6 +419,7 @@ function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
     ctx.graph,
     drafts.map((d) => d.entry),
   );
+  // withReleases replaces the extended releases' entries: only their ships change.
   const next = new PlanContext(graph, ctx.platform);
   const index = new Map(next.releases.map((r, i) => [r.version, i]));
   return drafts.map((d) => {
@@ -353,24 +434,37 @@ function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
   });
 }
 
-/** The graph with extra releases (pure: a new graph, sorted). */
+/**
+ * The graph with extra releases (pure: a new graph, sorted). An entry whose version the
+ * graph has already is an extension: that release ships the entry's `ships` instead.
+ */
 export function withReleases(graph: ReleaseGraph, entries: readonly ReleaseEntry[]): ReleaseGraph {
-  const added: Release[] = entries.map((e) => ({
-    version: e.version,
-    semver: parseVersion(e.version) as NonNullable<ReturnType<typeof parseVersion>>,
-    line: e.line,
-    golden: false,
-    transition: true,
-    withdrawn: false,
-    runner: true,
-    epochs: e.epochs,
-    ships: e.ships,
-    upgradeFrom: null,
-    signedBy: e.signedBy ?? null,
-    trusts: e.trusts ?? null,
-    platforms: {},
-    notes: e.notes,
-  }));
-  const releases = [...graph.releases, ...added].sort((x, y) => x.semver.compare(y.semver));
+  const have = new Map(graph.releases.map((r) => [r.version, r]));
+  const extended = new Map(
+    entries.filter((e) => have.has(e.version)).map((e) => [e.version, e.ships]),
+  );
+  const added: Release[] = entries
+    .filter((e) => !have.has(e.version))
+    .map((e) => ({
+      version: e.version,
+      semver: parseVersion(e.version) as NonNullable<ReturnType<typeof parseVersion>>,
+      line: e.line,
+      golden: false,
+      transition: true,
+      withdrawn: false,
+      runner: true,
+      epochs: e.epochs,
+      ships: e.ships,
+      upgradeFrom: null,
+      signedBy: e.signedBy ?? null,
+      trusts: e.trusts ?? null,
+      platforms: {},
+      notes: e.notes,
+    }));
+  const kept = graph.releases.map((r) => {
+    const ships = extended.get(r.version);
+    return ships === undefined ? r : { ...r, ships };
+  });
+  const releases = [...kept, ...added].sort((x, y) => x.semver.compare(y.semver));
   return { ...graph, releases };
 }

@@ -309,6 +309,66 @@ describe("suggest", () => {
     ]);
   });
 
+  it("reuses a transition release the graph has (one written before) by shipping more scripts in it, before proposing a new one", () => {
+    // 2.5.1-transition.1 is the image written for 2.5.0 -> 2.1.0; then 2.6.0 moved users
+    // to 3. Its way down goes through the same image, once the image ships users-3-2.
+    const g: GraphJson = {
+      components: { users: {} },
+      releases: [
+        { version: "2.1.0", golden: true, epochs: { users: 1 } },
+        { version: "2.5.0", golden: true, epochs: { users: 2 } },
+        {
+          version: "2.5.1-transition.1",
+          line: "2.5",
+          transition: true,
+          epochs: { users: 2 },
+          ships: ["users-2-1"],
+        },
+        { version: "2.6.0", golden: true, epochs: { users: 3 } },
+      ],
+      migrations: [
+        { id: "users-1-2", component: "users", from: 1, to: 2, shippedIn: ">=2.5.0" },
+        { id: "users-2-1", component: "users", from: 2, to: 1 },
+        { id: "users-2-3", component: "users", from: 2, to: 3, shippedIn: ">=2.6.0" },
+        { id: "users-3-2", component: "users", from: 3, to: 2 },
+      ],
+    };
+    const { gaps: out } = report(g);
+    expect(out.gaps.map((x) => `${x.from} -> ${x.to}`)).toEqual([
+      "2.6.0 -> 2.1.0",
+      "2.6.0 -> 2.5.0",
+    ]);
+    expect(out.suggestions).toEqual([
+      {
+        release: {
+          version: "2.5.1-transition.1",
+          line: "2.5",
+          transition: true,
+          epochs: { users: 2 },
+          ships: ["users-2-1", "users-3-2"],
+          notes: "",
+        },
+        extends: "2.5.1-transition.1",
+        adds: ["users-3-2"],
+        closes: [
+          { from: "2.6.0", to: "2.1.0" },
+          { from: "2.6.0", to: "2.5.0" },
+        ],
+      },
+    ]);
+    const next = withEntries(
+      g,
+      out.suggestions.map((s) => s.release),
+    );
+    expect(report(next).gaps.gaps).toEqual([]);
+    expect(next.releases.map((r) => r.version)).toEqual([
+      "2.1.0",
+      "2.5.0",
+      "2.5.1-transition.1",
+      "2.6.0",
+    ]);
+  });
+
   it("bridges a key rotation with releases signed by a key the sources trust, trusting both", () => {
     const g: GraphJson = {
       releases: [
