@@ -92,11 +92,15 @@ export function program(): Command {
         "pairs that cannot be reached without wiping, with the reason; --suggest transition releases",
       )
       .option("--suggest", "suggest transition releases that close the gaps")
-      .option("--check", "exit 1 when gaps exist (for CI)"),
+      .option("--check", "exit 1 when gaps exist (for CI)")
+      .option(
+        "--write",
+        "with --suggest: add the suggested releases to the graph file (validated first; the file's layout kept)",
+      ),
   )
     .addHelpText(
       "after",
-      "\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input.",
+      "\nSuggestions reuse a transition release the graph has (shipping more scripts in it) before\nproposing a new one, and put each image at the epochs with the fewest scripts.\n\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --suggest --write\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input (nothing is written).",
     )
     .action(run(async (o) => (await import("./commands/matrix.js")).gapsCommand(o)));
 

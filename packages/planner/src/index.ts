@@ -57,6 +57,7 @@ export { type StopReason, stopReasons } from "./stops.js";
 export {
   type MissingMigration,
   type ReleaseEntry,
+  SUGGESTED_NOTES,
   type Suggestion,
   type SuggestResult,
   suggest,

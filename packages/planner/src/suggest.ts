@@ -212,16 +212,23 @@ interface Draft {
   adds: string[];
 }
 
+/** How the notes of a suggested release begin: the mark of a build not made yet. */
+export const SUGGESTED_NOTES = "Suggested by stepstone gaps --suggest";
+
 /**
- * The newest transition release of the graph (with a runner, not withdrawn) through which
- * the pair would connect if it shipped more scripts: its epochs are among the pair's
- * candidates and its keys and version already admit both hops (keys are never widened:
- * what an image trusts is a security decision, not a suggestion's). Null if none.
+ * The newest suggested transition release of the graph (one `gaps --suggest --write`
+ * wrote, its notes still beginning with SUGGESTED_NOTES: not built yet, so it may still
+ * change) through which the pair would connect if it shipped more scripts: its epochs are
+ * among the pair's candidates and its keys and version already admit both hops (keys are
+ * never widened: what an image trusts is a security decision, not a suggestion's). A
+ * transition someone built is never changed (publish refuses a published build that
+ * changes). Null if none.
  */
 function reusable(ctx: PlanContext, p: Pair): number | null {
   for (let t = ctx.n - 1; t >= 0; t--) {
     const r = ctx.releases[t] as Release;
     if (!r.transition || r.withdrawn || !r.runner || t === p.a || t === p.b) continue;
+    if (!(r.notes ?? "").startsWith(SUGGESTED_NOTES)) continue;
     if (!ctx.trusted(p.a, t) || !ctx.trusted(t, p.b)) continue;
     if (!ctx.upgradeAllowed(p.a, t) || !ctx.upgradeAllowed(t, p.b)) continue;
     let fits = true;
@@ -266,7 +273,8 @@ function extendDraft(ctx: PlanContext, t: number, pairs: Pair[]): Draft {
     line: r.line,
     transition: true,
     epochs: r.epochs,
-    ships: [...new Set([...r.ships, ...adds])].sort(),
+    // The file's order kept, the new ones after.
+    ships: [...r.ships, ...adds.filter((id) => !r.ships.includes(id))],
     ...(r.signedBy !== null && { signedBy: r.signedBy }),
     ...(r.trusts !== null && { trusts: [...r.trusts] }),
     notes: r.notes ?? "",
@@ -334,7 +342,7 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
     ships,
     ...(signedBy !== undefined && { signedBy }),
     ...(trusts !== undefined && { trusts }),
-    notes: `Suggested by stepstone gaps --suggest: connects ${pairsText}.`,
+    notes: `${SUGGESTED_NOTES}: connects ${pairsText}.`,
   });
   return { group: g, pairs: g.pairs, entry, extends: null, adds: [] };
 }

@@ -323,6 +323,7 @@ describe("suggest", () => {
           transition: true,
           epochs: { users: 2 },
           ships: ["users-2-1"],
+          notes: "Suggested by stepstone gaps --suggest: connects 2.5.0 -> 2.1.0.",
         },
         { version: "2.6.0", golden: true, epochs: { users: 3 } },
       ],
@@ -346,7 +347,7 @@ describe("suggest", () => {
           transition: true,
           epochs: { users: 2 },
           ships: ["users-2-1", "users-3-2"],
-          notes: "",
+          notes: "Suggested by stepstone gaps --suggest: connects 2.5.0 -> 2.1.0.",
         },
         extends: "2.5.1-transition.1",
         adds: ["users-3-2"],
@@ -361,6 +362,12 @@ describe("suggest", () => {
       out.suggestions.map((s) => s.release),
     );
     expect(report(next).gaps.gaps).toEqual([]);
+    // A transition someone built (its notes say so) is never changed: a new one is proposed.
+    const built = structuredClone(g);
+    (built.releases[2] as Record<string, unknown>).notes = "Built from 2.5.0 for the field.";
+    expect(report(built).gaps.suggestions.map((s) => [s.release.version, s.extends])).toEqual([
+      ["2.6.1-transition.1", undefined],
+    ]);
     expect(next.releases.map((r) => r.version)).toEqual([
       "2.1.0",
       "2.5.0",
