@@ -100,7 +100,7 @@ export function program(): Command {
   )
     .addHelpText(
       "after",
-      "\nSuggestions reuse a transition release the graph has (shipping more scripts in it) before\nproposing a new one, and put each image at the epochs with the fewest scripts.\n\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --suggest --write\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input (nothing is written).",
+      "\nSuggestions reuse a transition release an earlier --write added (not built yet: more scripts\nin its ships) before proposing a new one, and put each image at the epochs with the fewest scripts.\n\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --suggest --write\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input (nothing is written).",
     )
     .action(run(async (o) => (await import("./commands/matrix.js")).gapsCommand(o)));
 
@@ -313,14 +313,16 @@ export function program(): Command {
 
   cli
     .command("retire")
-    .description("which migrations the next release may stop shipping without opening a gap")
+    .description(
+      "which migrations the next release may stop shipping without opening a gap or lengthening a plan",
+    )
     .option("--keep <range>", "the releases that must stay connected (default: golden)")
     .addOption(platformOption())
     .addOption(graphOption())
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone retire --keep '>=2.9.0'\n\nExit: 0, 2 bad input.",
+      "\nA migration may go when no gap opens and no best plan between the kept releases gets longer;\na \"must stay\" lists the gaps it would open and the plans it would lengthen (hops now and after).\n\nExample:\n  stepstone retire --keep '>=2.9.0'\n\nExit: 0, 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/git.js")).retireCommand(o)));
 
