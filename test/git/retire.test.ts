@@ -71,7 +71,7 @@ function gapsCheck(g: Json, ranges: Record<string, string>): number {
 }
 
 describe("stepstone retire", () => {
-  it("says which migrations may go; dropping them keeps gaps --check green, and any other opens a gap", () => {
+  it("says which migrations may go; dropping them keeps gaps --check green, and any other opens a gap or lengthens a plan", () => {
     const { graph, g } = synced();
     expect(stepstone(["gaps", "--check", "--graph", graph]).code).toBe(0);
     const r = stepstone(["retire", "--graph", graph, "--format", "json"]);
@@ -81,12 +81,12 @@ describe("stepstone retire", () => {
     expect(out.next).toBe("1.3.0");
     expect(out.keep).toEqual(["1.0.0", "1.2.0", "1.3.0"]);
     expect(Object.fromEntries(out.migrations.map((m: Json) => [m.id, m.verdict]))).toEqual({
-      "network-1-2-dhcp": "may-go",
-      "network-2-1-dhcp": "may-go",
+      "network-1-2-dhcp": "must-stay",
+      "network-2-1-dhcp": "must-stay",
       "users-1-2-groups": "may-go",
-      "users-1-3-shortcut": "may-go",
-      "users-2-1-groups": "may-go",
-      "users-2-3-owners": "must-stay",
+      "users-1-3-shortcut": "must-stay",
+      "users-2-1-groups": "must-stay",
+      "users-2-3-owners": "may-go",
       "users-3-2-owners": "must-stay",
     });
 
@@ -98,9 +98,15 @@ describe("stepstone retire", () => {
     expect(mayGo["users-1-2-groups"]).toBe(">=1.1.0 <1.3.0");
     expect(gapsCheck(g, mayGo)).toBe(0);
     for (const m of out.migrations.filter((x: Json) => x.verdict === "must-stay")) {
+      expect(m.opens.length + m.lengthens.length, m.id).toBeGreaterThan(0);
+      if (m.opens.length === 0) continue;
       const range = g.migrations.find((x: Json) => x.id === m.id).shippedIn;
       expect(gapsCheck(g, { ...mayGo, [m.id]: `${range} <1.3.0` }), m.id).toBe(1);
     }
+    // Without network-1-2-dhcp in 1.3.0, 1.0.0 would stop at 1.2.0 to convert network.
+    expect(out.migrations.find((m: Json) => m.id === "network-1-2-dhcp").lengthens).toEqual([
+      { from: "1.0.0", to: "1.3.0", hops: { before: 1, after: 2 } },
+    ]);
     const stay = out.migrations.find((m: Json) => m.id === "users-3-2-owners");
     expect(
       stay.opens.map((x: Json) => `${x.from} -> ${x.to}: ${x.reason.code} ${x.reason.component}`),
@@ -123,9 +129,14 @@ describe("stepstone retire", () => {
       /users-3-2-owners\s+users\s+3 → 2\s+must stay\s+1\.3\.0 → 1\.0\.0: wipe users/,
     );
     expect(r.stdout).toMatch(
-      /users-2-3-owners\s+users\s+2 → 3\s+must stay\s+1\.0\.0 → 1\.3\.0: wipe users\n.*1\.2\.0 → 1\.3\.0: wipe users\n\s+\(alone it could go: another migration covers the same hops\)/,
+      /network-1-2-dhcp\s+network\s+1 → 2\s+must stay\s+1\.0\.0 → 1\.3\.0: 2 hops instead of 1\n/,
     );
-    expect(r.stdout).toContain("5 migrations may stop shipping from 1.3.0 on, all together");
+    expect(r.stdout).toMatch(
+      /users-1-3-shortcut\s+users\s+1 → 3\s+must stay\s+1\.0\.0 → 1\.3\.0: 2 hops instead of 1\n\s+\(alone it could go: another migration covers the same hops\)/,
+    );
+    expect(r.stdout).toContain(
+      "2 migrations may stop shipping from 1.3.0 on, all together: give them the shippedIn shown; no gap opens and no plan between these releases gets longer.",
+    );
   });
 
   it("answers for the sample graph: 2.13.0 needs its way into ownership 3", () => {

@@ -92,11 +92,15 @@ export function program(): Command {
         "pairs that cannot be reached without wiping, with the reason; --suggest transition releases",
       )
       .option("--suggest", "suggest transition releases that close the gaps")
-      .option("--check", "exit 1 when gaps exist (for CI)"),
+      .option("--check", "exit 1 when gaps exist (for CI)")
+      .option(
+        "--write",
+        "with --suggest: add the suggested releases to the graph file (validated first; the file's layout kept)",
+      ),
   )
     .addHelpText(
       "after",
-      "\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input.",
+      "\nSuggestions reuse a transition release an earlier --write added (not built yet: more scripts\nin its ships) before proposing a new one, and put each image at the epochs with the fewest scripts.\n\nExamples:\n  stepstone gaps --suggest\n  stepstone gaps --suggest --write\n  stepstone gaps --check --all\n\nExit: 0; with --check 1 when gaps exist; 2 bad input (nothing is written).",
     )
     .action(run(async (o) => (await import("./commands/matrix.js")).gapsCommand(o)));
 
@@ -309,14 +313,16 @@ export function program(): Command {
 
   cli
     .command("retire")
-    .description("which migrations the next release may stop shipping without opening a gap")
+    .description(
+      "which migrations the next release may stop shipping without opening a gap or lengthening a plan",
+    )
     .option("--keep <range>", "the releases that must stay connected (default: golden)")
     .addOption(platformOption())
     .addOption(graphOption())
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExample:\n  stepstone retire --keep '>=2.9.0'\n\nExit: 0, 2 bad input.",
+      "\nA migration may go when no gap opens and no best plan between the kept releases gets longer;\na \"must stay\" lists the gaps it would open and the plans it would lengthen (hops now and after).\n\nExample:\n  stepstone retire --keep '>=2.9.0'\n\nExit: 0, 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/git.js")).retireCommand(o)));
 

@@ -1,16 +1,8 @@
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync } from "node:fs";
 import { chmod, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { InputError } from "@stepstone/errors";
-import { displayPath, type LoadedGraph, loadGraph } from "@stepstone/graph-file";
+import { displayPath, type LoadedGraph, loadGraph, writeGraphFile } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
 import { listTags, openRepo } from "./git.js";
 import { type InheritedKeys, type MergeResult, mergeSync, type SyncChanges } from "./merge.js";
@@ -101,7 +93,7 @@ export async function syncRepo(opts: SyncOptions): Promise<SyncResult> {
   const written = await mirror(root, displayPath(file), result, read.blobs, opts.progress);
   if (result.changed) {
     mkdirSync(root, { recursive: true });
-    writeGraph(file, Buffer.from(`${JSON.stringify(result.doc, null, 2)}\n`));
+    writeGraphFile(file, result.doc);
   }
   return {
     file,
@@ -200,16 +192,5 @@ async function writeAtomic(target: string, data: Buffer, mode: number): Promise<
     await rename(tmp, target);
   } finally {
     await rm(tmp, { force: true });
-  }
-}
-
-/** The graph file, written to a temporary file beside it and renamed into place. */
-function writeGraph(target: string, data: Buffer): void {
-  const tmp = `${target}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, data, { mode: 0o644 });
-    renameSync(tmp, target);
-  } finally {
-    rmSync(tmp, { force: true });
   }
 }

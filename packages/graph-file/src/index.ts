@@ -8,3 +8,4 @@ export {
   resolveGraphPath,
 } from "./load.js";
 export { readScript } from "./read-script.js";
+export { withReleaseEntries, writeGraphFile } from "./write.js";

@@ -35,6 +35,7 @@ export {
 } from "./plan.js";
 export {
   capRange,
+  type LongerPlan,
   type OpenedGap,
   type RetireEntry,
   type RetireResult,
@@ -56,6 +57,7 @@ export { type StopReason, stopReasons } from "./stops.js";
 export {
   type MissingMigration,
   type ReleaseEntry,
+  SUGGESTED_NOTES,
   type Suggestion,
   type SuggestResult,
   suggest,

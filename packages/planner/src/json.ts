@@ -68,6 +68,8 @@ export function gapsJson(gaps: readonly Gap[], suggested: SuggestResult | null) 
     })),
     suggestions: (suggested?.suggestions ?? []).map((s) => ({
       release: s.release,
+      // An existing transition release to ship more scripts in, rather than a new one.
+      ...(s.extends !== null && { extends: s.extends.version, adds: s.adds }),
       closes: s.closes.map((c) => ({ from: c.from.version, to: c.to.version })),
     })),
     missing: (suggested?.missing ?? []).map((m) => ({

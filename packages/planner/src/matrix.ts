@@ -1,5 +1,5 @@
 import type { Release, VersionRange } from "@stepstone/graph";
-import type { PlanContext } from "./context.js";
+import { PlanContext } from "./context.js";
 import { allowMask, type Blocker, blockersOf, releaseOrigin } from "./hop.js";
 import { type PathTree, type Plan, pathTree, planFromTree, stopsOf } from "./plan.js";
 
@@ -92,6 +92,7 @@ export const BLOCKER_PRIORITY: Readonly<Record<Blocker["code"], number>> = {
 export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
   const all = allowMask(ctx, "all");
   const none = allowMask(ctx, "none");
+  let anyWipe: PlanContext | undefined;
   const out: Gap[] = [];
   for (const cell of m.cells) {
     if (cell.reachable && cell.wipes === 0) continue;
@@ -121,7 +122,8 @@ export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
     }
     const a = ctx.releases.indexOf(cell.from);
     const b = ctx.releases.indexOf(cell.to);
-    const blockers = blockersOf(ctx, releaseOrigin(ctx, a), b, all);
+    anyWipe ??= everythingWipeable(ctx);
+    const blockers = unreachableBlockers(ctx, anyWipe, a, b, all);
     blockers.sort((x, y) => BLOCKER_PRIORITY[x.code] - BLOCKER_PRIORITY[y.code]);
     out.push({
       from: cell.from,
@@ -132,6 +134,48 @@ export function gaps(ctx: PlanContext, m: Matrix): Gap[] {
         message: `no sequence of hops reaches ${cell.to.version} from ${cell.from.version}, even with wipes`,
       },
     });
+  }
+  return out;
+}
+
+/**
+ * The graph as if every component could be wiped: where no plan exists even with wipes,
+ * its best plan is the route that would work but for the data of components that must
+ * never be wiped, so its hops name what really blocks the pair (a missing chain after a
+ * key rotation already bridged), not the direct hop's first broken rule.
+ */
+function everythingWipeable(ctx: PlanContext): PlanContext {
+  const components = ctx.graph.components.map((c) => ({ ...c, wipeable: true }));
+  return new PlanContext({ ...ctx.graph, components }, ctx.platform);
+}
+
+/**
+ * Why a -> b is unreachable even with every wipeable component wiped: every rule the hops
+ * of `anyWipe`'s best plan break (as `plan`'s blockers explain the plan with wipes); the
+ * direct hop's only when no route exists even then (keys, upgradeFrom, runner: false).
+ */
+function unreachableBlockers(
+  ctx: PlanContext,
+  anyWipe: PlanContext,
+  a: number,
+  b: number,
+  all: ReturnType<typeof allowMask>,
+): Blocker[] {
+  const tree = pathTree(
+    anyWipe,
+    releaseOrigin(anyWipe, a),
+    allowMask(anyWipe, "all"),
+    new Set([b]),
+  );
+  const route = stopsOf(anyWipe, tree, b);
+  if (route === null) return blockersOf(ctx, releaseOrigin(ctx, a), b, all);
+  const out: Blocker[] = [];
+  let from = a;
+  // The two contexts share the graph's release list, so indices are the same.
+  for (const stop of route) {
+    const to = ctx.releases.indexOf(stop);
+    out.push(...blockersOf(ctx, releaseOrigin(ctx, from), to, all));
+    from = to;
   }
   return out;
 }

@@ -18,6 +18,14 @@ export interface OpenedGap {
   readonly reason: GapReason;
 }
 
+/** A plan between kept releases that would need more hops: a new required stop. */
+export interface LongerPlan {
+  readonly from: Release;
+  readonly to: Release;
+  /** Its hops now, and once the migration stops shipping. */
+  readonly hops: { readonly before: number; readonly after: number };
+}
+
 export interface RetireEntry {
   readonly migration: Migration;
   readonly verdict: Verdict;
@@ -29,6 +37,8 @@ export interface RetireEntry {
   readonly lastShippedBy: Release | null;
   /** must-stay: the pairs that would no longer connect without wiping. */
   readonly opens: readonly OpenedGap[];
+  /** must-stay: the plans between kept releases that would get longer (more hops). */
+  readonly lengthens: readonly LongerPlan[];
   /**
    * must-stay only because a migration that may go was dropped first: alone it could go
    * (they cover the same hops; keep one of them).
@@ -58,12 +68,18 @@ export interface RetireResult {
  * simulated copy of the newest release would not do: every device could reach the copy
  * through the newest release itself, so everything would seem free to go.
  *
+ * "May go" means nothing gets worse between the kept releases: no gap opens and no plan
+ * gets longer (a plan that needs one more hop is a new required stop for every device on
+ * that path, which release notes and fleets would have to learn about).
+ *
  * Migrations are tried oldest first (by the first release that ships them). One that no
  * best plan between the kept releases uses may go at once (removing an option no best
  * plan uses changes no best plan); any other is dropped in a copy of the graph and the
- * gaps are computed again. What "may go" may go all together; each "must stay" would
- * open a gap if dropped as well.
+ * matrix is computed again. What "may go" may go all together; each "must stay" would
+ * open a gap or lengthen a plan (compared with today's graph) if dropped as well.
  */
+const key = (a: Release, b: Release) => `${a.version}\0${b.version}`;
+
 export function retire(
   graph: ReleaseGraph,
   platform: string | null,
@@ -83,21 +99,31 @@ export function retire(
     const m = matrix(ctx, kept);
     const found = gaps(ctx, m);
     const used = new Set<string>();
+    const hops = new Map<string, number>();
     for (const cell of m.cells) {
+      if (cell.reachable) hops.set(key(cell.from, cell.to), cell.hops as number);
       for (const step of cell.plan?.steps ?? []) {
         for (const x of step.preFlash) used.add(x.id);
         for (const x of step.boot) used.add(x.id);
       }
     }
-    return { gaps: found, used };
+    return { gaps: found, used, cells: m.cells, hops };
   };
-  const key = (a: Release, b: Release) => `${a.version}\0${b.version}`;
   const baseline = evaluate(graph);
   const baselineGaps = new Set(baseline.gaps.map((g) => key(g.from, g.to)));
   const opened = (s: ReturnType<typeof evaluate>) =>
     s.gaps
       .filter((g) => !baselineGaps.has(key(g.from, g.to)))
       .map((g) => ({ from: g.from, to: g.to, reason: g.reason }));
+  // A pair that opens a gap is reported there; here only pairs that still connect.
+  const longer = (s: ReturnType<typeof evaluate>): LongerPlan[] =>
+    s.cells.flatMap((c) => {
+      const before = baseline.hops.get(key(c.from, c.to));
+      const after = s.hops.get(key(c.from, c.to));
+      if (before === undefined || after === undefined || after <= before) return [];
+      if (c.wipes !== 0) return [];
+      return [{ from: c.from, to: c.to, hops: { before, after } }];
+    });
 
   const shipping = startCtx.shipping;
   const capped = new Map<string, string | null>();
@@ -139,26 +165,28 @@ export function retire(
 
   const verdicts = new Map<
     string,
-    { verdict: Verdict; opens: OpenedGap[]; alternative: boolean }
+    { verdict: Verdict; opens: OpenedGap[]; lengthens: LongerPlan[]; alternative: boolean }
   >();
   let current = graph;
   let state = baseline;
   for (const m of candidates) {
     if (!state.used.has(m.id)) {
       current = drop(current, m);
-      verdicts.set(m.id, { verdict: "may-go", opens: [], alternative: false });
+      verdicts.set(m.id, { verdict: "may-go", opens: [], lengthens: [], alternative: false });
       continue;
     }
     const trial = drop(current, m);
     const after = evaluate(trial);
     const opens = opened(after);
-    if (opens.length === 0) {
+    const lengthens = longer(after);
+    if (opens.length === 0 && lengthens.length === 0) {
       current = trial;
       state = after;
-      verdicts.set(m.id, { verdict: "may-go", opens: [], alternative: false });
+      verdicts.set(m.id, { verdict: "may-go", opens: [], lengthens: [], alternative: false });
     } else {
-      const alone = opened(evaluate(drop(graph, m))).length === 0;
-      verdicts.set(m.id, { verdict: "must-stay", opens, alternative: alone });
+      const alone = evaluate(drop(graph, m));
+      const harmless = opened(alone).length === 0 && longer(alone).length === 0;
+      verdicts.set(m.id, { verdict: "must-stay", opens, lengthens, alternative: harmless });
     }
   }
 
@@ -173,6 +201,7 @@ export function retire(
         unship: false,
         lastShippedBy: last === undefined ? null : (graph.releases[last] as Release),
         opens: [],
+        lengthens: [],
         alternative: false,
       };
     }
@@ -183,6 +212,7 @@ export function retire(
       unship: v.verdict === "may-go" && next.ships.includes(m.id),
       lastShippedBy: null,
       opens: v.opens,
+      lengthens: v.lengthens,
       alternative: v.alternative,
     };
   });

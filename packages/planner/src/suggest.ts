@@ -19,8 +19,16 @@ export type ReleaseEntry = Required<
   Pick<EntryOf<"release">, "signedBy" | "trusts"> & { transition: true };
 
 export interface Suggestion {
+  /** The entry to add; for an extension, the existing release's entry as it becomes. */
   readonly release: ReleaseEntry;
   readonly closes: readonly { from: Release; to: Release }[];
+  /**
+   * A transition release already in the graph that closes these pairs once it ships more
+   * scripts (`adds`), instead of a new build; null for a new release.
+   */
+  readonly extends: Release | null;
+  /** extends: the migration ids to add to its `ships`. */
+  readonly adds: readonly string[];
 }
 
 export interface MissingMigration {
@@ -41,6 +49,11 @@ interface Pair {
   b: number;
   /** Per component: the epochs a transition image could be at, for this pair. */
   candidates: Set<Epoch>[];
+  /**
+   * Per component and candidate epoch: the scripts A -> T -> B runs with T there (the
+   * shortest chain a -> T's epoch, then T's epoch -> b: T ships whatever they need).
+   */
+  scripts: Map<Epoch, number>[];
 }
 
 interface Group {
@@ -69,6 +82,7 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
     const a = index.get(g.from) as number;
     const b = index.get(g.to) as number;
     const candidates: Set<Epoch>[] = [];
+    const scripts: Map<Epoch, number>[] = [];
     let closable = true;
     for (let ci = 0; ci < ctx.c; ci++) {
       const ea = ctx.epoch(a, ci);
@@ -85,16 +99,31 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
         missing.set(k, entry);
       }
       candidates.push(both);
+      scripts.push(
+        new Map([...both].map((e) => [e, (reach.get(e) as number) + (coreach.get(e) as number)])),
+      );
     }
     const src = ctx.releases[a] as Release;
     if (src.trusts !== null && src.trusts.length === 0) closable = false;
-    if (closable) pairs.push({ a, b, candidates });
+    if (closable) pairs.push({ a, b, candidates, scripts });
   }
   pairs.sort((x, y) => x.a - y.a || x.b - y.b);
 
-  const groups = groupPairs(ctx, pairs);
+  // A transition release the graph already has (one written by an earlier --write, say)
+  // comes first: shipping a few more scripts in it is one build fewer than a new image.
+  const reuse = new Map<number, Pair[]>();
+  const fresh: Pair[] = [];
+  for (const p of pairs) {
+    const t = reusable(ctx, p);
+    if (t === null) fresh.push(p);
+    else reuse.set(t, [...(reuse.get(t) ?? []), p]);
+  }
+  const groups = groupPairs(ctx, fresh);
   const taken = new Set(ctx.releases.map((r) => versionKey(r.semver)));
-  let drafts = groups.map((g) => draft(ctx, g, taken));
+  let drafts = [
+    ...[...reuse].map(([t, ps]) => extendDraft(ctx, t, ps)),
+    ...groups.map((g) => draft(ctx, g, taken)),
+  ];
   let closed = verify(ctx, drafts);
 
   // Pairs a shared image did not close (an interaction the grouping could not see) get
@@ -127,6 +156,8 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
         from: ctx.releases[p.a] as Release,
         to: ctx.releases[p.b] as Release,
       })),
+      extends: d.extends === null ? null : (ctx.releases[d.extends] as Release),
+      adds: d.adds,
     });
   });
   return { suggestions, missing: [...missing.values()] };
@@ -176,9 +207,84 @@ interface Draft {
   group: Group;
   pairs: Pair[];
   entry: ReleaseEntry;
+  /** The existing release it extends (index), or null for a new one. */
+  extends: number | null;
+  adds: string[];
+}
+
+/** How the notes of a suggested release begin: the mark of a build not made yet. */
+export const SUGGESTED_NOTES = "Suggested by stepstone gaps --suggest";
+
+/**
+ * The newest suggested transition release of the graph (one `gaps --suggest --write`
+ * wrote, its notes still beginning with SUGGESTED_NOTES: not built yet, so it may still
+ * change) through which the pair would connect if it shipped more scripts: its epochs are
+ * among the pair's candidates and its keys and version already admit both hops (keys are
+ * never widened: what an image trusts is a security decision, not a suggestion's). A
+ * transition someone built is never changed (publish refuses a published build that
+ * changes). Null if none.
+ */
+function reusable(ctx: PlanContext, p: Pair): number | null {
+  for (let t = ctx.n - 1; t >= 0; t--) {
+    const r = ctx.releases[t] as Release;
+    if (!r.transition || r.withdrawn || !r.runner || t === p.a || t === p.b) continue;
+    if (!(r.notes ?? "").startsWith(SUGGESTED_NOTES)) continue;
+    if (!ctx.trusted(p.a, t) || !ctx.trusted(t, p.b)) continue;
+    if (!ctx.upgradeAllowed(p.a, t) || !ctx.upgradeAllowed(t, p.b)) continue;
+    let fits = true;
+    for (let ci = 0; ci < ctx.c && fits; ci++)
+      fits = p.candidates[ci]?.has(ctx.epoch(t, ci)) ?? false;
+    if (fits) return t;
+  }
+  return null;
+}
+
+/** The scripts the chains a -> epochs -> b need, for each pair (ids, unsorted). */
+function chainIds(
+  ctx: PlanContext,
+  pairs: readonly Pair[],
+  epochOf: (ci: number) => Epoch,
+): Set<string> {
+  const ids = new Set<string>();
+  for (const p of pairs) {
+    for (let ci = 0; ci < ctx.c; ci++) {
+      const e = epochOf(ci);
+      const edges = ctx.allEdges(ci);
+      for (const [x, y] of [
+        [ctx.epoch(p.a, ci), e],
+        [e, ctx.epoch(p.b, ci)],
+      ] as const) {
+        const chain = bestChain(x, y, edges, NO_EDGES);
+        for (const m of chain?.preFlash ?? []) ids.add(m.id);
+      }
+    }
+  }
+  return ids;
+}
+
+/** Release t, shipping what the pairs' chains through it need on top of what it ships. */
+function extendDraft(ctx: PlanContext, t: number, pairs: Pair[]): Draft {
+  const r = ctx.releases[t] as Release;
+  const byId = new Map(ctx.graph.migrations.map((m) => [m.id, m]));
+  const ids = chainIds(ctx, pairs, (ci) => ctx.epoch(t, ci));
+  const adds = [...ids].filter((id) => !ctx.shipping.ships(t, byId.get(id) as never)).sort();
+  const entry: ReleaseEntry = inFileOrder("release", {
+    version: r.version,
+    line: r.line,
+    transition: true,
+    epochs: r.epochs,
+    // The file's order kept, the new ones after.
+    ships: [...r.ships, ...adds.filter((id) => !r.ships.includes(id))],
+    ...(r.signedBy !== null && { signedBy: r.signedBy }),
+    ...(r.trusts !== null && { trusts: [...r.trusts] }),
+    notes: r.notes ?? "",
+  });
+  const group: Group = { down: false, pairs, candidates: [], keys: null };
+  return { group, pairs, entry, extends: t, adds };
 }
 
 function redraft(ctx: PlanContext, d: Draft, taken: Set<string>): Draft {
+  if (d.extends !== null) return extendDraft(ctx, d.extends, d.pairs);
   taken.delete(
     versionKey(parseVersion(d.entry.version) as NonNullable<ReturnType<typeof parseVersion>>),
   );
@@ -189,27 +295,22 @@ function redraft(ctx: PlanContext, d: Draft, taken: Set<string>): Draft {
 function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
   const targets = g.pairs.map((p) => ctx.releases[p.b] as Release);
   const sources = g.pairs.map((p) => ctx.releases[p.a] as Release);
-  // The image's data format: the newest epoch that works for every pair. For a downgrade
-  // that is the source's format, so the down-migrations run before flashing, like the
-  // hand-made transition builds this replaces.
+  // The image's data format: per component, the epoch that works for every pair with the
+  // fewest scripts on their plans (A -> T -> B), the newest among those. The newest alone
+  // is not enough: a downgrade whose source and target share an epoch would otherwise
+  // convert it up at T's boot and back down before flashing (4 scripts where 2 do). Ties
+  // keep the source's format for a downgrade, so the down-migrations run before flashing,
+  // like the hand-made transition builds this replaces. Components are independent: each
+  // one's scripts depend on its own epoch only.
   const epochs: Record<string, Epoch> = {};
   ctx.components.forEach((c, ci) => {
-    epochs[c.name] = Math.max(...(g.candidates[ci] as Set<Epoch>));
+    epochs[c.name] = cheapestEpoch(g, ci);
   });
-  const ids = new Set<string>();
-  for (const p of g.pairs) {
-    ctx.components.forEach((c, ci) => {
-      const e = epochs[c.name] as Epoch;
-      const edges = ctx.allEdges(ci);
-      for (const [x, y] of [
-        [ctx.epoch(p.a, ci), e],
-        [e, ctx.epoch(p.b, ci)],
-      ] as const) {
-        const chain = bestChain(x, y, edges, NO_EDGES);
-        for (const m of chain?.preFlash ?? []) ids.add(m.id);
-      }
-    });
-  }
+  const ids = chainIds(
+    ctx,
+    g.pairs,
+    (ci) => epochs[(ctx.components[ci] as { name: string }).name] as Epoch,
+  );
   const version = pickVersion(g, sources, targets, taken);
   taken.add(version);
   const sv = parseVersion(version) as NonNullable<ReturnType<typeof parseVersion>>;
@@ -241,9 +342,24 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
     ships,
     ...(signedBy !== undefined && { signedBy }),
     ...(trusts !== undefined && { trusts }),
-    notes: `Suggested by stepstone gaps --suggest: connects ${pairsText}.`,
+    notes: `${SUGGESTED_NOTES}: connects ${pairsText}.`,
   });
-  return { group: g, pairs: g.pairs, entry };
+  return { group: g, pairs: g.pairs, entry, extends: null, adds: [] };
+}
+
+/** The candidate epoch of component `ci` with the fewest scripts over the group's pairs; the newest of those. */
+function cheapestEpoch(g: Group, ci: number): Epoch {
+  let best: Epoch | null = null;
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (const e of g.candidates[ci] as Set<Epoch>) {
+    let cost = 0;
+    for (const p of g.pairs) cost += p.scripts[ci]?.get(e) ?? Number.POSITIVE_INFINITY;
+    if (cost < bestCost || (cost === bestCost && best !== null && e > best)) {
+      best = e;
+      bestCost = cost;
+    }
+  }
+  return best as Epoch;
 }
 
 /**
@@ -311,6 +427,7 @@ function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
     ctx.graph,
     drafts.map((d) => d.entry),
   );
+  // withReleases replaces the extended releases' entries: only their ships change.
   const next = new PlanContext(graph, ctx.platform);
   const index = new Map(next.releases.map((r, i) => [r.version, i]));
   return drafts.map((d) => {
@@ -325,24 +442,37 @@ function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
   });
 }
 
-/** The graph with extra releases (pure: a new graph, sorted). */
+/**
+ * The graph with extra releases (pure: a new graph, sorted). An entry whose version the
+ * graph has already is an extension: that release ships the entry's `ships` instead.
+ */
 export function withReleases(graph: ReleaseGraph, entries: readonly ReleaseEntry[]): ReleaseGraph {
-  const added: Release[] = entries.map((e) => ({
-    version: e.version,
-    semver: parseVersion(e.version) as NonNullable<ReturnType<typeof parseVersion>>,
-    line: e.line,
-    golden: false,
-    transition: true,
-    withdrawn: false,
-    runner: true,
-    epochs: e.epochs,
-    ships: e.ships,
-    upgradeFrom: null,
-    signedBy: e.signedBy ?? null,
-    trusts: e.trusts ?? null,
-    platforms: {},
-    notes: e.notes,
-  }));
-  const releases = [...graph.releases, ...added].sort((x, y) => x.semver.compare(y.semver));
+  const have = new Map(graph.releases.map((r) => [r.version, r]));
+  const extended = new Map(
+    entries.filter((e) => have.has(e.version)).map((e) => [e.version, e.ships]),
+  );
+  const added: Release[] = entries
+    .filter((e) => !have.has(e.version))
+    .map((e) => ({
+      version: e.version,
+      semver: parseVersion(e.version) as NonNullable<ReturnType<typeof parseVersion>>,
+      line: e.line,
+      golden: false,
+      transition: true,
+      withdrawn: false,
+      runner: true,
+      epochs: e.epochs,
+      ships: e.ships,
+      upgradeFrom: null,
+      signedBy: e.signedBy ?? null,
+      trusts: e.trusts ?? null,
+      platforms: {},
+      notes: e.notes,
+    }));
+  const kept = graph.releases.map((r) => {
+    const ships = extended.get(r.version);
+    return ships === undefined ? r : { ...r, ships };
+  });
+  const releases = [...kept, ...added].sort((x, y) => x.semver.compare(y.semver));
   return { ...graph, releases };
 }

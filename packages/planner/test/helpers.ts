@@ -26,7 +26,17 @@ type Json = Record<string, unknown>;
  * the way stepstone reads the file: suggested entries must be valid entries.
  */
 export function withEntries(g: GraphJson, entries: readonly object[]): ReleaseGraph {
-  return graph({ ...g, releases: [...g.releases, ...(entries as Json[])] });
+  // An entry for a release the file has already extends it: only its ships change.
+  const byVersion = new Map((entries as Json[]).map((e) => [e.version, e]));
+  const releases = g.releases.map((r) => {
+    const e = byVersion.get(r.version);
+    return e === undefined ? r : { ...r, ships: e.ships };
+  });
+  const have = new Set(g.releases.map((r) => r.version));
+  return graph({
+    ...g,
+    releases: [...releases, ...(entries as Json[]).filter((e) => !have.has(e.version))],
+  });
 }
 
 export function parse(g: GraphJson): ParsedGraph {

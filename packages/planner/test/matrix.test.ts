@@ -2,7 +2,7 @@ import { parseRange, type Release } from "@stepstone/graph";
 import type { GraphJson } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
 import { selectReleases, withReleases } from "../src/index.js";
-import { context, graph, planOf, report, routeOf, withEntries } from "./helpers.js";
+import { context, graph, hopsOf, planOf, report, routeOf, withEntries } from "./helpers.js";
 
 /** DESIGN.md "Planning": matrix, gaps and suggest over a release set. */
 
@@ -146,6 +146,56 @@ describe("gaps", () => {
     expect(found?.reason).toEqual({ ...reason, message: expect.any(String) });
   });
 
+  it("an unreachable pair's reason comes from the route that would work with wipes, not from the direct hop", () => {
+    // The key rotation is bridged (1.9.0-transition.1 trusts both keys); what still blocks
+    // 1.0.0 -> 2.0.0 is sel-logs, which no script converts 1 -> 2 and must never be wiped.
+    const g: GraphJson = {
+      components: { "sel-logs": { wipeable: false } },
+      releases: [
+        {
+          version: "1.0.0",
+          golden: true,
+          epochs: { "sel-logs": 1 },
+          signedBy: "k1",
+          trusts: ["k1"],
+        },
+        {
+          version: "1.9.0-transition.1",
+          transition: true,
+          epochs: { "sel-logs": 1 },
+          signedBy: "k1",
+          trusts: ["k1", "k2"],
+        },
+        {
+          version: "2.0.0",
+          golden: true,
+          epochs: { "sel-logs": 2 },
+          signedBy: "k2",
+          trusts: ["k2"],
+        },
+      ],
+    };
+    expect(report(g).gaps.gaps).toEqual([
+      {
+        from: "1.0.0",
+        to: "2.0.0",
+        reason: {
+          code: "noChain",
+          component: "sel-logs",
+          message: expect.stringMatching(
+            /^sel-logs 1 -> 2 on the hop 1\.9\.0-transition\.1 -> 2\.0\.0: .*write that migration$/,
+          ),
+        },
+      },
+      // Back from 2.0.0 nothing is signed with a key it trusts: the key is the reason.
+      {
+        from: "2.0.0",
+        to: "1.0.0",
+        reason: { code: "key", key: "k1", message: expect.any(String) },
+      },
+    ]);
+  });
+
   it("none when every pair connects without a wipe", () => {
     const g: GraphJson = {
       releases: [
@@ -214,6 +264,116 @@ describe("suggest", () => {
     ]);
     // The same, added in memory.
     expect(report(withReleases(graph(withDown), entries)).gaps.gaps).toEqual([]);
+  });
+
+  it("puts the image at the epochs with the fewest scripts: a format both ends share is not converted there and back", () => {
+    // 3.0.0 moved network 2 -> 3 and ships both directions; the goldens are both at network
+    // 2. Closing 2.5.0 -> 2.1.0 (users 2 -> 1) at network 3, the newest that works, would
+    // run network 2 -> 3 at the image's boot and 3 -> 2 before flashing 2.1.0 for nothing.
+    const g: GraphJson = {
+      components: { users: {}, network: { wipeable: false } },
+      releases: [
+        { version: "2.1.0", golden: true, epochs: { users: 1, network: 2 } },
+        { version: "2.5.0", golden: true, epochs: { users: 2, network: 2 } },
+        { version: "3.0.0", epochs: { users: 2, network: 3 } },
+      ],
+      migrations: [
+        { id: "users-1-2", component: "users", from: 1, to: 2, shippedIn: ">=2.5.0" },
+        // Written, but shipped by no release yet.
+        { id: "users-2-1", component: "users", from: 2, to: 1 },
+        { id: "network-2-3", component: "network", from: 2, to: 3, shippedIn: ">=3.0.0" },
+        { id: "network-3-2", component: "network", from: 3, to: 2, shippedIn: ">=3.0.0" },
+      ],
+    };
+    const { gaps: out } = report(g);
+    expect(out.suggestions).toEqual([
+      {
+        release: {
+          version: "2.5.1-transition.1",
+          line: "2.5",
+          transition: true,
+          epochs: { users: 2, network: 2 },
+          ships: ["users-2-1"],
+          notes: expect.any(String),
+        },
+        closes: [{ from: "2.5.0", to: "2.1.0" }],
+      },
+    ]);
+    const next = withEntries(
+      g,
+      out.suggestions.map((s) => s.release),
+    );
+    expect(hopsOf(next, "2.5.0", "2.1.0")).toEqual([
+      { to: "2.5.1-transition.1", preFlash: [], boot: [], wipe: [] },
+      { to: "2.1.0", preFlash: ["users-2-1"], boot: [], wipe: [] },
+    ]);
+  });
+
+  it("reuses a transition release the graph has (one written before) by shipping more scripts in it, before proposing a new one", () => {
+    // 2.5.1-transition.1 is the image written for 2.5.0 -> 2.1.0; then 2.6.0 moved users
+    // to 3. Its way down goes through the same image, once the image ships users-3-2.
+    const g: GraphJson = {
+      components: { users: {} },
+      releases: [
+        { version: "2.1.0", golden: true, epochs: { users: 1 } },
+        { version: "2.5.0", golden: true, epochs: { users: 2 } },
+        {
+          version: "2.5.1-transition.1",
+          line: "2.5",
+          transition: true,
+          epochs: { users: 2 },
+          ships: ["users-2-1"],
+          notes: "Suggested by stepstone gaps --suggest: connects 2.5.0 -> 2.1.0.",
+        },
+        { version: "2.6.0", golden: true, epochs: { users: 3 } },
+      ],
+      migrations: [
+        { id: "users-1-2", component: "users", from: 1, to: 2, shippedIn: ">=2.5.0" },
+        { id: "users-2-1", component: "users", from: 2, to: 1 },
+        { id: "users-2-3", component: "users", from: 2, to: 3, shippedIn: ">=2.6.0" },
+        { id: "users-3-2", component: "users", from: 3, to: 2 },
+      ],
+    };
+    const { gaps: out } = report(g);
+    expect(out.gaps.map((x) => `${x.from} -> ${x.to}`)).toEqual([
+      "2.6.0 -> 2.1.0",
+      "2.6.0 -> 2.5.0",
+    ]);
+    expect(out.suggestions).toEqual([
+      {
+        release: {
+          version: "2.5.1-transition.1",
+          line: "2.5",
+          transition: true,
+          epochs: { users: 2 },
+          ships: ["users-2-1", "users-3-2"],
+          notes: "Suggested by stepstone gaps --suggest: connects 2.5.0 -> 2.1.0.",
+        },
+        extends: "2.5.1-transition.1",
+        adds: ["users-3-2"],
+        closes: [
+          { from: "2.6.0", to: "2.1.0" },
+          { from: "2.6.0", to: "2.5.0" },
+        ],
+      },
+    ]);
+    const next = withEntries(
+      g,
+      out.suggestions.map((s) => s.release),
+    );
+    expect(report(next).gaps.gaps).toEqual([]);
+    // A transition someone built (its notes say so) is never changed: a new one is proposed.
+    const built = structuredClone(g);
+    (built.releases[2] as Record<string, unknown>).notes = "Built from 2.5.0 for the field.";
+    expect(report(built).gaps.suggestions.map((s) => [s.release.version, s.extends])).toEqual([
+      ["2.6.1-transition.1", undefined],
+    ]);
+    expect(next.releases.map((r) => r.version)).toEqual([
+      "2.1.0",
+      "2.5.0",
+      "2.5.1-transition.1",
+      "2.6.0",
+    ]);
   });
 
   it("bridges a key rotation with releases signed by a key the sources trust, trusting both", () => {

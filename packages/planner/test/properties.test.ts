@@ -414,3 +414,69 @@ describe("ranges", () => {
     );
   });
 });
+
+/** Every assignment of one of `values` to each name. */
+function assignments(
+  names: readonly string[],
+  values: readonly number[],
+): Record<string, number>[] {
+  let out: Record<string, number>[] = [{}];
+  for (const n of names) out = out.flatMap((a) => values.map((v) => ({ ...a, [n]: v })));
+  return out;
+}
+
+describe("suggest is minimal in scripts", () => {
+  it("no other choice of a suggestion's epochs (shipping every script) closes the same pairs with fewer scripts on their plans", () => {
+    fc.assert(
+      fc.property(
+        graphArb,
+        fc.constantFrom<"golden" | "all">("golden", "all"),
+        fc.option(fc.constant(PLATFORM), { freq: 3 }),
+        (g, kind, platform) => {
+          const ctx = new PlanContext(model(g), platform);
+          const gapList = gaps(ctx, matrix(ctx, selectReleases(ctx, { kind })));
+          const { suggestions } = suggest(ctx, gapList);
+          const names = ctx.components.map((c) => c.name);
+          const epochs = [
+            ...new Set([
+              ...Array.from(ctx.epochs),
+              ...ctx.graph.migrations.flatMap((m) => [m.from, m.to]),
+            ]),
+          ];
+          const everyId = ctx.graph.migrations.map((m) => m.id).sort();
+          // The scripts the plans of these pairs run with `entry` in place of suggestion i
+          // (the others stay); null when one of them is not closed.
+          const scriptsWith = (i: number, entry: (typeof suggestions)[number]["release"]) => {
+            const entries = suggestions.map((s, j) => (j === i ? entry : s.release));
+            const next = new PlanContext(withReleases(ctx.graph, entries), platform);
+            let total = 0;
+            for (const p of suggestions[i]?.closes ?? []) {
+              const res = plan(next, {
+                from: at(next, p.from.version),
+                to: at(next, p.to.version),
+              });
+              if (!res.reachable) return null;
+              total += res.plan.steps.reduce((n, s) => n + s.preFlash.length + s.boot.length, 0);
+            }
+            return total;
+          };
+          suggestions.forEach((s, i) => {
+            const mine = scriptsWith(i, s.release);
+            expect(mine, `${s.release.version} closes what it claims`).not.toBeNull();
+            // A reused release keeps its epochs (it exists): only its ships are compared.
+            const vectors = s.extends === null ? assignments(names, epochs) : [s.release.epochs];
+            for (const vector of vectors) {
+              const other = scriptsWith(i, { ...s.release, epochs: vector, ships: everyId });
+              if (other === null) continue;
+              expect(
+                mine as number,
+                `${s.release.version} at ${JSON.stringify(s.release.epochs)} vs ${JSON.stringify(vector)}`,
+              ).toBeLessThanOrEqual(other);
+            }
+          });
+        },
+      ),
+      runs(200),
+    );
+  });
+});

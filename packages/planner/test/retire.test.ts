@@ -50,6 +50,17 @@ function gapPairs(g: ReleaseGraph): string[] {
   return gaps(ctx, matrix(ctx, set)).map((x) => `${x.from.version}->${x.to.version}`);
 }
 
+/** The hops of every connected pair of the same set, by "from->to". */
+function hopPairs(g: ReleaseGraph): Record<string, number> {
+  const ctx = new PlanContext(g, null);
+  const set = [...selectReleases(ctx, { kind: "golden" }), ctx.n - 1];
+  return Object.fromEntries(
+    matrix(ctx, set)
+      .cells.filter((c) => c.reachable)
+      .map((c) => [`${c.from.version}->${c.to.version}`, c.hops as number]),
+  );
+}
+
 /** The graph with these migrations' shippedIn replaced. */
 function dropped(doc: Json, ranges: Record<string, string>): ReleaseGraph {
   const copy = structuredClone(doc);
@@ -75,17 +86,29 @@ describe("retire: how long must a migration be kept", () => {
       Object.fromEntries(res.entries.map((e) => [e.migration.id, [e.verdict, e.alternative]])),
     ).toEqual({
       "users-1-2": ["may-go", false],
-      "users-2-1": ["may-go", false],
-      "network-1-2": ["may-go", false],
-      "network-2-1": ["may-go", false],
-      "users-1-3": ["may-go", false],
-      // 1.2.0 -> 1.3.0 could also go down to 1 before flashing and take users-1-3 at boot,
-      // but users-1-3 went first: keep one of the two.
-      "users-2-3": ["must-stay", true],
+      // 1.3.0 -> 1.0.0 would stop at 1.1.0 or 1.2.0 to take users 2 -> 1 there.
+      "users-2-1": ["must-stay", false],
+      // 1.0.0 -> 1.3.0 would stop at 1.2.0 for network 1 -> 2 (and back down).
+      "network-1-2": ["must-stay", false],
+      "network-2-1": ["must-stay", false],
+      // Alone it could go (users-1-2 then users-2-3 do 1 -> 3 on the same hop), but
+      // users-1-2 went first: keep one of the two.
+      "users-1-3": ["must-stay", true],
+      "users-2-3": ["may-go", false],
       "users-3-2": ["must-stay", false],
       "users-3-1": ["retired", false],
     });
     expect(verdict["users-1-2"]?.shippedIn).toBe(">=1.1.0 <1.3.0");
+    const longer = (id: string) =>
+      verdict[id]?.lengthens.map((l) => [
+        l.from.version,
+        l.to.version,
+        l.hops.before,
+        l.hops.after,
+      ]);
+    expect(longer("users-2-1")).toEqual([["1.3.0", "1.0.0", 1, 2]]);
+    expect(longer("network-1-2")).toEqual([["1.0.0", "1.3.0", 1, 2]]);
+    expect(longer("network-2-1")).toEqual([["1.3.0", "1.0.0", 1, 2]]);
     expect(verdict["users-3-2"]?.opens.map((g) => `${g.from.version}->${g.to.version}`)).toEqual([
       "1.3.0->1.0.0",
       "1.3.0->1.2.0",
@@ -93,20 +116,87 @@ describe("retire: how long must a migration be kept", () => {
     expect(verdict["users-3-1"]?.lastShippedBy).toBeNull();
   });
 
-  it("is right: dropping what may go opens no gap; dropping a must-stay as well does", () => {
+  it("is right: dropping what may go opens no gap and lengthens no plan; a must-stay as well does one or the other", () => {
     const mayGo = Object.fromEntries(
       res.entries
         .filter((e) => e.verdict === "may-go")
         .map((e) => [e.migration.id, e.shippedIn as string]),
     );
+    const before = hopPairs(graphOf(GRAPH));
     expect(gapPairs(dropped(GRAPH, mayGo))).toEqual([]);
+    expect(hopPairs(dropped(GRAPH, mayGo))).toEqual(before);
+    // Each must-stay makes something worse if dropped as well (what it reports is measured
+    // when it was tried, oldest first: a later may-go can turn a longer plan into a gap).
     for (const e of res.entries.filter((x) => x.verdict === "must-stay")) {
       const m = e.migration;
       const more = { ...mayGo, [m.id]: capRange(m.shippedIn?.raw ?? "", "1.3.0") };
       const opened = gapPairs(dropped(GRAPH, more));
-      expect(opened.length, m.id).toBeGreaterThan(0);
-      expect(opened).toEqual(e.opens.map((g) => `${g.from.version}->${g.to.version}`));
+      const after = hopPairs(dropped(GRAPH, more));
+      const grew = Object.keys(after).filter(
+        (k) => before[k] !== undefined && (after[k] as number) > (before[k] as number),
+      );
+      expect(opened.length + grew.length, m.id).toBeGreaterThan(0);
+      expect(e.opens.length + e.lengthens.length, m.id).toBeGreaterThan(0);
     }
+  });
+
+  it("a migration whose loss adds a required stop must stay: the plans that get longer, from how many hops to how many", () => {
+    // users 1 -> 2 in 1.1.0. Today 2.0.0 ships both directions, so 1.0.0 and 2.0.0 are one
+    // hop apart; without them in 2.0.0 no gap opens (1.1.0 ships them too), but every
+    // device stops at 1.1.0 on the way.
+    const doc: Json = {
+      schemaVersion: 1,
+      components: { users: { paths: ["etc/passwd"] } },
+      releases: [
+        { version: "1.0.0", golden: true, epochs: { users: 1 } },
+        { version: "1.1.0", epochs: { users: 2 } },
+        { version: "2.0.0", epochs: { users: 2 } },
+      ],
+      migrations: [
+        {
+          id: "users-1-2",
+          component: "users",
+          from: 1,
+          to: 2,
+          script: "m/1-2.sh",
+          shippedIn: ">=1.1.0",
+        },
+        {
+          id: "users-2-1",
+          component: "users",
+          from: 2,
+          to: 1,
+          script: "m/2-1.sh",
+          shippedIn: ">=1.1.0",
+        },
+      ],
+    };
+    const r = retire(graphOf(doc), null, { kind: "golden" });
+    expect(
+      r.entries.map((e) => ({
+        id: e.migration.id,
+        verdict: e.verdict,
+        opens: e.opens.length,
+        lengthens: e.lengthens.map((l) => ({
+          from: l.from.version,
+          to: l.to.version,
+          hops: l.hops,
+        })),
+      })),
+    ).toEqual([
+      {
+        id: "users-1-2",
+        verdict: "must-stay",
+        opens: 0,
+        lengthens: [{ from: "1.0.0", to: "2.0.0", hops: { before: 1, after: 2 } }],
+      },
+      {
+        id: "users-2-1",
+        verdict: "must-stay",
+        opens: 0,
+        lengthens: [{ from: "2.0.0", to: "1.0.0", hops: { before: 1, after: 2 } }],
+      },
+    ]);
   });
 
   it("counts only new gaps: a gap that exists already is not the migration's fault", () => {

@@ -234,6 +234,11 @@ export async function retireCommand(opts: RetireOptions): Promise<number> {
           to: g.to.version,
           reason: reason(g.reason),
         })),
+        lengthens: e.lengthens.map((l) => ({
+          from: l.from.version,
+          to: l.to.version,
+          hops: l.hops,
+        })),
       })),
     });
     return 0;
@@ -278,7 +283,14 @@ export async function retireCommand(opts: RetireOptions): Promise<number> {
               (g) =>
                 `${g.from.version} → ${g.to.version}: ${g.reason.code}${g.reason.component ? ` ${g.reason.component}` : ""}`,
             ),
-          ...(e.opens.length > 4 ? [`… ${e.opens.length - 4} more`] : []),
+          ...(e.opens.length > 4 ? [`… ${e.opens.length - 4} more gaps`] : []),
+          ...e.lengthens
+            .slice(0, 4)
+            .map(
+              (l) =>
+                `${l.from.version} → ${l.to.version}: ${l.hops.after} hops instead of ${l.hops.before}`,
+            ),
+          ...(e.lengthens.length > 4 ? [`… ${e.lengthens.length - 4} more longer plans`] : []),
           ...(e.alternative ? ["(alone it could go: another migration covers the same hops)"] : []),
         ];
     }
@@ -290,7 +302,7 @@ export async function retireCommand(opts: RetireOptions): Promise<number> {
   out(
     mayGo === 0
       ? `Nothing ${res.next.version} ships may go yet.`
-      : `${plural(mayGo, "migration")} may stop shipping from ${res.next.version} on, all together: give ${mayGo === 1 ? "it" : "them"} the shippedIn shown.`,
+      : `${plural(mayGo, "migration")} may stop shipping from ${res.next.version} on, all together: give ${mayGo === 1 ? "it" : "them"} the shippedIn shown; no gap opens and no plan between these releases gets longer.`,
   );
   return 0;
 }

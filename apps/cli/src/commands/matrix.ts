@@ -1,11 +1,19 @@
 import { InputError } from "@stepstone/errors";
 import {
+  displayPath,
+  type LoadedGraph,
+  withReleaseEntries,
+  writeGraphFile,
+} from "@stepstone/graph-file";
+import {
   gaps as findGaps,
   gapsJson,
   type Matrix,
   matrix,
   matrixJson,
   type PlanContext,
+  type Suggestion,
+  type SuggestResult,
   selectReleases,
   suggest,
 } from "@stepstone/planner";
@@ -27,8 +35,8 @@ export interface SetOptions {
  */
 async function computeMatrix(
   opts: SetOptions & { check?: boolean },
-): Promise<{ ctx: PlanContext; m: Matrix }> {
-  const { ctx } = await openGraph(opts);
+): Promise<{ ctx: PlanContext; m: Matrix; loaded: LoadedGraph }> {
+  const { ctx, loaded } = await openGraph(opts);
   const set = selectReleases(ctx, releaseSelection(opts));
   if (set.length === 0 && (opts.releases !== undefined || opts.check)) {
     const what =
@@ -46,7 +54,7 @@ async function computeMatrix(
       }`,
     );
   }
-  return { ctx, m: matrix(ctx, set) };
+  return { ctx, m: matrix(ctx, set), loaded };
 }
 
 export async function matrixCommand(opts: SetOptions): Promise<number> {
@@ -84,15 +92,30 @@ export async function matrixCommand(opts: SetOptions): Promise<number> {
 export interface GapsOptions extends SetOptions {
   suggest?: boolean;
   check?: boolean;
+  write?: boolean;
 }
 
 export async function gapsCommand(opts: GapsOptions): Promise<number> {
-  const { ctx, m } = await computeMatrix(opts);
+  if (opts.write && !opts.suggest)
+    throw new InputError(
+      "--write adds the suggested releases to the graph: pass it with --suggest",
+    );
+  const { ctx, m, loaded } = await computeMatrix(opts);
   const gapList = findGaps(ctx, m);
   const suggested = opts.suggest ? suggest(ctx, gapList) : null;
+  const written = opts.write && suggested ? await writeSuggestions(loaded, suggested) : null;
   const code = opts.check && gapList.length > 0 ? 1 : 0;
   if (opts.format === "json") {
-    printJson(gapsJson(gapList, suggested));
+    printJson({
+      ...gapsJson(gapList, suggested),
+      ...(written && {
+        written: {
+          file: loaded.file,
+          added: written.added.map((s) => s.release.version),
+          extended: written.extended.map((s) => ({ version: s.release.version, adds: s.adds })),
+        },
+      }),
+    });
     return code;
   }
   if (gapList.length === 0) {
@@ -122,6 +145,13 @@ export async function gapsCommand(opts: GapsOptions): Promise<number> {
     if (suggested.suggestions.length === 0)
       out("No transition release built from existing migrations closes these gaps.");
     for (const s of suggested.suggestions) {
+      if (s.extends !== null) {
+        out(
+          `Suggested: ship ${s.adds.join(", ")} in ${color.bold(s.release.version)} too (a transition release the graph has): closes ${plural(s.closes.length, "gap")}: ${s.closes.map((c) => `${c.from.version} → ${c.to.version}`).join(", ")}`,
+        );
+        out(`    "ships": ${JSON.stringify(s.release.ships)}`);
+        continue;
+      }
       out(
         `Suggested transition release ${color.bold(s.release.version)} closes ${plural(s.closes.length, "gap")}: ${s.closes.map((c) => `${c.from.version} → ${c.to.version}`).join(", ")}`,
       );
@@ -138,5 +168,50 @@ export async function gapsCommand(opts: GapsOptions): Promise<number> {
       );
     }
   }
+  if (written) {
+    const name = displayPath(loaded.file);
+    out();
+    if (written.added.length + written.extended.length === 0)
+      out(`Nothing written: no suggestion to add to ${name}.`);
+    for (const s of written.added)
+      out(
+        `${color.green("added")} ${s.release.version} to ${name} (closes ${plural(s.closes.length, "gap")})`,
+      );
+    for (const s of written.extended)
+      out(
+        `${color.green("extended")} ${s.release.version} in ${name}: ships ${s.adds.join(", ")} too (closes ${plural(s.closes.length, "gap")})`,
+      );
+  }
   return code;
+}
+
+/**
+ * `--write`: the suggested releases into the graph file, through the same writer as
+ * `sync` (the file's key order kept, a temporary file renamed into place). The result is
+ * validated first: nothing is written when it would not load.
+ */
+async function writeSuggestions(
+  loaded: LoadedGraph,
+  suggested: SuggestResult,
+): Promise<{ added: Suggestion[]; extended: Suggestion[] }> {
+  const added = suggested.suggestions.filter((s) => s.extends === null);
+  const extended = suggested.suggestions.filter((s) => s.extends !== null);
+  if (suggested.suggestions.length === 0) return { added, extended };
+  const doc = withReleaseEntries(
+    loaded.json as Record<string, unknown>,
+    suggested.suggestions.map((s) => s.release as unknown as Record<string, unknown>),
+  );
+  const name = displayPath(loaded.file);
+  const { parseGraph } = await import("@stepstone/graph/schema");
+  try {
+    parseGraph(doc, name);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new InputError(
+      `the suggestions would make ${name} invalid, so nothing is written:\n${e.message}`,
+      e.diagnostics,
+    );
+  }
+  writeGraphFile(loaded.file, doc);
+  return { added, extended };
 }
