@@ -81,6 +81,13 @@ describe("stepstone plan", () => {
           preFlash: [],
           boot: [{ id: "users-1-2", component: "users", from: 1, to: 2 }],
           wipe: [],
+          why: [
+            {
+              code: "upgradeFrom",
+              message:
+                '3.0.0 upgrades only from ">=2.0.0", which 1.0.0 does not satisfy: stop at a release in that range first',
+            },
+          ],
         },
         {
           from: "2.0.0",
@@ -90,6 +97,7 @@ describe("stepstone plan", () => {
           preFlash: [],
           boot: [{ id: "network-1-2", component: "network", from: 1, to: 2 }],
           wipe: [],
+          why: [],
         },
       ],
     });
@@ -254,9 +262,9 @@ describe("stepstone plan", () => {
       ["plan", "--from", "1.0.0", "--to", "2.0.0", "--allow-wipe", "nope"],
       "--allow-wipe nope: unknown component",
     ],
-    [["plan", "--from", "1.0.0"], "required option '--to <version>' not specified"],
     [["plan", "--from", "1.0.0", "--to", "2.0.0", "--format", "yaml"], "--format"],
-    [["plan", "--to", "2.0.0"], "plan needs --from"],
+    [["plan", "--to", "2.0.0"], "plan needs --from VERSION or --device STATUS.json"],
+    [["plan"], "plan needs --from VERSION or --device STATUS.json"],
   ])("exits 2 on bad input: %j", (args, message) => {
     const r = stepstone(args, { cwd: graphDir() });
     expect(r.code).toBe(2);
