@@ -284,9 +284,9 @@ function printReach(
 ): void {
   const platform = ctx.platform === null ? "" : ` on ${ctx.platform}`;
   const wipes = opts.allowWipe ? `wipes allowed: ${opts.allowWipe}` : "without wipes";
-  const source = device ? `the device (${label(from)}, from its data)` : label(from);
+  const source = device ? `the device (${opts.device}) on ${label(from)}` : label(from);
   out(
-    `Reachable from ${source}${platform}, ${wipes}: the golden releases and the newest release of each line`,
+    `From ${source}${platform}, ${wipes}: the golden releases and the newest release of each line`,
   );
   out();
   if (entries.length === 0) {
