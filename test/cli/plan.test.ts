@@ -430,6 +430,7 @@ describe("stepstone plan", () => {
     [["plan", "--from", "1.0.0", "--to", "2.0.0", "--format", "yaml"], "--format"],
     [["plan", "--to", "2.0.0"], "plan needs --from VERSION or --device STATUS.json"],
     [["plan"], "plan needs --from VERSION or --device STATUS.json"],
+    [["plan", "--from", "1.0.0", "--retry-failed"], "--retry-failed needs --device STATUS.json"],
   ])("exits 2 on bad input: %j", (args, message) => {
     const r = stepstone(args, { cwd: graphDir() });
     expect(r.code).toBe(2);

@@ -34,6 +34,10 @@ export interface PlanOptions {
 }
 
 export async function planCommand(opts: PlanOptions): Promise<number> {
+  if (opts.retryFailed && opts.device === undefined)
+    throw new InputError(
+      "--retry-failed needs --device STATUS.json: the failed scripts are those the device's status reports",
+    );
   const device = opts.device === undefined ? undefined : await readDeviceStatus(opts.device);
   const platform = opts.platform ?? device?.platform ?? undefined;
   const { loaded, ctx: full } = await openGraph({
