@@ -154,9 +154,8 @@ function explainStop(
     for (const name of components) {
       const ci = ctx.componentIndex(name);
       what.push(`${name} ${at.epochs[ci]}→${ctx.epoch(after, ci)}`);
-      for (const m of componentChain(ctx, at, s, ci)?.boot ?? []) boot.push(m.id);
-      for (const m of componentChain(ctx, releaseOrigin(ctx, s), after, ci)?.preFlash ?? [])
-        pre.push(m.id);
+      boot.push(...stopScripts(ctx, at.release, at.epochs[ci] as number, s, ci, "boot"));
+      pre.push(...stopScripts(ctx, s, ctx.epoch(s, ci), after, ci, "preFlash"));
     }
     const runs = [
       ...(boot.length > 0 ? [`${boot.join(", ")} at its boot`] : []),
@@ -181,6 +180,38 @@ function explainStop(
     out.push({ code, components, message });
   }
   return out;
+}
+
+const chainCache = new WeakMap<PlanContext, Map<string, readonly string[]>>();
+
+/**
+ * The ids of component ci's scripts on the hop a -> b from epoch `start` that one side runs
+ * (`boot`: b's, `preFlash`: a's). They depend on the releases and that one epoch only, so
+ * a fleet's many device states share them.
+ */
+function stopScripts(
+  ctx: PlanContext,
+  a: number,
+  start: number,
+  b: number,
+  ci: number,
+  side: "boot" | "preFlash",
+): readonly string[] {
+  let cache = chainCache.get(ctx);
+  if (!cache) {
+    cache = new Map();
+    chainCache.set(ctx, cache);
+  }
+  const key = `${side}:${a}:${start}:${b}:${ci}`;
+  let ids = cache.get(key);
+  if (ids === undefined) {
+    const epochs = Int32Array.from(ctx.releaseEpochs(a));
+    epochs[ci] = start;
+    const chain = componentChain(ctx, { release: a, epochs }, b, ci);
+    ids = (chain?.[side] ?? []).map((m) => m.id);
+    cache.set(key, ids);
+  }
+  return ids;
 }
 
 /** "a", "a and b", "a, b and c". */
