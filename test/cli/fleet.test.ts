@@ -139,6 +139,8 @@ describe("stepstone fleet", () => {
           ? d.status
           : { release: d.release, platform: d.platform ?? null, components: [], failures: [] };
       writeFileSync(file, JSON.stringify(s));
+      // fleet counts on every script, also one that failed on a device (plan --device
+      // leaves those out unless --retry-failed; README: a fleet's classes do not yet).
       const p = stepstone([
         "plan",
         "--graph",
@@ -149,6 +151,7 @@ describe("stepstone fleet", () => {
         "2.11.0",
         "--format",
         "json",
+        "--retry-failed",
       ]);
       const want = JSON.parse(p.stdout);
       const platform = "platform" in d ? `/${d.platform}` : "";

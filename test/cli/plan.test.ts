@@ -81,6 +81,13 @@ describe("stepstone plan", () => {
           preFlash: [],
           boot: [{ id: "users-1-2", component: "users", from: 1, to: 2 }],
           wipe: [],
+          why: [
+            {
+              code: "upgradeFrom",
+              message:
+                '3.0.0 upgrades only from ">=2.0.0", which 1.0.0 does not satisfy: stop at a release in that range first',
+            },
+          ],
         },
         {
           from: "2.0.0",
@@ -90,6 +97,7 @@ describe("stepstone plan", () => {
           preFlash: [],
           boot: [{ id: "network-1-2", component: "network", from: 1, to: 2 }],
           wipe: [],
+          why: [],
         },
       ],
     });
@@ -200,6 +208,171 @@ describe("stepstone plan", () => {
     expect(ids).toContain("users-1-2");
   });
 
+  it("says under each stop why it is needed, and nothing under the target", () => {
+    const r = stepstone(["plan", "--from", "1.0.0", "--to", "3.0.0"], { cwd: graphDir() });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    const stop = lines.findIndex((l) => /^ {2}1 {2}flash 2\.0\.0 \(golden\)/.test(l));
+    const target = lines.findIndex((l) => /^ {2}2 {2}flash 3\.0\.0/.test(l));
+    expect(stop).toBeGreaterThan(0);
+    // The why line sits under the stop's row, indented past the "#" column.
+    expect(lines.slice(stop + 1, target)).toEqual([
+      '     why: 3.0.0 upgrades only from ">=2.0.0", which 1.0.0 does not satisfy: stop at a release in that range first [upgradeFrom]',
+    ]);
+    expect(lines.slice(target + 1).some((l) => l.includes("why:"))).toBe(false);
+  });
+
+  it("without --to lists what the release can reach: hops, wipes and the first stop", () => {
+    const dir = graphDir();
+    const text = stepstone(["plan", "--from", "1.0.0"], { cwd: dir });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(
+      [
+        "From 1.0.0 (golden), without wipes: the golden releases and the newest release of each line",
+        "",
+        "  target          hops  wipes  first stop",
+        "  2.0.0 (golden)  1     none   direct",
+        "  3.0.0           2     none   2.0.0 (golden)",
+        "",
+        "stepstone plan --from 1.0.0 --to V: the plan to one of them, with why each stop is needed",
+        "",
+      ].join("\n"),
+    );
+    const json = stepstone(["plan", "--from", "2.0.0", "--format", "json"], { cwd: dir });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      from: "2.0.0",
+      platform: null,
+      allowWipe: [],
+      targets: [
+        {
+          to: "1.0.0",
+          line: "1.0",
+          golden: true,
+          reachable: true,
+          hops: 2,
+          wipes: 0,
+          wipe: [],
+          firstStop: "2.0.1-transition.1",
+          needsAllowWipe: [],
+          blockers: [],
+        },
+        {
+          to: "3.0.0",
+          line: "3.0",
+          golden: false,
+          reachable: true,
+          hops: 1,
+          wipes: 0,
+          wipe: [],
+          firstStop: "3.0.0",
+          needsAllowWipe: [],
+          blockers: [],
+        },
+      ],
+    });
+    // No network-2-1 exists and network may not be wiped: from 3.0.0 nothing older is
+    // reachable, even with wipes, and the listing says why.
+    const stuck = stepstone(["plan", "--from", "3.0.0", "--allow-wipe", "all"], { cwd: dir });
+    expect(stuck.code).toBe(0);
+    expect(stuck.stdout).toMatch(/^ {2}1\.0\.0 \(golden\) +— +✗ no plan, even with wipes +—$/m);
+    expect(stuck.stdout).toContain(
+      "Unreachable:\n  ✗ 1.0.0: [noChain] network 2 -> 1 on the hop 3.0.0 -> 1.0.0",
+    );
+  });
+
+  describe("a device whose boot migration failed", () => {
+    const failedStatus = {
+      release: "2.0.0",
+      platform: null,
+      components: [
+        { name: "users", epoch: 1, failed: true },
+        { name: "network", epoch: 1 },
+      ],
+      failures: [{ id: "users-1-2", component: "users", phase: "boot", from: 1, to: 2, status: 1 }],
+    };
+    const deviceDir = () => {
+      const dir = graphDir();
+      writeFileSync(join(dir, "status.json"), JSON.stringify(failedStatus));
+      return dir;
+    };
+
+    it("names the failure first and does not count on the failed script", () => {
+      const dir = deviceDir();
+      const r = stepstone(["plan", "--device", "status.json", "--to", "3.0.0"], { cwd: dir });
+      // users-1-2 is the only way users 1 -> 2: without it, users must be wiped.
+      expect(r.code).toBe(1);
+      const lines = r.stdout.split("\n");
+      expect(lines.slice(0, 3)).toEqual([
+        "Failed on the device (status.json, running 2.0.0):",
+        "  ✗ users: users-1-2 (users 1→2) failed at boot: exit status 1",
+        "    this plan does not run users-1-2 again (it failed on this device's data); --retry-failed counts on it",
+      ]);
+      expect(r.stdout).toContain("No plan from 2.0.0 (golden) to 3.0.0 without wipes:");
+      expect(r.stdout).toContain(
+        "stepstone plan --device status.json --to 3.0.0 --retry-failed  (counts on users-1-2 again",
+      );
+      const json = JSON.parse(
+        stepstone(["plan", "--device", "status.json", "--to", "3.0.0", "--format", "json"], {
+          cwd: dir,
+        }).stdout,
+      );
+      expect(json).toMatchObject({
+        reachable: false,
+        blockers: [{ code: "wipe", component: "users" }],
+        failures: [
+          {
+            id: "users-1-2",
+            component: "users",
+            phase: "boot",
+            from: 1,
+            to: 2,
+            status: 1,
+            reason: null,
+            excluded: true,
+          },
+        ],
+      });
+    });
+
+    it("finds another way when one exists (a wipe, allowed), or runs it again with --retry-failed", () => {
+      const dir = deviceDir();
+      const plan = (extra: string[]) =>
+        JSON.parse(
+          stepstone(
+            ["plan", "--device", "status.json", "--to", "3.0.0", "--format", "json", ...extra],
+            { cwd: dir },
+          ).stdout,
+        );
+      const wiping = plan(["--allow-wipe", "users"]);
+      expect(wiping.steps.map((s: { wipe: string[] }) => s.wipe)).toEqual([["users"]]);
+      expect(JSON.stringify(wiping.steps)).not.toContain("users-1-2");
+      const retry = plan(["--retry-failed"]);
+      expect(retry.reachable).toBe(true);
+      expect(retry.steps[0].boot.map((m: { id: string }) => m.id)).toContain("users-1-2");
+      expect(retry.failures[0]).toMatchObject({ id: "users-1-2", excluded: false });
+    });
+
+    it("lists what it can reach without the failed script", () => {
+      const r = stepstone(["plan", "--device", "status.json", "--format", "json"], {
+        cwd: deviceDir(),
+      });
+      expect(r.code).toBe(0);
+      const json = JSON.parse(r.stdout);
+      expect(json.failures.map((f: { id: string }) => f.id)).toEqual(["users-1-2"]);
+      expect(
+        json.targets.map((t: { to: string; reachable: boolean; needsAllowWipe: string[] }) => [
+          t.to,
+          t.reachable,
+          t.needsAllowWipe,
+        ]),
+      ).toEqual([
+        ["1.0.0", true, []],
+        ["3.0.0", false, ["users"]],
+      ]);
+    });
+  });
+
   it("plans a device with an interrupted pre-flash script from where that script leads", () => {
     const dir = graphDir();
     // 2.0.1-transition.1 ships users-2-1; 2.0.0 does not.
@@ -254,9 +427,10 @@ describe("stepstone plan", () => {
       ["plan", "--from", "1.0.0", "--to", "2.0.0", "--allow-wipe", "nope"],
       "--allow-wipe nope: unknown component",
     ],
-    [["plan", "--from", "1.0.0"], "required option '--to <version>' not specified"],
     [["plan", "--from", "1.0.0", "--to", "2.0.0", "--format", "yaml"], "--format"],
-    [["plan", "--to", "2.0.0"], "plan needs --from"],
+    [["plan", "--to", "2.0.0"], "plan needs --from VERSION or --device STATUS.json"],
+    [["plan"], "plan needs --from VERSION or --device STATUS.json"],
+    [["plan", "--from", "1.0.0", "--retry-failed"], "--retry-failed needs --device STATUS.json"],
   ])("exits 2 on bad input: %j", (args, message) => {
     const r = stepstone(args, { cwd: graphDir() });
     expect(r.code).toBe(2);

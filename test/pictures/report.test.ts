@@ -82,6 +82,8 @@ function cliPlans(requests: [string, string, string[]][]): Promise<unknown[]> {
 interface Shown {
   json: unknown;
   rows: { from: string; to: string; scripts: string[]; wipe: string }[];
+  /** The "why:" lines under each stop's row, by the stop's version. */
+  why: Record<string, string[]>;
   status: string;
 }
 
@@ -92,12 +94,20 @@ async function shown(page: Page): Promise<Shown> {
     return {
       json: JSON.parse(plan.querySelector(".plan-json")?.textContent ?? "null"),
       status: plan.dataset.status ?? "",
-      rows: [...plan.querySelectorAll<HTMLTableRowElement>("table.steps tbody tr")].map((tr) => ({
-        from: tr.dataset.from ?? "",
-        to: tr.dataset.to ?? "",
-        scripts: [...tr.querySelectorAll(".script-id")].map((c) => c.textContent ?? ""),
-        wipe: tr.cells[5]?.textContent ?? "",
-      })),
+      why: Object.fromEntries(
+        [...plan.querySelectorAll<HTMLTableRowElement>("table.steps tbody tr.why")].map((tr) => [
+          tr.dataset.stop ?? "",
+          [...tr.querySelectorAll("li")].map((li) => li.textContent ?? ""),
+        ]),
+      ),
+      rows: [...plan.querySelectorAll<HTMLTableRowElement>("table.steps tbody tr:not(.why)")].map(
+        (tr) => ({
+          from: tr.dataset.from ?? "",
+          to: tr.dataset.to ?? "",
+          scripts: [...tr.querySelectorAll(".script-id")].map((c) => c.textContent ?? ""),
+          wipe: tr.cells[5]?.textContent ?? "",
+        }),
+      ),
     };
   });
 }
@@ -110,6 +120,7 @@ type PlanJson = {
     preFlash: { id: string }[];
     boot: { id: string }[];
     wipe: string[];
+    why: { code: string; message: string }[];
   }[];
 };
 
@@ -122,6 +133,14 @@ function expectRows(s: Shown, cli: PlanJson): void {
       scripts: [...st.preFlash, ...st.boot].map((m) => m.id),
       wipe: st.wipe.length === 0 ? "—" : st.wipe.join(", "),
     })),
+  );
+  // Under each intermediate stop, its reasons as the CLI gives them.
+  expect(s.why).toEqual(
+    Object.fromEntries(
+      (cli.steps ?? [])
+        .filter((st) => st.why.length > 0)
+        .map((st) => [st.to, st.why.map((w) => `why: ${w.message} ${w.code}`)]),
+    ),
   );
 }
 
@@ -175,6 +194,10 @@ describe("stepstone report, in Chromium", () => {
     // Opened on the lowest golden release to the highest.
     const s = await shown(page);
     expect(s.json).toEqual(cliPlan("2.8.0", "2.13.0"));
+    // Each intermediate stop says why it is needed, under its row; the target says nothing.
+    expect(Object.keys(s.why)).toEqual(["2.9.1", "2.10.3"]);
+    expect(s.why["2.9.1"]?.[0]).toMatch(/^why: 2\.8\.0 does not trust key "vendor-2025"/);
+    expectRows(s, cliPlan("2.8.0", "2.13.0") as PlanJson);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -44,9 +44,14 @@ export function program(): Command {
 
   cli
     .command("plan")
-    .description("the best sequence of hops from one release to another")
+    .description(
+      "the best sequence of hops from one release to another, and why each stop is needed; without --to, the releases it can reach",
+    )
     .option("--from <version>", "the release the device runs")
-    .requiredOption("--to <version>", "the release to reach")
+    .option(
+      "--to <version>",
+      "the release to reach (without it: the golden releases and the newest of each line, with hops, wipes and first stop)",
+    )
     .addOption(platformOption())
     .option(
       "--allow-wipe <components>",
@@ -54,13 +59,17 @@ export function program(): Command {
     )
     .option(
       "--device <status.json>",
-      "plan from a device's actual epochs (output of `runner status --json`)",
+      "plan from a device's actual epochs and failures (output of `runner status --json`)",
+    )
+    .option(
+      "--retry-failed",
+      "with --device: count on scripts that failed on the device (by default a plan never runs them again)",
     )
     .addOption(graphOption())
     .addOption(formatOption())
     .addHelpText(
       "after",
-      "\nExamples:\n  stepstone plan --from 2.9.2 --to 2.11.0\n  stepstone plan --from 2.11.0 --to 2.8.0 --allow-wipe users --format json\n  stepstone plan --device status.json --to 2.11.0\n\nExit: 0 plan found, 1 no plan (the blockers are listed), 2 bad input.",
+      "\nExamples:\n  stepstone plan --from 2.9.2 --to 2.11.0\n  stepstone plan --from 2.11.0 --to 2.8.0 --allow-wipe users --format json\n  stepstone plan --device status.json --to 2.11.0\n  stepstone plan --from 2.9.2   (what can 2.9.2 reach?)\n  stepstone plan --device status.json   (what can this device reach?)\n\nEach intermediate stop says why it is needed (why: ...). A script that failed on the\ndevice (--device) is named first and left out of the plan unless --retry-failed.\nExit: 0 plan found (or the list of targets), 1 no plan (the blockers are listed), 2 bad input.",
     )
     .action(run(async (o) => (await import("./commands/plan.js")).planCommand(o)));
 

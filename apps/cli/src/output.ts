@@ -29,11 +29,16 @@ const visible = (s: string) => s.replace(ANSI, "").length;
 
 export type Cell = string | readonly string[];
 
-/** An aligned table; a cell may hold several lines. Colour codes do not count as width. */
+/**
+ * An aligned table; a cell may hold several lines. Colour codes do not count as width.
+ * `notes[i]`: lines printed under row i, across the columns from the second (they say
+ * something about the row, such as why a plan's stop is needed, and do not widen it).
+ */
 export function table(
   headers: readonly string[],
   rows: readonly (readonly Cell[])[],
   indent = "  ",
+  notes: readonly (readonly string[] | undefined)[] = [],
 ): string {
   const lines = (c: Cell): readonly string[] =>
     typeof c === "string" ? [c] : c.length === 0 ? [""] : c;
@@ -48,11 +53,13 @@ export function table(
       .join("  ")
       .trimEnd();
   const outLines = [render(headers.map((h) => color.bold(h)))];
-  for (const r of rows) {
+  const noteIndent = `${indent}${" ".repeat((widths[0] ?? 0) + 2)}`;
+  rows.forEach((r, ri) => {
     const height = Math.max(...r.map((c) => lines(c).length));
     for (let k = 0; k < height; k++)
       outLines.push(render(headers.map((_, i) => lines(r[i] ?? "")[k] ?? "")));
-  }
+    for (const n of notes[ri] ?? []) outLines.push(`${noteIndent}${n}`);
+  });
   return outLines.join("\n");
 }
 

@@ -332,7 +332,7 @@ function grouped(why: readonly StopReason[], more: readonly string[]): StopWhy[]
       };
       byCode.set(w.code, g);
     }
-    if (w.component !== undefined) g.components.push(w.component);
+    if (w.components !== undefined) g.components.push(...w.components);
   }
   const out: StopWhy[] = [...byCode.values()].map(({ components, ...g }) =>
     components.length > 0 ? { ...g, components } : g,

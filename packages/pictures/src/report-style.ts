@@ -121,6 +121,9 @@ table.fleet td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .suggestion { margin-top: 12px; border-left: 3px solid var(--transition-b); padding: 2px 0 2px 12px; }
 .suggestion pre.entry { background: #f9fafb; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; max-height: 260px; overflow: auto; margin: 6px 0 0; }
 ul.missing { margin: 4px 0; padding-left: 20px; }
+.code.reason { background: var(--bg); color: var(--muted); }
+table.steps tr.why td { border-top: none; padding-top: 0; }
+ul.why { margin: 0 0 4px; padding-left: 0; list-style: none; color: #374151; font-size: 13px; }
 
 .svg-wrap { overflow: auto; max-height: 85vh; border: 1px solid #f3f4f6; border-radius: 8px; }
 .svg-wrap svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }

@@ -1,4 +1,4 @@
-import { plan } from "@stepstone/planner";
+import { plan, planWhy } from "@stepstone/planner";
 import { describe, expect, it } from "vitest";
 import { planView } from "../src/page/view.js";
 import { sample } from "./helpers.js";
@@ -44,6 +44,12 @@ describe("the page's plan view", () => {
     expect(v.notes[0]).toBe(
       "Allowing ownership to be wiped would give a plan (that data is lost).",
     );
+  });
+
+  it("carries why each stop is needed, step by step (the target has none)", () => {
+    const res = plan(ctx, { from: at("2.9.2"), to: at("2.11.0") });
+    const v = planView(res, [], null, ctx.components, res.reachable ? planWhy(ctx, res.plan) : []);
+    expect(v.why.map((w) => w.map((r) => r.code))).toEqual([["upgradeFrom"], []]);
   });
 
   it("has nothing to do from a release to itself", () => {

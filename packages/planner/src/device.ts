@@ -1,5 +1,5 @@
 import { InputError } from "@stepstone/errors";
-import type { Epoch, Release } from "@stepstone/graph";
+import type { Epoch, Migration, Release, ReleaseGraph } from "@stepstone/graph";
 import type { PlanContext } from "./context.js";
 
 /**
@@ -13,7 +13,46 @@ export interface DeviceData {
     readonly name: string;
     readonly epoch: number | null;
     readonly interrupted?: string | null;
+    readonly failed?: boolean;
   }[];
+  /** The device's failure records: a script's id, or `@<component>` for one not tied to a script. */
+  readonly failures?: readonly DeviceFailure[];
+}
+
+/** A failure record as `runner status --json` reports it. */
+export interface DeviceFailure {
+  readonly id: string;
+  readonly component: string | null;
+  readonly phase?: "boot" | "pre-flash" | null;
+  readonly from?: number | null;
+  readonly to?: number | null;
+  /** The script's exit status; null when it has none (killed at its time limit: `reason`). */
+  readonly status?: number | null;
+  readonly reason?: string | null;
+}
+
+/**
+ * The migrations of the graph that failed on the device (its `failed/<id>` records), which a
+ * plan for that device must not count on: the same script on the same data fails again
+ * until someone changes one of them. Records not tied to a script (`@<component>`) and ids
+ * the graph does not have name no migration.
+ */
+export function failedMigrations(graph: ReleaseGraph, device: DeviceData): Migration[] {
+  const ids = new Set((device.failures ?? []).map((f) => f.id));
+  return graph.migrations.filter((m) => ids.has(m.id));
+}
+
+/**
+ * The graph as planning sees it for a device on which these migrations failed: without
+ * them, so no hop counts on them (a release's `ships` naming one ships nothing instead).
+ */
+export function withoutMigrations(
+  graph: ReleaseGraph,
+  excluded: readonly Migration[],
+): ReleaseGraph {
+  if (excluded.length === 0) return graph;
+  const out = new Set(excluded);
+  return { ...graph, migrations: graph.migrations.filter((m) => !out.has(m)) };
 }
 
 /** The data epochs a device's plan starts from (by component index), or why none can be planned. */

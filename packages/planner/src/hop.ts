@@ -74,18 +74,7 @@ export function hopDetail(ctx: PlanContext, origin: Origin, b: number): HopDetai
   const boot: Migration[] = [];
   const wipe: string[] = [];
   for (let ci = 0; ci < ctx.c; ci++) {
-    const start = origin.epochs[ci] as Epoch;
-    const goal = ctx.epoch(b, ci);
-    if (start === goal) continue;
-    // A source whose scripts take this data nowhere leaves the whole chain to the target.
-    const stays = ctx.departuresFrom(a, ci, start).length === 2;
-    const alone = stays ? ctx.bootChain(b, ci, start) : undefined;
-    const chain =
-      alone === undefined
-        ? bestChain(start, goal, ctx.forwardEdges(a, ci), ctx.towardOwnEpoch(b, ci))
-        : alone === null
-          ? null
-          : { preFlash: [], boot: alone };
+    const chain = componentChain(ctx, origin, b, ci);
     if (chain === null) wipe.push((ctx.components[ci] as { name: string }).name);
     else {
       preFlash.push(...chain.preFlash);
@@ -102,6 +91,28 @@ export function hopDetail(ctx: PlanContext, origin: Origin, b: number): HopDetai
     boot: orderScripts(ctx, boot),
     wipe,
   };
+}
+
+/**
+ * Component ci's scripts on the hop origin -> b (the runner's chain choice), empty when its
+ * data is already at b's epoch, null when no chain exists (a wipe).
+ */
+export function componentChain(
+  ctx: PlanContext,
+  origin: Origin,
+  b: number,
+  ci: number,
+): { preFlash: readonly Migration[]; boot: readonly Migration[] } | null {
+  const a = origin.release;
+  const start = origin.epochs[ci] as Epoch;
+  const goal = ctx.epoch(b, ci);
+  if (start === goal) return { preFlash: [], boot: [] };
+  // A source whose scripts take this data nowhere leaves the whole chain to the target.
+  const stays = ctx.departuresFrom(a, ci, start).length === 2;
+  const alone = stays ? ctx.bootChain(b, ci, start) : undefined;
+  if (alone === undefined)
+    return bestChain(start, goal, ctx.forwardEdges(a, ci), ctx.towardOwnEpoch(b, ci));
+  return alone === null ? null : { preFlash: [], boot: alone };
 }
 
 /**

@@ -2,8 +2,11 @@ export { PlanContext } from "./context.js";
 export {
   type DeviceData,
   type DeviceEpochs,
+  type DeviceFailure,
   deviceEpochIndex,
   deviceEpochs,
+  failedMigrations,
+  withoutMigrations,
 } from "./device.js";
 export {
   type Blocker,
@@ -13,7 +16,7 @@ export {
   hopBlockers,
   type WipeAllowance,
 } from "./hop.js";
-export { gapsJson, matrixJson, planJson } from "./json.js";
+export { gapsJson, matrixJson, planJson, reachJson, reasonJson } from "./json.js";
 export {
   BLOCKER_PRIORITY,
   type Gap,
@@ -34,6 +37,12 @@ export {
   routes,
 } from "./plan.js";
 export {
+  type ReachEntry,
+  type ReachRequest,
+  reach,
+  reachTargets,
+} from "./reach.js";
+export {
   capRange,
   type LongerPlan,
   type OpenedGap,
@@ -53,7 +62,7 @@ export {
   showRelease,
   showReleaseJson,
 } from "./show.js";
-export { type StopReason, stopReasons } from "./stops.js";
+export { planWhy, type StopReason, stopReasons } from "./stops.js";
 export {
   type MissingMigration,
   type ReleaseEntry,

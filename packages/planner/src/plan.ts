@@ -260,8 +260,17 @@ export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
 function originEpochs(ctx: PlanContext, from: number, req: PlanRequest): Int32Array {
   if (req.deviceEpochs !== undefined) return req.deviceEpochs;
   if (req.device === undefined) return ctx.releaseEpochs(from);
+  return deviceOrigin(ctx, from, req.device);
+}
+
+/** Release `from`'s epochs with the device's (by component name) in their place. */
+export function deviceOrigin(
+  ctx: PlanContext,
+  from: number,
+  device: Readonly<Record<string, Epoch>>,
+): Int32Array {
   const epochs = Int32Array.from(ctx.releaseEpochs(from));
-  for (const [name, e] of Object.entries(req.device)) {
+  for (const [name, e] of Object.entries(device)) {
     const ci = ctx.componentIndex(name);
     if (ci < 0) throw new InputError(`the device's component "${name}" is not in the graph`);
     epochs[ci] = e;

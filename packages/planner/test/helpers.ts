@@ -9,6 +9,7 @@ import {
   PlanContext,
   plan,
   planJson,
+  planWhy,
   type ReleaseSelection,
   selectReleases,
   suggest,
@@ -74,14 +75,19 @@ export function planOf(
   opts: PlanOptions = {},
 ) {
   const ctx = context(g, opts.platform ?? null);
-  return planJson(
-    plan(ctx, {
-      from: ctx.releases[at(ctx, from)] as Release,
-      to: ctx.releases[at(ctx, to)] as Release,
-      ...(opts.allowWipe !== undefined && { allowWipe: opts.allowWipe }),
-      ...(opts.device !== undefined && { device: opts.device }),
-    }),
-  );
+  const res = plan(ctx, {
+    from: ctx.releases[at(ctx, from)] as Release,
+    to: ctx.releases[at(ctx, to)] as Release,
+    ...(opts.allowWipe !== undefined && { allowWipe: opts.allowWipe }),
+    ...(opts.device !== undefined && { device: opts.device }),
+  });
+  const why = res.reachable
+    ? planWhy(ctx, res.plan, {
+        ...(opts.allowWipe !== undefined && { allowWipe: opts.allowWipe }),
+        ...(opts.device !== undefined && { device: opts.device }),
+      })
+    : [];
+  return planJson(res, why);
 }
 
 /** A hop as a test states it: the release flashed, the script ids each side runs, the wipes. */

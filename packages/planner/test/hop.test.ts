@@ -33,6 +33,7 @@ describe("rule 4: each component converts by a chain of migrations", () => {
           preFlash: [],
           boot: [{ id: "users-1-2", component: "users", from: 1, to: 2 }],
           wipe: [],
+          why: [],
         },
       ],
     });
@@ -59,6 +60,7 @@ describe("rule 4: each component converts by a chain of migrations", () => {
         preFlash: [{ id: "users-2-1", component: "users", from: 2, to: 1 }],
         boot: [],
         wipe: [],
+        why: [],
       },
     ]);
   });
@@ -434,6 +436,20 @@ describe("runner: false (images without the runner run nothing)", () => {
         preFlash: [],
         boot: [],
         wipe: [],
+        // Why the plan stops there: what it is, and what the hop that skips it lacks.
+        why: [
+          {
+            code: "transition",
+            message:
+              "2.10.1-transition.1 is a transition release, built to connect releases that cannot reach each other directly: it is flashed only on the way to 2.8.0",
+          },
+          {
+            code: "runner",
+            components: ["users"],
+            message:
+              "the hop 2.10.0 → 2.8.0 has no chain for users 2→1: 2.8.0 has no runner, so the scripts cannot run at its boot; 2.10.1-transition.1 runs users-2-1 before flashing 2.8.0",
+          },
+        ],
       },
       {
         from: "2.10.1-transition.1",
@@ -443,6 +459,7 @@ describe("runner: false (images without the runner run nothing)", () => {
         preFlash: [{ id: "users-2-1", component: "users", from: 2, to: 1 }],
         boot: [],
         wipe: [],
+        why: [],
       },
     ]);
   });

@@ -28,6 +28,7 @@ import {
   type PlanResult,
   plan,
   planJson,
+  planWhy,
   selectReleases,
   suggest,
   withReleases,
@@ -108,6 +109,29 @@ const runs = (n: number) => ({ numRuns: Math.round(n * SCALE) });
 const RUNS = runs(500);
 
 describe("plans on random graphs", () => {
+  it("every intermediate stop says why it is needed; the target says nothing", () => {
+    fc.assert(
+      fc.property(graphArb, requestArb, (g, req) => {
+        const ctx = new PlanContext(model(g), req.platform);
+        const { allowWipe } = readRequest(g, req);
+        for (const c of requests(g, req)) {
+          if (!c.res.reachable) continue;
+          const why = planWhy(ctx, c.res.plan, {
+            allowWipe,
+            ...(c.ref.device && { device: c.ref.device }),
+          });
+          const steps = c.res.plan.steps;
+          expect(why.length, `${c.from} -> ${c.to}`).toBe(steps.length);
+          steps.forEach((s, i) => {
+            const last = i === steps.length - 1;
+            expect(why[i]?.length === 0, `${c.from} -> ${c.to}, stop ${s.to.version}`).toBe(last);
+          });
+        }
+      }),
+      runs(150),
+    );
+  });
+
   it("every hop of a returned plan is legal, with the chains and wipes the rules pick", () => {
     fc.assert(
       fc.property(graphArb, requestArb, (g, req) => {

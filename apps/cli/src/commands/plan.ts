@@ -4,10 +4,17 @@ import type { Migration, Release } from "@stepstone/graph";
 import { parseJsonStrict } from "@stepstone/graph-file";
 import {
   deviceEpochs,
-  type PlanContext,
+  failedMigrations,
+  PlanContext,
   type PlanResult,
   plan,
   planJson,
+  planWhy,
+  type ReachEntry,
+  reach,
+  reachJson,
+  type StopReason,
+  withoutMigrations,
 } from "@stepstone/planner";
 import type { DeviceStatus } from "@stepstone/runner";
 import { findRelease, label, openGraph, parseAllowWipe } from "../graph.js";
@@ -17,44 +24,152 @@ export interface PlanOptions {
   graph?: string;
   format: Format;
   from?: string;
-  to: string;
+  /** Without it: the reachable targets (reachTargets), each with its best plan. */
+  to?: string;
   platform?: string;
   allowWipe?: string;
   device?: string;
+  /** Count on scripts that failed on the device (by default a plan leaves them out). */
+  retryFailed?: boolean;
 }
 
 export async function planCommand(opts: PlanOptions): Promise<number> {
+  if (opts.retryFailed && opts.device === undefined)
+    throw new InputError(
+      "--retry-failed needs --device STATUS.json: the failed scripts are those the device's status reports",
+    );
   const device = opts.device === undefined ? undefined : await readDeviceStatus(opts.device);
   const platform = opts.platform ?? device?.platform ?? undefined;
-  const { ctx } = await openGraph({
+  const { loaded, ctx: full } = await openGraph({
     ...(opts.graph !== undefined && { graph: opts.graph }),
     ...(platform !== undefined && { platform }),
   });
   const fromText = opts.from ?? device?.release;
   if (fromText === undefined)
-    throw new InputError("plan needs --from VERSION (or --device STATUS.json)");
+    throw new InputError(
+      "plan needs --from VERSION or --device STATUS.json (the output of `runner status --json`)",
+    );
   // The release a device reports is the status file's word, not an option the user gave.
   const from =
     opts.from === undefined && device
-      ? findRelease(ctx, device.release, `${opts.device}: the device's release`)
-      : findRelease(ctx, fromText, "--from");
+      ? findRelease(full, device.release, `${opts.device}: the device's release`)
+      : findRelease(full, fromText, "--from");
   if (
     device &&
     opts.from !== undefined &&
-    findRelease(ctx, device.release, `${opts.device}: the device's release`) !== from
+    findRelease(full, device.release, `${opts.device}: the device's release`) !== from
   ) {
     throw new InputError(
       `${opts.device}: the device runs ${device.release}, not --from ${opts.from}; drop --from or use the device's status`,
     );
   }
-  const to = findRelease(ctx, opts.to, "--to");
-  const allowWipe = parseAllowWipe(ctx, opts.allowWipe);
-  const fromRelease = ctx.releases[from] as Release;
-  const epochs = device ? deviceEpochs(ctx, device, opts.device as string, fromRelease) : undefined;
+  const to = opts.to === undefined ? undefined : findRelease(full, opts.to, "--to");
+  const allowWipe = parseAllowWipe(full, opts.allowWipe);
+  const fromRelease = full.releases[from] as Release;
+  const epochs = device
+    ? deviceEpochs(full, device, opts.device as string, fromRelease)
+    : undefined;
+  // A script that failed on this device would fail there again: plan as if no release
+  // shipped it, unless the user says the cause is fixed (--retry-failed).
+  const failed = device ? failedMigrations(loaded.graph, device) : [];
+  const excluded = opts.retryFailed ? [] : failed;
+  const ctx =
+    excluded.length === 0
+      ? full
+      : new PlanContext(withoutMigrations(loaded.graph, excluded), full.platform);
+  const failures = device ? deviceFailures(device, excluded) : undefined;
+  if (opts.format === "text" && device && failures)
+    printFailures(opts.device as string, device, failures, failed.length > 0, opts.retryFailed);
+
+  if (to === undefined) {
+    const entries = reach(ctx, {
+      from: fromRelease,
+      allowWipe,
+      ...(epochs && { device: epochs }),
+    });
+    if (opts.format === "json")
+      printJson({
+        ...reachJson(fromRelease, ctx.platform, allowWipe, entries),
+        ...(failures && { failures }),
+      });
+    else printReach(ctx, fromRelease, entries, opts, epochs !== undefined);
+    return 0;
+  }
+
   const res = plan(ctx, { from, to, allowWipe, ...(epochs && { device: epochs }) });
-  if (opts.format === "json") printJson(planJson(res));
-  else printPlan(ctx, res, opts);
+  const why = res.reachable
+    ? planWhy(ctx, res.plan, { allowWipe, ...(epochs && { device: epochs }) })
+    : [];
+  if (opts.format === "json") printJson({ ...planJson(res, why), ...(failures && { failures }) });
+  else printPlan(ctx, res, why, opts, excluded);
   return res.reachable ? 0 : 1;
+}
+
+/** A failure record as `plan --format json` prints it: `excluded` when the plan leaves it out. */
+interface FailureJson {
+  id: string;
+  component: string | null;
+  phase: string | null;
+  from: number | null;
+  to: number | null;
+  status: number | null;
+  reason: string | null;
+  excluded: boolean;
+}
+
+function deviceFailures(device: DeviceStatus, excluded: readonly Migration[]): FailureJson[] {
+  const out = device.failures.map((f) => ({
+    id: f.id,
+    component: f.component ?? (f.id.startsWith("@") ? f.id.slice(1) : null),
+    phase: f.phase ?? null,
+    from: f.from ?? null,
+    to: f.to ?? null,
+    status: f.status ?? null,
+    reason: f.reason ?? null,
+    excluded: excluded.some((m) => m.id === f.id),
+  }));
+  // A component marked failed that no record names still failed: say so, with nothing known.
+  for (const c of device.components) {
+    if (c.failed === true && !out.some((f) => f.component === c.name)) {
+      out.push({
+        id: `@${c.name}`,
+        component: c.name,
+        phase: null,
+        from: null,
+        to: null,
+        status: null,
+        reason: "marked failed, without a failure record",
+        excluded: false,
+      });
+    }
+  }
+  return out;
+}
+
+/** The device's failures, before anything else: they are why the device is being planned. */
+function printFailures(
+  file: string,
+  device: DeviceStatus,
+  failures: readonly FailureJson[],
+  scripts: boolean,
+  retry: boolean | undefined,
+): void {
+  if (failures.length === 0) return;
+  out(`${color.red("Failed on the device")} (${file}, running ${device.release}):`);
+  for (const f of failures) {
+    const epochs = f.from !== null && f.to !== null ? ` ${f.from}→${f.to}` : "";
+    const what = f.id.startsWith("@") ? "" : ` ${f.id} (${f.component ?? "?"}${epochs})`;
+    const phase = f.phase === null ? "" : f.phase === "boot" ? " at boot" : " before flashing";
+    const why =
+      f.status !== null ? `exit status ${f.status}` : (f.reason ?? "no exit status recorded");
+    out(`  ${color.red("✗")} ${f.component ?? "?"}:${what} failed${phase}: ${why}`);
+    if (f.excluded)
+      out(
+        `    this plan does not run ${f.id} again (it failed on this device's data); --retry-failed counts on it`,
+      );
+  }
+  if (scripts && retry) out("  --retry-failed: the plan may run the failed scripts again");
+  out();
 }
 
 /** The output of `runner status --json` on a device, read from `path`. */
@@ -71,7 +186,13 @@ async function readDeviceStatus(path: string): Promise<DeviceStatus> {
 
 const scriptLine = (m: Migration) => `${m.id} ${color.dim(`(${m.component} ${m.from}→${m.to})`)}`;
 
-function printPlan(ctx: PlanContext, res: PlanResult, opts: PlanOptions): void {
+function printPlan(
+  ctx: PlanContext,
+  res: PlanResult,
+  why: readonly (readonly StopReason[])[],
+  opts: PlanOptions,
+  excluded: readonly Migration[],
+): void {
   const platform = ctx.platform === null ? "" : ` on ${ctx.platform}`;
   if (!res.reachable) {
     out(
@@ -79,10 +200,12 @@ function printPlan(ctx: PlanContext, res: PlanResult, opts: PlanOptions): void {
     );
     for (const b of res.blockers) out(`  ${color.red("✗")} [${b.code}] ${b.message}`);
     const hints: string[] = [];
+    const src =
+      opts.device !== undefined ? `--device ${opts.device}` : `--from ${res.from.version}`;
     const wipeable = res.blockers.filter((b) => b.code === "wipe").map((b) => b.component);
     if (wipeable.length > 0) {
       hints.push(
-        `stepstone plan --from ${res.from.version} --to ${res.to.version} --allow-wipe ${[...new Set(wipeable)].join(",")}  (data of those components is lost)`,
+        `stepstone plan ${src} --to ${res.to.version} --allow-wipe ${[...new Set(wipeable)].join(",")}  (data of those components is lost)`,
       );
     }
     if (res.blockers.some((b) => b.code === "withdrawn")) {
@@ -95,6 +218,11 @@ function printPlan(ctx: PlanContext, res: PlanResult, opts: PlanOptions): void {
     }
     if (res.blockers.some((b) => b.code !== "withdrawn")) {
       hints.push("stepstone gaps --suggest --all  (transition releases that would connect them)");
+    }
+    if (excluded.length > 0) {
+      hints.push(
+        `stepstone plan ${src} --to ${res.to.version} --retry-failed  (counts on ${excluded.map((m) => m.id).join(", ")} again, which failed on this device: fix its cause first)`,
+      );
     }
     out();
     out("What would unblock it:");
@@ -122,10 +250,16 @@ function printPlan(ctx: PlanContext, res: PlanResult, opts: PlanOptions): void {
     s.boot.length === 0 ? color.dim("—") : s.boot.map(scriptLine),
     s.wipe.length === 0 ? color.dim("—") : s.wipe.map((w) => color.yellow(w)),
   ]);
+  // Under each stop, why the plan cannot skip it (DESIGN.md: as GitLab's upgrade path says it).
+  const notes = p.steps.map((_, i) =>
+    (why[i] ?? []).map((r) => `${color.dim("why:")} ${r.message} ${color.dim(`[${r.code}]`)}`),
+  );
   out(
     table(
       ["#", "hop", "direction", "before flashing (old image)", "at boot (new image)", "wipe"],
       rows,
+      "  ",
+      notes,
     ),
   );
   const wipes = p.steps.flatMap((s, i) => s.wipe.map((w) => ({ step: i + 1, w })));
@@ -139,4 +273,59 @@ function printPlan(ctx: PlanContext, res: PlanResult, opts: PlanOptions): void {
       );
     }
   }
+}
+
+/**
+ * `plan` without `--to`, for people: each target with its hops, wipes and first stop (as
+ * `kubeadm upgrade plan` lists the versions a cluster can go to), the unreachable ones after.
+ */
+function printReach(
+  ctx: PlanContext,
+  from: Release,
+  entries: readonly ReachEntry[],
+  opts: PlanOptions,
+  device: boolean,
+): void {
+  const platform = ctx.platform === null ? "" : ` on ${ctx.platform}`;
+  const wipes = opts.allowWipe ? `wipes allowed: ${opts.allowWipe}` : "without wipes";
+  const source = device ? `the device (${opts.device}) on ${label(from)}` : label(from);
+  out(
+    `From ${source}${platform}, ${wipes}: the golden releases and the newest release of each line`,
+  );
+  out();
+  if (entries.length === 0) {
+    out("  No other release to reach.");
+    return;
+  }
+  const rows: Cell[][] = entries.map((e) => {
+    const p = e.plan ?? e.withWipes;
+    const wiped = p === null ? [] : [...new Set(p.steps.flatMap((s) => s.wipe))];
+    const first = p?.steps[0]?.to;
+    const wipeCell =
+      p === null
+        ? color.red("✗ no plan, even with wipes")
+        : wiped.length === 0
+          ? color.green("none")
+          : e.plan !== null
+            ? color.yellow(wiped.join(", "))
+            : color.yellow(`${wiped.join(", ")} (only with --allow-wipe ${wiped.join(",")})`);
+    return [
+      label(e.to),
+      p === null ? color.dim("—") : String(p.hops),
+      wipeCell,
+      first === undefined ? color.dim("—") : p?.hops === 1 ? "direct" : label(first),
+    ];
+  });
+  out(table(["target", "hops", "wipes", "first stop"], rows));
+  const blocked = entries.filter((e) => e.plan === null && e.withWipes === null);
+  if (blocked.length > 0) {
+    out();
+    out("Unreachable:");
+    for (const e of blocked)
+      for (const b of e.blockers)
+        out(`  ${color.red("✗")} ${e.to.version}: [${b.code}] ${b.message}`);
+  }
+  out();
+  const src = device ? `--device ${opts.device}` : `--from ${from.version}`;
+  out(`stepstone plan ${src} --to V: the plan to one of them, with why each stop is needed`);
 }

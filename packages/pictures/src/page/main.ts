@@ -5,7 +5,13 @@
  */
 import type { Release } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
-import { type PlanContext as Context, PlanContext, plan, planJson } from "@stepstone/planner";
+import {
+  type PlanContext as Context,
+  PlanContext,
+  plan,
+  planJson,
+  planWhy,
+} from "@stepstone/planner";
 import type { PageData } from "../report.js";
 import { type PlanView, planView } from "./view.js";
 
@@ -35,8 +41,9 @@ function update(): void {
   if (from < 0 || to < 0) return;
   const allowWipe = wipeBoxes.filter((b) => b.checked).map((b) => b.value);
   const res = plan(ctx, { from, to, allowWipe });
-  const view = planView(res, allowWipe, data.platform, ctx.components);
-  result.replaceChildren(render(view, JSON.stringify(planJson(res), null, 2)));
+  const why = res.reachable ? planWhy(ctx, res.plan, { allowWipe }) : [];
+  const view = planView(res, allowWipe, data.platform, ctx.components, why);
+  result.replaceChildren(render(view, JSON.stringify(planJson(res, why), null, 2)));
   highlight(view);
   for (const td of document.querySelectorAll<HTMLTableCellElement>("table.matrix td.cell")) {
     td.classList.toggle(
@@ -101,7 +108,7 @@ function render(v: PlanView, jsonText: string): Node {
       );
     }
     box.append(route);
-    const rows = v.steps.map((s, i) =>
+    const rows = v.steps.flatMap((s, i) => [
       el(
         "tr",
         { "data-from": s.from.version, "data-to": s.to.version },
@@ -114,7 +121,35 @@ function render(v: PlanView, jsonText: string): Node {
           ? el("td", {}, el("span", { class: "dash" }, "—"))
           : el("td", { class: "wiped" }, s.wipe.join(", ")),
       ),
-    );
+      // Why the plan stops here, under the stop's row (as `stepstone plan` prints it).
+      ...((v.why[i] ?? []).length === 0
+        ? []
+        : [
+            el(
+              "tr",
+              { class: "why", "data-stop": s.to.version },
+              el("td", {}, ""),
+              el(
+                "td",
+                { colspan: "5" },
+                el(
+                  "ul",
+                  { class: "why" },
+                  ...(v.why[i] ?? []).map((r) =>
+                    el(
+                      "li",
+                      {},
+                      el("span", { class: "muted" }, "why: "),
+                      r.message,
+                      " ",
+                      el("span", { class: "code reason" }, r.code),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ]),
+    ]);
     box.append(
       el(
         "div",

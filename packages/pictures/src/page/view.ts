@@ -1,5 +1,5 @@
 import type { Component, Release } from "@stepstone/graph";
-import type { Blocker, PlanResult, PlanStep } from "@stepstone/planner";
+import type { Blocker, PlanResult, PlanStep, StopReason } from "@stepstone/planner";
 
 /** What the page shows for a plan: the CLI's `plan` text, as data for the DOM. */
 export interface PlanView {
@@ -10,6 +10,8 @@ export interface PlanView {
   /** "2 hops, 3 scripts, no wipe" (empty when there is no plan). */
   readonly summary: string;
   readonly steps: readonly PlanStep[];
+  /** Per step, why the plan stops there (planWhy's; the last step, the target, has none). */
+  readonly why: readonly (readonly StopReason[])[];
   readonly blockers: readonly Blocker[];
   readonly notes: readonly string[];
   /** The same request on the command line. */
@@ -23,6 +25,7 @@ export function planView(
   allowWipe: readonly string[],
   platform: string | null,
   components: readonly Component[] = [],
+  why: readonly (readonly StopReason[])[] = [],
 ): PlanView {
   const from = res.reachable ? res.plan.from : res.from;
   const to = res.reachable ? res.plan.to : res.to;
@@ -53,6 +56,7 @@ export function planView(
       to,
       summary: allowWipe.length > 0 ? `wipes allowed: ${allowWipe.join(", ")}` : "without wipes",
       steps: [],
+      why: [],
       blockers: res.blockers,
       notes,
       command,
@@ -72,6 +76,7 @@ export function planView(
     to,
     summary,
     steps: p.steps,
+    why: p.steps.map((_, i) => why[i] ?? []),
     blockers: [],
     notes:
       p.steps.length === 0
