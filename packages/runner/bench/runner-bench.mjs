@@ -13,6 +13,9 @@
  * execs of a boot with nothing to do, of a boot that runs 100 and 200 scripts (their
  * difference / 100 is the cost per script, the rest is the cost per run).
  *
+ * And, as root, the device I/O of a run on a loop-mounted ext4 disk (block writes, cache
+ * flushes), the runner's and the protocol floor's.
+ *
  * Prints one JSON line. Goals (issue "The runner, hardened and lean"): ratio to the protocol
  * floor <= 1.1, 0 processes for a boot with nothing to do, 3 per script (the script and the
  * two barriers). Usage: node packages/runner/bench/runner-bench.mjs [--reps N] (after a build)
@@ -213,6 +216,62 @@ function counts(shell) {
   };
 }
 
+/**
+ * Device I/O of one run, counted on a loop-mounted ext4 disk (root only: the counts need a
+ * mount of their own, so nothing else writes to that disk): block writes and cache
+ * flushes of the runner and of the protocol floor, 200 scripts each, from
+ * /sys/block/loopN/stat (fields 5 and 16). A flush is what a barrier costs on real storage.
+ */
+async function io() {
+  if (process.getuid?.() !== 0) return { skipped: "needs root (a loop device)" };
+  const img = join(shm ?? work, "io.img");
+  const mnt = join(work, "io");
+  mkdirSync(mnt);
+  const sh = (cmd) => {
+    const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  sh(`truncate -s 256M ${img} && mkfs.ext4 -q -F ${img} && mount -o loop ${img} ${mnt}`);
+  try {
+    const dev = sh(`basename "$(findmnt -n -o SOURCE ${mnt})"`);
+    const stat = () =>
+      readFileSync(`/sys/block/${dev}/stat`, "utf8").trim().split(/\s+/).map(Number);
+    const measure = (argv) => {
+      spawnSync("sync");
+      const a = stat();
+      // TMPDIR: the floor's record goes to the counted disk too.
+      const r = spawnSync(argv[0], argv.slice(1), {
+        env: { ...ENV, TMPDIR: mnt },
+        encoding: "utf8",
+      });
+      if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
+      spawnSync("sync");
+      const b = stat();
+      return { writes: b[4] - a[4], flushes: b[15] - a[15] };
+    };
+    const r = join(mnt, "r");
+    await writeTree(r, emitRunner({}));
+    bundle(join(r, "usr/share/migration.d"), SCRIPTS);
+    const run = mkdtempSync(join(shm ?? work, "io-run-"));
+    symlinkSync(run, join(r, "run"));
+    const scripts = join(r, "usr/share/migration.d");
+    // Once each first: the first read of a new file updates its atime.
+    measure(["dash", "-c", FLOORS.protocol, "protocol", scripts]);
+    const floor = measure(["dash", "-c", FLOORS.protocol, "protocol", scripts]);
+    const runner = measure(["dash", join(r, "usr/libexec/migration/runner"), "--root", r, "boot"]);
+    return {
+      runnerWrites: runner.writes,
+      runnerFlushes: runner.flushes,
+      protocolWrites: floor.writes,
+      protocolFlushes: floor.flushes,
+    };
+  } finally {
+    spawnSync("umount", [mnt]);
+    rmSync(img, { force: true });
+  }
+}
+
 const r200 = await root("companion", SCRIPTS);
 await root("count-200", 200);
 await root("count-100", 100);
@@ -224,6 +283,7 @@ const result = {
   reps: REPS,
   dash,
   busybox,
+  io: await io(),
   goal: { ratio: 1.1, idleBootProcesses: 0, perScriptProcesses: 3 },
   pass: {
     ratio: dash.ratio <= 1.1,

@@ -18,10 +18,10 @@
 # the next script starts only after that. Per script:
 #   1. run the script (`sh -e`).
 #   2. barrier 1: `sync` (global: the script may have written anywhere).
-#   3. epoch/<c> := <to> by shell redirection, and beside it the companion slot that does
-#      not hold the last value (epoch.prev/<c> or epoch.prev/<c>.b: "SEQ <to>", rewritten
-#      in place; see slots_load).
-#   4. barrier 2: `sync -- epoch/<c> SLOT` (fsync, which reports I/O errors; sync(2)
+#   3. the companion slot that does not hold the last value (epoch.prev/<c> or
+#      epoch.prev/<c>.b: "SEQ <to>", rewritten in place; see slots_load), then beside it
+#      epoch/<c> := <to> by shell redirection.
+#   4. barrier 2: `sync -- SLOT epoch/<c>` (fsync, which reports I/O errors; sync(2)
 #      returns nothing on Linux), with their folders when a file was just created.
 # Nothing else is written between one commit and the next barrier 1 (applied/<id> and
 # the journal lines are written when the chain ends: see applying_announce), so a script
@@ -1330,25 +1330,28 @@ commit() {
 	AP_DONE="$AP_DONE$2 $3 $1 $4 $5 $6 $NOW$NL"
 }
 
-# record_write C VALUE: steps 4-5: epoch/<c> := VALUE and the next slot beside it, then
+# record_write C VALUE: steps 3-4: the next slot and epoch/<c> := VALUE beside it, then
 # barrier 2 over both (and over a folder that got a new entry). RW := "" when all is
 # durable, else the file that could not be written, or "sync".
 record_write() {
 	RW='' rw_dirs=''
 	exists "$ST/epoch/$1" || rw_dirs=" $ST/epoch"
 	[ "$SL_C" = "$1" ] || slots_load "$1"
-	if ! printf '%s\n' "$2" >"$ST/epoch/$1"; then
-		RW=$ST/epoch/$1
-		return 0
-	fi
+	# The slot first, and first in the sync: written and fsynced in this order the two
+	# files cost 4 device flushes per script on ext4 instead of 6 (counted on a loop
+	# device); the order changes nothing for a crash, which may leave either one torn.
 	if ! slot_write "$2"; then
 		RW=$SL_NEXT SL_C=''
+		return 0
+	fi
+	if ! printf '%s\n' "$2" >"$ST/epoch/$1"; then
+		RW=$ST/epoch/$1
 		return 0
 	fi
 	[ -z "$SW_NEW" ] || rw_dirs="$rw_dirs $ST/epoch.prev"
 	set -f
 	# shellcheck disable=SC2086 # folder names without blanks (checked paths)
-	sync -- "$ST/epoch/$1" "$SW_FILE" $rw_dirs 2>&3 || RW=sync
+	sync -- "$SW_FILE" "$ST/epoch/$1" $rw_dirs 2>&3 || RW=sync
 	set +f
 	[ -z "$RW" ] || SL_C=''
 }
