@@ -10,6 +10,7 @@ export {
   type PictureNode,
   type PictureOptions,
   type PicturePath,
+  type StopMark,
   picture,
   type Tag,
   tagsOf,
