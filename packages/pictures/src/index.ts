@@ -10,8 +10,8 @@ export {
   type PictureNode,
   type PictureOptions,
   type PicturePath,
-  type StopMark,
   picture,
+  type StopMark,
   type Tag,
   tagsOf,
 } from "./picture.js";

@@ -234,7 +234,11 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
       // The plan's own wipes (a plan that may not wipe takes another hop where it would).
       hop.wipe = s.wipe;
     });
-    if (path.plan) mark(from, path.plan.steps.map((s) => s.to));
+    if (path.plan)
+      mark(
+        from,
+        path.plan.steps.map((s) => s.to),
+      );
   }
   for (const i of onPath) notable.add(i);
   ctx.releases.forEach((r, i) => {

@@ -32,17 +32,28 @@ const MERMAID_JS = createRequire(import.meta.url).resolve("mermaid/dist/mermaid.
 /** What Mermaid drew, read back from the SVG in the page. */
 export interface Drawn {
   readonly svg: string;
-  /** Each node by its Mermaid id (`v2_9_2`): its text (lines joined by "\n") and classes. */
-  readonly nodes: Readonly<Record<string, { text: string; classes: string[] }>>;
+  /**
+   * Each node by its Mermaid id (`v2_9_2`): its text (lines joined by "\n"), its classes,
+   * and the element its outline is (`rect` for a box, `polygon` for a subroutine box).
+   */
+  readonly nodes: Readonly<Record<string, DrawnNode>>;
   /** The subgraphs' titles, in the order drawn. */
   readonly clusters: readonly string[];
   /** The edges: their ids' endpoints and labels, in the order written. */
   readonly edges: readonly { from: string; to: string; label: string }[];
 }
 
+export interface DrawnNode {
+  readonly text: string;
+  readonly classes: readonly string[];
+  readonly shape: string;
+}
+
 export interface Mermaid {
   /** Renders a diagram with `mermaid.render`; rejects with Mermaid's own parse error. */
   draw(text: string): Promise<Drawn>;
+  /** Only parses it (`mermaid.parse`): the diagram type, or Mermaid's parse error. */
+  parse(text: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -65,10 +76,7 @@ export async function mermaidIn(browser: Browser): Promise<Mermaid> {
         async ([id, source]) => {
           const out = document.getElementById("out") as HTMLElement;
           out.innerHTML = "";
-          const { svg } = await (globalThis as unknown as MermaidGlobal).mermaid.render(
-            id,
-            source,
-          );
+          const { svg } = await (globalThis as unknown as MermaidGlobal).mermaid.render(id, source);
           out.innerHTML = svg;
           // The text as drawn, a line break as "\n" (innerText is empty where nothing is laid out).
           const read = (e: Element | null) => {
@@ -83,6 +91,7 @@ export async function mermaidIn(browser: Browser): Promise<Mermaid> {
               id: g.id,
               text: read(g.querySelector(".nodeLabel")),
               classes: [...g.classList],
+              shape: g.querySelector(".label-container")?.tagName ?? "",
             })),
             clusters: [...out.querySelectorAll("g.cluster")].map((g) =>
               read(g.querySelector(".nodeLabel")),
@@ -97,23 +106,31 @@ export async function mermaidIn(browser: Browser): Promise<Mermaid> {
       );
       if (errors.length > 0) throw new Error(`Mermaid's page failed: ${errors.join("; ")}`);
       // Node elements are "<diagram>-flowchart-<id>-<n>", edges "L_<from>_<to>_<n>".
-      const nodes: Record<string, { text: string; classes: string[] }> = {};
+      const nodes: Record<string, DrawnNode> = {};
       for (const node of raw.nodes) {
         const name = node.id.slice(`${id}-flowchart-`.length).replace(/-\d+$/, "");
         nodes[name] = {
           text: node.text,
           classes: node.classes.filter((c) => c !== "node" && c !== "default"),
+          shape: node.shape,
         };
       }
       const names = Object.keys(nodes);
       const edges = raw.edges.map(({ id: edge, label }) => {
         const body = edge.replace(/^L_/, "").replace(/_\d+$/, "");
-        const from = names.find((a) => body.startsWith(`${a}_`) && body.slice(a.length + 1) in nodes);
+        const from = names.find(
+          (a) => body.startsWith(`${a}_`) && body.slice(a.length + 1) in nodes,
+        );
         if (from === undefined) throw new Error(`an edge between unknown nodes: ${edge}`);
         return { from, to: body.slice(from.length + 1), label };
       });
       return { svg: raw.svg, nodes, clusters: raw.clusters, edges };
     },
+    parse: (text) =>
+      page.evaluate(async (source) => {
+        const res = await (globalThis as unknown as MermaidGlobal).mermaid.parse(source);
+        return res.diagramType;
+      }, text),
     close: () => page.close(),
   };
 }
@@ -122,5 +139,6 @@ interface MermaidGlobal {
   mermaid: {
     initialize(config: Record<string, unknown>): void;
     render(id: string, text: string): Promise<{ svg: string }>;
+    parse(text: string): Promise<{ diagramType: string }>;
   };
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { transitionUse } from "@stepstone/planner";
+import { describe, expect, it } from "vitest";
 import { FOLD_MIN, type Picture, picture } from "../src/index.js";
 import { big, context, MARKED, pathOf, sample } from "./helpers.js";
 
@@ -27,7 +27,9 @@ function marks(p: Picture): Record<string, string[]> {
         n.id,
         [
           ...n.stops.map((m) =>
-            m.code === "key" ? `key ${m.key} (to ${m.after})` : `upgradeFrom ${m.range} (of ${m.after})`,
+            m.code === "key"
+              ? `key ${m.key} (to ${m.after})`
+              : `upgradeFrom ${m.range} (of ${m.after})`,
           ),
           ...(n.unused ? ["unused"] : []),
         ],
