@@ -43,6 +43,8 @@ p { margin: 6px 0; }
 .box.transition { background: var(--transition); border-color: var(--transition-b); }
 .box.withdrawn { background: #f3f4f6; border-style: dashed; }
 .box.run { background: #f3f4f6; border-color: #d1d5db; }
+.box.stop { border: 3px double ${palette.stop}; }
+.box.unused { background: var(--transition); border-color: var(--transition-b); border-style: dashed; }
 .box.ok { background: var(--ok); border-color: var(--ok-b); }
 .box.wipe { background: var(--wipe); border-color: var(--wipe-b); }
 .box.none { background: var(--none); border-color: var(--none-b); }
