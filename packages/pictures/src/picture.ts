@@ -62,10 +62,10 @@ export interface PictureNode {
 }
 
 /**
- * A stop a rule about releases forces: the hop from before it to `after` is illegal
- * because `after` is signed by `key`, which the release before does not trust (a key
- * rotation: this release trusts both), or because `after`'s `upgradeFrom` (`range`) admits
- * no release below this one on the way.
+ * A stop a rule about releases forces: the hop that skips it, from the release before it
+ * straight to `after`, is illegal because `after` is signed by `key`, which the release
+ * before does not trust (a key rotation: this stop trusts both), or because the release
+ * before does not satisfy `after`'s `upgradeFrom` (`range`), which this stop does.
  */
 export type StopMark =
   | { readonly code: "key"; readonly key: string; readonly after: string; readonly message: string }
