@@ -2,8 +2,21 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { graphText, tempDir } from "@stepstone/test-utils";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, type Mermaid, mermaidIn } from "../../packages/pictures/test/browser.js";
 import { stepstone } from "../helpers/cli.js";
+
+// What `graph --format mermaid` prints is drawn by Mermaid itself, in headless Chromium.
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let mermaid: Mermaid;
+beforeAll(async () => {
+  browser = await launchChromium();
+  mermaid = await mermaidIn(browser);
+});
+afterAll(async () => {
+  await mermaid?.close();
+  await browser?.close();
+});
 
 /** `stepstone graph ... | dot -Tsvg`, as the README shows it. */
 function dot(text: string) {
@@ -23,7 +36,7 @@ describe("stepstone graph", () => {
     expect(svg.status).toBe(0);
   });
 
-  it("prints Mermaid with the plan's path, numbered", () => {
+  it("prints Mermaid with the plan's path, numbered", async () => {
     const r = stepstone(["graph", "--format", "mermaid", "--from", "2.9.2", "--to", "2.11.0"]);
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith("flowchart LR\n  %% Plan 2.9.2 → 2.11.0: 2 hops, no wipe\n")).toBe(
@@ -31,6 +44,26 @@ describe("stepstone graph", () => {
     );
     expect(r.stdout).toContain('  v2_9_2 ==>|"1"| v2_10_3\n');
     expect(r.stdout).toContain('  v2_10_3 ==>|"2"| v2_11_0\n');
+    const drawn = await mermaid.draw(r.stdout);
+    expect(drawn.edges.filter((e) => /^\d$/.test(e.label))).toEqual([
+      { from: "v2_9_2", to: "v2_10_3", label: "1" },
+      { from: "v2_10_3", to: "v2_11_0", label: "2" },
+    ]);
+    expect(drawn.nodes.v2_10_3?.text).toBe("2.10.3\nstop: 2.11.0 upgrades only from >=2.10.0");
+  });
+
+  it("prints Mermaid of the whole graph that Mermaid draws, the marks included", async () => {
+    const r = stepstone(["graph", "--format", "mermaid"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    const drawn = await mermaid.draw(r.stdout);
+    expect(Object.keys(drawn.nodes)).toHaveLength(13);
+    expect(drawn.edges).toHaveLength(18);
+    expect(drawn.nodes.v2_9_1).toEqual({
+      text: "2.9.1\nstop: key rotation to vendor-2025",
+      classes: ["stop"],
+      shape: "polygon",
+    });
   });
 
   it("draws the best plan with wipes when there is none without, and says so", () => {

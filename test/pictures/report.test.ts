@@ -1,19 +1,16 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { useTempDirs } from "@stepstone/test-utils";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, REPO, stepstone } from "../helpers/cli.js";
-
 // playwright-core drives Debian's chromium; it is a devDependency of @stepstone/pictures,
 // whose page these tests open. It never downloads a browser of its own.
-const { chromium } = createRequire(join(REPO, "packages/pictures/package.json"))(
-  "playwright-core",
-) as typeof import("playwright-core");
-const CHROMIUM = "/usr/bin/chromium";
+import { launchChromium } from "../../packages/pictures/test/browser.js";
+import { BIN, REPO, stepstone } from "../helpers/cli.js";
+
+/** The page as the README shows it (docs/report.png is a copy of this one). */
 const SCREENSHOT = join(REPO, "test-results/report.png");
 
 const reportDir = useTempDirs("report", { removeAfter: "all" });
@@ -153,23 +150,10 @@ async function choose(page: Page, from: string, to: string, wipe: string[] = [])
 }
 
 beforeAll(async () => {
-  expect(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium, or scripts/tools.sh)`,
-  ).toBe(true);
+  browser = await launchChromium();
   dir = reportDir();
   report = writeReport("report.html");
   qemuarm = writeReport("qemuarm.html", ["--platform", "qemuarm"]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
-  });
 });
 
 afterAll(async () => {
@@ -181,6 +165,13 @@ describe("stepstone report, in Chromium", () => {
     const page = await open(report);
     expect(await page.locator(".svg-wrap svg g.node").count()).toBe(13);
     expect(await page.locator(".svg-wrap svg g.cluster").count()).toBe(6);
+    // The stops the key rotation and 2.11.0's upgradeFrom force, marked and in the legend.
+    expect(
+      await page.locator('.svg-wrap svg g.node[id="release:2.9.1"] text').allTextContents(),
+    ).toEqual(["2.9.1", "stop: key rotation to vendor-2025"]);
+    expect(await page.locator("#graph .legend .key").allTextContents()).toContain(
+      "stop forced by a key rotation or an upgradeFrom",
+    );
     expect(await page.locator("table.matrix td.cell").count()).toBe(12);
     expect(await page.locator("table.matrix td.cell.wipe").allTextContents()).toEqual([
       "2+1w",

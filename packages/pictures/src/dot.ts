@@ -5,6 +5,9 @@ import {
   edgeStyle,
   hasTag,
   LEGEND,
+  NODE_LEGEND,
+  nodeMarks,
+  nodeNotes,
   nodeText,
   palette,
 } from "./style.js";
@@ -92,6 +95,12 @@ function nodeAttrs(n: PictureNode): string {
     a.penwidth = "1.5";
   }
   if (hasTag(n, "no runner")) styles.push("dotted");
+  // A forced stop: a double border; an unused transition release: a dashed one.
+  if (n.stops.length > 0) {
+    a.color = q(palette.stop);
+    a.peripheries = "2";
+  }
+  if (n.unused) styles.push("dashed");
   if (n.onPath) {
     a.color = q(palette.path);
     a.penwidth = "3";
@@ -100,10 +109,16 @@ function nodeAttrs(n: PictureNode): string {
   a.fontcolor = q(fontColor);
   const strike = hasTag(n, "withdrawn");
   const main = strike ? `<S>${html(title)}</S>` : `<B>${html(title)}</B>`;
-  a.label =
-    detail === ""
-      ? `<${main}>`
-      : `<${main}<BR/><FONT POINT-SIZE="9" COLOR="${palette.muted}">${html(detail)}</FONT>>`;
+  const small = (color: string, text: string) =>
+    `<FONT POINT-SIZE="9" COLOR="${color}">${text}</FONT>`;
+  const notes = nodeNotes(n);
+  const lines = [
+    main,
+    ...(detail === "" ? [] : [small(palette.muted, html(detail))]),
+    ...notes.stops.map((t) => small(palette.stop, html(t))),
+    ...(notes.unused === null ? [] : [small(palette.unused, `<I>${html(notes.unused)}</I>`)]),
+  ];
+  a.label = `<${lines.join("<BR/>")}>`;
   return Object.entries(a)
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");
@@ -140,10 +155,16 @@ function legendHtml(p: Picture): string {
   const legend = LEGEND.filter((l) => l.style !== "path" || p.path !== null)
     .map((l) => swatch(l.style, l.text))
     .join("    ");
+  const marks = nodeMarks(p.lines.flatMap((l) => l.nodes));
+  const markColor = { stop: palette.stop, unused: palette.unused };
   const nodes = [
     `<FONT COLOR="${palette.golden.border}">■</FONT> golden`,
     `<FONT COLOR="${palette.transition.border}">■</FONT> transition`,
     `<FONT COLOR="${palette.withdrawn.border}">□</FONT> withdrawn`,
+    ...NODE_LEGEND.filter((l) => marks.has(l.mark)).map(
+      (l) =>
+        `<FONT COLOR="${markColor[l.mark]}">${l.mark === "stop" ? "▣" : "□"}</FONT> ${html(`${l.text} (${l.mark === "stop" ? "double border" : "dashed"})`)}`,
+    ),
   ].join("    ");
   return `<FONT POINT-SIZE="16"><B>${html(pictureTitle(p))}</B></FONT><BR ALIGN="LEFT"/><FONT POINT-SIZE="10" COLOR="${palette.muted}">${nodes}    ${legend}</FONT><BR ALIGN="LEFT"/>`;
 }

@@ -11,6 +11,7 @@ export {
   type PictureOptions,
   type PicturePath,
   picture,
+  type StopMark,
   type Tag,
   tagsOf,
 } from "./picture.js";

@@ -6,6 +6,10 @@ import {
   edgeStyle,
   hasTag,
   LEGEND,
+  NODE_LEGEND,
+  type NodeMark,
+  nodeMarks,
+  nodeNotes,
   nodeText,
   palette,
 } from "./style.js";
@@ -15,7 +19,9 @@ import {
  * ids that are plain identifiers (`v2_9_2`, never a keyword), every label quoted (versions
  * have dots), styles by `classDef`/`class` and `linkStyle` (edge indices, in the order the
  * edges are written). Mermaid refuses more than 500 edges or 50,000 characters: the
- * picture's reduction keeps a 1,000-release graph under both.
+ * picture's reduction keeps a 1,000-release graph under both. A stop that a key rotation or
+ * an upgradeFrom forces is drawn as a subroutine box (`[[...]]`, double sides), a shape
+ * every Mermaid theme keeps; the legend is a comment, as a diagram has no other place.
  */
 export function toMermaid(p: Picture): string {
   const ids = new Ids();
@@ -23,10 +29,14 @@ export function toMermaid(p: Picture): string {
   const out: string[] = [];
   out.push("flowchart LR");
   out.push(`  %% ${pictureTitle(p)}`);
+  const marks = nodeMarks(p.lines.flatMap((l) => l.nodes));
   out.push(
-    `  %% ${LEGEND.filter((l) => l.style !== "path" || p.path !== null)
-      .map((l) => `${legendWord[l.style]}: ${l.text}`)
-      .join("; ")}`,
+    `  %% ${[
+      ...LEGEND.filter((l) => l.style !== "path" || p.path !== null).map(
+        (l) => `${legendWord[l.style]}: ${l.text}`,
+      ),
+      ...NODE_LEGEND.filter((l) => marks.has(l.mark)).map((l) => `${markWord[l.mark]}: ${l.text}`),
+    ].join("; ")}`,
   );
   const classes = new Map<string, string[]>();
   const classify = (c: string, id: string) => {
@@ -35,11 +45,18 @@ export function toMermaid(p: Picture): string {
     else classes.set(c, [id]);
   };
   for (const line of p.lines) {
-    out.push(`  subgraph ${lineIds.of(line.name, "line_")}[${label(line.name)}]`);
+    out.push(`  subgraph ${lineIds.of(line.name, "line_")}[${label([line.name])}]`);
     for (const n of line.nodes) {
       const id = ids.of(n.id, n.releases.length > 1 ? "run_" : "v");
       const { title, detail } = nodeText(n);
-      out.push(`    ${id}[${label(detail === "" ? title : `${title}<br/>${detail}`)}]`);
+      const notes = nodeNotes(n);
+      const text = label([
+        title,
+        ...(detail === "" ? [] : [detail]),
+        ...notes.stops,
+        ...(notes.unused === null ? [] : [notes.unused]),
+      ]);
+      out.push(n.stops.length > 0 ? `    ${id}[[${text}]]` : `    ${id}[${text}]`);
       for (const c of nodeClasses(n)) classify(c, id);
     }
     out.push("  end");
@@ -50,7 +67,7 @@ export function toMermaid(p: Picture): string {
     const text = edgeLabel(e);
     const arrow = e.both ? `<${ARROW[style]}` : ARROW[style];
     out.push(
-      `  ${ids.of(e.from)} ${arrow}${text === "" ? "" : `|${label(text)}|`} ${ids.of(e.to)}`,
+      `  ${ids.of(e.from)} ${arrow}${text === "" ? "" : `|${label([text])}|`} ${ids.of(e.to)}`,
     );
     const list = byStyle.get(style);
     if (list) list.push(i);
@@ -73,6 +90,11 @@ const legendWord: Record<EdgeStyle, string> = {
   wipe: "orange dashed",
   blocked: "red dotted",
   path: "thick green",
+};
+
+const markWord: Record<NodeMark, string> = {
+  stop: "double-sided violet box",
+  unused: "dashed border, with a note",
 };
 
 const ARROW: Record<EdgeStyle, string> = {
@@ -98,6 +120,8 @@ const CLASSES: Record<string, string> = {
   transition: `fill:${palette.transition.fill},stroke:${palette.transition.border},color:${palette.text}`,
   withdrawn: `fill:${palette.withdrawn.fill},stroke:${palette.withdrawn.border},color:${palette.withdrawn.text},stroke-dasharray:5 3`,
   norunner: "stroke-dasharray:2 2",
+  unused: "stroke-dasharray:6 3",
+  stop: `stroke:${palette.stop},stroke-width:2px`,
   onpath: `stroke:${palette.path},stroke-width:4px`,
 };
 
@@ -108,18 +132,26 @@ function nodeClasses(n: PictureNode): string[] {
   if (hasTag(n, "transition")) out.push("transition");
   if (hasTag(n, "withdrawn")) out.push("withdrawn");
   if (hasTag(n, "no runner")) out.push("norunner");
+  if (n.unused) out.push("unused");
+  if (n.stops.length > 0) out.push("stop");
   if (n.onPath) out.push("onpath");
   return out;
 }
 
-/** A quoted Mermaid label: `"` and angle brackets as entity codes, `<br/>` kept as the line break. */
-function label(text: string): string {
-  const escaped = text
-    .split("<br/>")
-    .map((s) => s.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;"))
-    .join("<br/>");
-  return `"${escaped}"`;
+/**
+ * A quoted Mermaid label of one or more lines (joined by `<br/>`). Inside quotes Mermaid
+ * still reads entity codes (`#quot;`, `#35;`), HTML tags and, in a label that starts with
+ * a backtick, Markdown: so `"`, `<`, `>`, `` ` ``, `&` and `#` itself (text such as
+ * `#quot;` stays text) are written as entity codes, which Mermaid shows as the character.
+ */
+function label(lines: readonly string[]): string {
+  const escaped = lines.map((s) =>
+    s.replace(/[#"<>`&]/g, (c) => `#${ENTITY[c] ?? c.charCodeAt(0)};`),
+  );
+  return `"${escaped.join("<br/>")}"`;
 }
+
+const ENTITY: Record<string, string> = { '"': "quot", "<": "lt", ">": "gt", "&": "amp" };
 
 /**
  * Mermaid ids: a prefix and the name with every other character as `_` (`2.10.1-rc.1`

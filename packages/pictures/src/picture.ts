@@ -4,10 +4,11 @@ import {
   type BlockerCode,
   hopBlockers,
   hop as hopDetail,
+  matrix,
   type Plan,
   type PlanContext,
-  routes,
   selectReleases,
+  stopReasons,
 } from "@stepstone/planner";
 
 /**
@@ -24,6 +25,11 @@ import {
  *
  * Runs of three or more ordinary releases that upgrade one to the next without a wipe
  * (nothing else starts or ends there) fold into one node: "2.3.1 … 2.3.9, 9 releases".
+ *
+ * Two facts are marked on the releases: a stop of a drawn plan that a key rotation or an
+ * `upgradeFrom` forces (the planner's `stopReasons`: the hop that would skip it breaks that
+ * rule), and a transition release that no best plan between golden releases stops at (the
+ * planner's `transitionUse` would find none of its `stops`: a build that is not used).
  */
 export interface Picture {
   /** The graph's platform, or null. */
@@ -49,7 +55,26 @@ export interface PictureNode {
   readonly releases: readonly Release[];
   readonly tags: readonly Tag[];
   readonly onPath: boolean;
+  /** Why a drawn plan must stop here, when a key rotation or an upgradeFrom forces it. */
+  readonly stops: readonly StopMark[];
+  /** A transition release that no best plan between golden releases stops at. */
+  readonly unused: boolean;
 }
+
+/**
+ * A stop a rule about releases forces: the hop that skips it, from the release before it
+ * straight to `after`, is illegal because `after` is signed by `key`, which the release
+ * before does not trust (a key rotation: this stop trusts both), or because the release
+ * before does not satisfy `after`'s `upgradeFrom` (`range`), which this stop does.
+ */
+export type StopMark =
+  | { readonly code: "key"; readonly key: string; readonly after: string; readonly message: string }
+  | {
+      readonly code: "upgradeFrom";
+      readonly range: string;
+      readonly after: string;
+      readonly message: string;
+    };
 
 export interface PictureEdge {
   /** Node ids. */
@@ -162,22 +187,34 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
     previousTop = chain[chain.length - 1] as number;
   });
 
-  // The hops of the best plans between neighbouring golden releases.
-  const golden = selectReleases(ctx, { kind: "golden" }).map((r) => ctx.releaseIndex(r));
-  golden.forEach((g, k) => {
-    const neighbours = [golden[k - 1], golden[k + 1]].filter((x) => x !== undefined);
-    if (neighbours.length === 0) return;
-    const found = routes(ctx, release(g), neighbours.map(release));
-    for (const stops of found) {
-      if (stops === null) continue;
-      let a = g;
-      for (const b of stops.map((r) => ctx.releaseIndex(r))) {
-        addHop(a, b).golden = true;
-        notable.add(a).add(b);
-        a = b;
-      }
+  // The hops of the best plans between neighbouring golden releases (of the golden matrix,
+  // whose other plans say which transition releases are used).
+  const marks = new Map<number, Map<string, StopMark>>();
+  const mark = (from: number, stops: readonly Release[]) => {
+    for (const m of forcedStops(ctx, from, stops)) {
+      const at = ctx.releaseIndex(m.stop);
+      const list = marks.get(at) ?? new Map<string, StopMark>();
+      list.set(m.mark.code === "key" ? `key:${m.mark.key}` : `upgradeFrom:${m.mark.after}`, m.mark);
+      marks.set(at, list);
     }
-  });
+  };
+  const golden = selectReleases(ctx, { kind: "golden" });
+  const goldenMatrix = matrix(ctx, golden);
+  const used = new Set<Release>();
+  for (const cell of goldenMatrix.cells) {
+    for (const r of cell.stops.slice(0, -1)) used.add(r);
+    const k = golden.indexOf(cell.from);
+    if (cell.to !== golden[k - 1] && cell.to !== golden[k + 1]) continue;
+    if (!cell.reachable) continue;
+    const g = ctx.releaseIndex(cell.from);
+    let a = g;
+    for (const b of cell.stops.map((r) => ctx.releaseIndex(r))) {
+      addHop(a, b).golden = true;
+      notable.add(a).add(b);
+      a = b;
+    }
+    mark(g, cell.stops);
+  }
 
   // The highlighted plan.
   const path = opts.path ?? null;
@@ -197,6 +234,11 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
       // The plan's own wipes (a plan that may not wipe takes another hop where it would).
       hop.wipe = s.wipe;
     });
+    if (path.plan)
+      mark(
+        from,
+        path.plan.steps.map((s) => s.to),
+      );
   }
   for (const i of onPath) notable.add(i);
   ctx.releases.forEach((r, i) => {
@@ -237,11 +279,14 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
         ? `${(releases[0] as Release).version}..${(releases[releases.length - 1] as Release).version}`
         : (releases[0] as Release).version;
       for (const x of run ?? [i]) nodeOf.set(x, id);
+      const r = releases[0] as Release;
       nodes.push({
         id,
         releases,
-        tags: run ? [] : tagsOf(releases[0] as Release),
+        tags: run ? [] : tagsOf(r),
         onPath: !run && onPath.has(i),
+        stops: run ? [] : [...(marks.get(i)?.values() ?? [])],
+        unused: !run && r.transition && !r.golden && !r.withdrawn && !used.has(r),
       });
     }
     return { name, nodes };
@@ -272,6 +317,45 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
     });
   }
   return { platform: ctx.platform, lines: pictureLines, edges, path };
+}
+
+/**
+ * The stops of a plan from `from` that a key rotation or an upgradeFrom forces, with the
+ * release after each (whose key or range the hop that skips the stop breaks).
+ */
+function forcedStops(
+  ctx: PlanContext,
+  from: number,
+  stops: readonly Release[],
+): { stop: Release; mark: StopMark }[] {
+  const out: { stop: Release; mark: StopMark }[] = [];
+  stopReasons(
+    ctx,
+    from,
+    stops.map((to) => ({ to })),
+    undefined,
+    "all",
+  ).forEach(({ stop, why }, i) => {
+    const after = stops[i + 1] as Release;
+    for (const w of why) {
+      if (w.code === "key" && w.key !== undefined)
+        out.push({
+          stop,
+          mark: { code: "key", key: w.key, after: after.version, message: w.message },
+        });
+      else if (w.code === "upgradeFrom" && after.upgradeFrom !== null)
+        out.push({
+          stop,
+          mark: {
+            code: "upgradeFrom",
+            range: after.upgradeFrom.raw,
+            after: after.version,
+            message: w.message,
+          },
+        });
+    }
+  });
+  return out;
 }
 
 function sameLook(h: Hop, k: Hop): boolean {

@@ -43,6 +43,8 @@ p { margin: 6px 0; }
 .box.transition { background: var(--transition); border-color: var(--transition-b); }
 .box.withdrawn { background: #f3f4f6; border-style: dashed; }
 .box.run { background: #f3f4f6; border-color: #d1d5db; }
+.box.stop { border: 3px double ${palette.stop}; }
+.box.unused { background: var(--transition); border-color: var(--transition-b); border-style: dashed; }
 .box.ok { background: var(--ok); border-color: var(--ok-b); }
 .box.wipe { background: var(--wipe); border-color: var(--wipe-b); }
 .box.none { background: var(--none); border-color: var(--none-b); }
@@ -127,7 +129,8 @@ ul.why { margin: 0 0 4px; padding-left: 0; list-style: none; color: #374151; fon
 
 .svg-wrap { overflow: auto; max-height: 85vh; border: 1px solid #f3f4f6; border-radius: 8px; }
 .svg-wrap svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }
-.svg-wrap svg text { font-family: Helvetica, Arial, "Liberation Sans", sans-serif; }
+/* Fonts as wide as the Helvetica graphviz measured the labels with (DejaVu Sans is wider). */
+.svg-wrap svg text { font-family: Helvetica, Arial, "Liberation Sans", "DejaVu Sans Condensed", sans-serif; }
 .svg-wrap g.node.on-path > path, .svg-wrap g.node.on-path > polygon { stroke: var(--path); stroke-width: 3.5px; stroke-dasharray: none; }
 .svg-wrap g.edge.on-path > path { stroke: var(--path); stroke-width: 3.5px; }
 .svg-wrap g.edge.on-path > polygon { stroke: var(--path); fill: var(--path); }

@@ -11,7 +11,7 @@ import { fleetSection, type ReportFleet } from "./fleet-section.js";
 import { esc } from "./html.js";
 import { type Picture, type Tag, tagsOf } from "./picture.js";
 import { STYLE } from "./report-style.js";
-import { palette } from "./style.js";
+import { NODE_LEGEND, nodeMarks, palette } from "./style.js";
 
 /** Everything the report shows that is computed when it is written (the planner runs in the page). */
 export interface ReportData {
@@ -206,11 +206,13 @@ function graphSection(input: ReportInput): string {
     `<span class="key"><svg width="28" height="10" aria-hidden="true"><line x1="1" y1="5" x2="27" y2="5" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/></svg>${esc(text)}</span>`;
   const box = (cls: string, text: string) =>
     `<span class="key"><span class="box ${cls}"></span>${esc(text)}</span>`;
+  const marks = nodeMarks(input.picture.lines.flatMap((l) => l.nodes));
   const legend = [
     box("golden", "golden"),
     box("transition", "transition"),
     box("withdrawn", "withdrawn"),
     box("run", "folded run of releases"),
+    ...NODE_LEGEND.filter((l) => marks.has(l.mark)).map((l) => box(l.mark, l.text)),
     swatch(palette.next, "0", "next release"),
     swatch(palette.golden_hop, "0", "hop of a golden plan"),
     swatch(palette.wipe, "5 3", "wipes data"),

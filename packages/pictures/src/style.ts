@@ -1,4 +1,4 @@
-import type { PictureEdge, PictureNode, Tag } from "./picture.js";
+import type { PictureEdge, PictureNode, StopMark, Tag } from "./picture.js";
 
 /** One palette for DOT, Mermaid and the report, so every picture reads the same way. */
 export const palette = {
@@ -15,6 +15,10 @@ export const palette = {
   wipe: "#ea580c",
   blocked: "#dc2626",
   path: "#16a34a",
+  /** A stop a key rotation or an upgradeFrom forces. */
+  stop: "#7c3aed",
+  /** The note on an unused transition release. */
+  unused: "#a16207",
 } as const;
 
 export type EdgeStyle = "next" | "golden" | "wipe" | "blocked" | "path";
@@ -46,6 +50,21 @@ export function nodeText(n: PictureNode): { title: string; detail: string } {
   return { title: first?.version ?? n.id, detail: n.tags.join(", ") };
 }
 
+/** The lines under a node's detail: why a plan must stop there, and a note when it is unused. */
+export function nodeNotes(n: PictureNode): { stops: string[]; unused: string | null } {
+  return {
+    stops: n.stops.map(stopText),
+    unused: n.unused ? "unused: no plan between golden releases stops here" : null,
+  };
+}
+
+/** "stop: key rotation to vendor-2025", "stop: 2.11.0 upgrades only from >=2.10.0". */
+export function stopText(m: StopMark): string {
+  return m.code === "key"
+    ? `stop: key rotation to ${m.key}`
+    : `stop: ${m.after} upgrades only from ${m.range}`;
+}
+
 export const hasTag = (n: PictureNode, t: Tag) => n.tags.includes(t);
 
 export const LEGEND: readonly { style: EdgeStyle; text: string }[] = [
@@ -55,3 +74,21 @@ export const LEGEND: readonly { style: EdgeStyle; text: string }[] = [
   { style: "blocked", text: "blocked hop" },
   { style: "path", text: "the plan" },
 ];
+
+export type NodeMark = "stop" | "unused";
+
+/** What the pictures mark on releases, for the legends (each shown when the picture has one). */
+export const NODE_LEGEND: readonly { mark: NodeMark; text: string }[] = [
+  { mark: "stop", text: "stop forced by a key rotation or an upgradeFrom" },
+  { mark: "unused", text: "transition release that no plan between golden releases uses" },
+];
+
+/** The node marks a picture has. */
+export function nodeMarks(nodes: readonly PictureNode[]): Set<NodeMark> {
+  const out = new Set<NodeMark>();
+  for (const n of nodes) {
+    if (n.stops.length > 0) out.add("stop");
+    if (n.unused) out.add("unused");
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { picture, renderSvg, toDot } from "../src/index.js";
-import { big, pathOf, sample } from "./helpers.js";
+import { big, context, MARKED, pathOf, sample } from "./helpers.js";
 
 /** graphviz's own `dot` (Debian's graphviz): what a user pipes the output into. */
 function dot(text: string): { code: number | null; stdout: string; stderr: string } {
@@ -34,6 +34,10 @@ describe("DOT", () => {
     expect(style("2.10.1-transition.1")).toContain('fillcolor="#bae6fd"');
     expect(style("2.10.2")).toContain("dashed");
     expect(style("2.8.0")).toContain("dotted"); // no runner
+    // The stops the key rotation and 2.11.0's upgradeFrom force: a double border, a line.
+    expect(style("2.9.1")).toContain("peripheries=2");
+    expect(style("2.9.1")).toContain(">stop: key rotation to vendor-2025<");
+    expect(style("2.10.3")).toContain(">stop: 2.11.0 upgrades only from &gt;=2.10.0<");
   });
 
   it("renders with graphviz's dot, without a warning", () => {
@@ -60,6 +64,56 @@ describe("DOT", () => {
     );
     const none = toDot(picture(ctx, { path: pathOf(ctx, "2.9.2", "2.10.2") }));
     expect(none).toContain("No plan from 2.9.2 to 2.10.2, even with wipes");
+  });
+
+  it("marks forced stops with a double border and a line each, an unused transition release with a dashed one and a note", () => {
+    // MARKED: 1.1.0 bridges the key rotation k1 -> k2; 3.0.0 upgrades only from >=2.1.0;
+    // nothing needs 2.1.1-transition.1.
+    const marked = toDot(picture(context(MARKED)));
+    const r = dot(marked);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    // Each node as graphviz drew it: its outlines (2 for a double border) and its text.
+    const plain = (s: string) =>
+      s.replace(/&#45;/g, "-").replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&amp;/g, "&");
+    const drawn = Object.fromEntries(
+      [...plain(r.stdout).matchAll(/<g id="release:([^"]+)" class="node">([\s\S]*?)<\/g>/g)].map(
+        ([, id, body]) => [
+          id,
+          {
+            outlines: (body?.match(/<path /g) ?? []).length,
+            dashed: /stroke-dasharray/.test(body ?? ""),
+            text: [...(body ?? "").matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]),
+          },
+        ],
+      ),
+    );
+    expect(drawn).toEqual({
+      "1.0.0": { outlines: 1, dashed: false, text: ["1.0.0", "golden"] },
+      "1.1.0": { outlines: 2, dashed: false, text: ["1.1.0", "stop: key rotation to k2"] },
+      "2.0.0": { outlines: 1, dashed: false, text: ["2.0.0", "golden"] },
+      "2.1.0": {
+        outlines: 2,
+        dashed: false,
+        text: ["2.1.0", "stop: 3.0.0 upgrades only from >=2.1.0"],
+      },
+      "2.1.1-transition.1": {
+        outlines: 1,
+        dashed: true,
+        text: [
+          "2.1.1-transition.1",
+          "transition",
+          "unused: no plan between golden releases stops here",
+        ],
+      },
+      "3.0.0": { outlines: 1, dashed: false, text: ["3.0.0", "golden"] },
+    });
+    // The legend names both marks, as only a picture that has them does.
+    expect(r.stdout).toContain("stop forced by a key rotation or an upgradeFrom (double border)");
+    expect(r.stdout).toContain(
+      "transition release that no plan between golden releases uses (dashed)",
+    );
+    expect(text).not.toContain("(dashed)");
   });
 
   it("renders a graph of 1,000 releases", () => {

@@ -47,3 +47,29 @@ export function pathOf(ctx: PlanContext, from: string, to: string): PicturePath 
   }
   return { from: ctx.releases[a] as never, to: ctx.releases[b] as never, plan: null };
 }
+
+const release = (version: string, extra: Record<string, unknown> = {}) => ({
+  version,
+  epochs: { data: 1 },
+  signedBy: "k1",
+  trusts: ["k1"],
+  ...extra,
+});
+
+/**
+ * The marks' graph: 1.0.0 trusts only k1, so on the way to 2.0.0 (signed with k2) it
+ * stops at 1.1.0, which trusts both (a key rotation); 3.0.0 upgrades only from >=2.1.0,
+ * so 2.0.0 stops at 2.1.0 first; 2.1.1-transition.1 is a transition release no plan
+ * between golden releases needs (2.1.0 is the cheaper stop: not a transition).
+ */
+export const MARKED: GraphJson = {
+  components: { data: { paths: ["var/lib/data"] } },
+  releases: [
+    release("1.0.0", { golden: true }),
+    release("1.1.0", { trusts: ["k1", "k2"] }),
+    release("2.0.0", { golden: true, signedBy: "k2", trusts: ["k1", "k2"] }),
+    release("2.1.0", { signedBy: "k2", trusts: ["k2"] }),
+    release("2.1.1-transition.1", { transition: true, signedBy: "k2", trusts: ["k2"] }),
+    release("3.0.0", { golden: true, upgradeFrom: ">=2.1.0", signedBy: "k2", trusts: ["k2"] }),
+  ],
+};

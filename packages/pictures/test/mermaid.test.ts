@@ -1,6 +1,19 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { picture, toMermaid } from "../src/index.js";
-import { big, context, pathOf, sample } from "./helpers.js";
+import { launchChromium, type Mermaid, mermaidIn } from "./browser.js";
+import { big, context, MARKED, pathOf, sample } from "./helpers.js";
+
+// Mermaid itself draws what toMermaid writes, in headless Chromium: one browser for the file.
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let mermaid: Mermaid;
+beforeAll(async () => {
+  browser = await launchChromium();
+  mermaid = await mermaidIn(browser);
+});
+afterAll(async () => {
+  await mermaid?.close();
+  await browser?.close();
+});
 
 /** Words Mermaid's flowchart grammar reads as keywords: never an id. */
 const KEYWORDS = new Set([
@@ -57,8 +70,10 @@ function parse(text: string): Parsed {
     ],
     [/^end$/, () => expect(open.pop(), "end without subgraph").toBeDefined()],
     [
-      /^(\w+)\[(.*)\]$/,
-      ([line, name, label]) => {
+      // A box, or a subroutine box (`[[...]]`) for a forced stop.
+      /^(\w+)(?:\[\[(.*)\]\]|\[(.*)\])$/,
+      ([line, name, stop, box]) => {
+        const label = stop ?? box;
         expect(open.length, `${line}: every node is in its line's subgraph`).toBe(1);
         expect(label, line).toMatch(LABEL);
         expect(p.nodes.has(name as string), `${name} declared twice`).toBe(false);
@@ -172,6 +187,171 @@ describe("Mermaid", () => {
     expect(p.edges.length).toBeLessThanOrEqual(500);
     expect(text.length).toBeLessThanOrEqual(50_000);
     expect(p.subgraphs).toHaveLength(50);
+  });
+});
+
+describe("Mermaid, drawn by Mermaid 11 in Chromium", () => {
+  const ctx = sample();
+
+  it("draws the bundled release-graph.json: every line, release and hop, as written", async () => {
+    const text = toMermaid(picture(ctx));
+    const drawn = await mermaid.draw(text);
+    expect([...drawn.clusters].sort()).toEqual(["2.10", "2.11", "2.12", "2.13", "2.8", "2.9"]);
+    expect(Object.keys(drawn.nodes)).toEqual([...parse(text).nodes.keys()]);
+    expect(drawn.nodes.v2_8_0).toEqual({
+      text: "2.8.0\ngolden, no runner",
+      classes: ["golden", "norunner"],
+      shape: "rect",
+    });
+    expect(drawn.nodes.v2_10_2?.classes).toEqual(["withdrawn"]);
+    expect(drawn.nodes.v2_10_1_transition_1?.text).toBe("2.10.1-transition.1\ntransition");
+    // The stops the key rotation and 2.11.0's upgradeFrom force: a subroutine box, a note.
+    expect(drawn.nodes.v2_9_1).toEqual({
+      text: "2.9.1\nstop: key rotation to vendor-2025",
+      classes: ["stop"],
+      shape: "polygon",
+    });
+    expect(drawn.nodes.v2_10_3).toEqual({
+      text: "2.10.3\nstop: 2.11.0 upgrades only from >=2.10.0",
+      classes: ["stop"],
+      shape: "polygon",
+    });
+    expect(drawn.edges).toHaveLength(18);
+    expect(drawn.edges).toContainEqual({
+      from: "v2_13_0",
+      to: "v2_11_0",
+      label: "wipes ownership",
+    });
+    expect(text).toContain(
+      "double-sided violet box: stop forced by a key rotation or an upgradeFrom",
+    );
+  });
+
+  it("draws a plan's hops numbered, and the same on a platform", async () => {
+    const drawn = await mermaid.draw(
+      toMermaid(picture(ctx, { path: pathOf(ctx, "2.13.0", "2.9.2") })),
+    );
+    expect(drawn.edges.filter((e) => e.label !== "" && e.label !== "wipes ownership")).toEqual([
+      { from: "v2_10_1_transition_1", to: "v2_9_2", label: "2" },
+      { from: "v2_13_0", to: "v2_10_1_transition_1", label: "1 · wipes ownership" },
+    ]);
+    expect(drawn.nodes.v2_9_2?.classes).toEqual(["golden", "onpath"]);
+    const qemuarm = sample("qemuarm");
+    const onQemu = await mermaid.draw(
+      toMermaid(picture(qemuarm, { path: pathOf(qemuarm, "2.9.1", "2.9.2") })),
+    );
+    // On qemuarm 2.9.2's data is non-root: the direct hop wipes, the plan goes through 2.10.x.
+    expect(onQemu.edges.filter((e) => e.label !== "")).toEqual([
+      { from: "v2_9_1", to: "v2_9_2", label: "wipes users, ownership" },
+      { from: "v2_9_1", to: "v2_10_1_transition_1", label: "1" },
+      { from: "v2_10_1_transition_1", to: "v2_9_2", label: "2" },
+      { from: "v2_13_0", to: "v2_11_0", label: "wipes ownership" },
+    ]);
+  });
+
+  it("draws every feature the emitter writes: folded runs, wipes, blocked hops, both ways, no plan", async () => {
+    const g = context({
+      components: {
+        users: { paths: ["etc/passwd"] },
+        net: { wipeable: false, paths: ["etc/net"] },
+      },
+      releases: [
+        { version: "1.0.0", golden: true, runner: false, epochs: { users: 1, net: 1 } },
+        ...["1.0.1", "1.0.2", "1.0.3"].map((version) => ({
+          version,
+          epochs: { users: 1, net: 1 },
+        })),
+        { version: "1.1.0", golden: true, epochs: { users: 1, net: 1 } },
+        { version: "1.1.1", withdrawn: true, epochs: { users: 1, net: 1 } },
+        { version: "2.0.0", golden: true, epochs: { users: 2, net: 1 } },
+        // An incompatible branch: net moves to 2 with no migration, and net may not be wiped.
+        { version: "3.0.0", epochs: { users: 2, net: 2 } },
+      ],
+      migrations: [{ id: "users-1-2", component: "users", from: 1, to: 2, shippedIn: ">=2.0.0" }],
+    });
+    const p = picture(g, { path: pathOf(g, "1.1.0", "3.0.0") });
+    const text = toMermaid(p);
+    parse(text);
+    const drawn = await mermaid.draw(text);
+    expect(drawn.nodes.run_1_0_1_1_0_3).toEqual({
+      text: "1.0.1 … 1.0.3\n3 releases",
+      classes: ["run"],
+      shape: "rect",
+    });
+    expect(drawn.nodes.v1_1_1?.classes).toEqual(["withdrawn"]);
+    expect(drawn.nodes.v3_0_0?.classes).toEqual(["onpath"]);
+    expect(drawn.edges).toEqual([
+      { from: "v1_0_0", to: "run_1_0_1_1_0_3", label: "" },
+      { from: "v1_0_0", to: "v1_1_0", label: "" },
+      { from: "run_1_0_1_1_0_3", to: "v1_1_0", label: "" },
+      { from: "v1_1_0", to: "v2_0_0", label: "" },
+      { from: "v1_1_1", to: "v2_0_0", label: "" },
+      { from: "v2_0_0", to: "v1_1_0", label: "wipes users" },
+      { from: "v2_0_0", to: "v3_0_0", label: "✗ noChain" },
+    ]);
+    expect(text).toContain("  v1_0_0 <--> v1_1_0\n");
+    // The endpoints of a pair with no plan are still drawn, and the title says so.
+    expect(text.split("\n")[1]).toBe("  %% No plan from 1.1.0 to 3.0.0, even with wipes");
+  });
+
+  it("draws the marks: forced stops as subroutine boxes, an unused transition release with its note", async () => {
+    const text = toMermaid(picture(context(MARKED)));
+    const drawn = await mermaid.draw(text);
+    const shown = Object.fromEntries(
+      Object.entries(drawn.nodes).map(([id, n]) => [
+        id,
+        `${n.shape} ${n.classes.join(",")}: ${n.text}`,
+      ]),
+    );
+    expect(shown).toEqual({
+      v1_0_0: "rect golden: 1.0.0\ngolden",
+      v1_1_0: "polygon stop: 1.1.0\nstop: key rotation to k2",
+      v2_0_0: "rect golden: 2.0.0\ngolden",
+      v2_1_0: "polygon stop: 2.1.0\nstop: 3.0.0 upgrades only from >=2.1.0",
+      v2_1_1_transition_1:
+        "rect transition,unused: 2.1.1-transition.1\ntransition\nunused: no plan between golden releases stops here",
+      v3_0_0: "rect golden: 3.0.0\ngolden",
+    });
+    expect(text).toContain(
+      "dashed border, with a note: transition release that no plan between golden releases uses",
+    );
+  });
+
+  it("shows labels with Mermaid's special characters exactly as written", async () => {
+    const odd = ['"quoted" <b>bold</b> & #quot; | ; %% end', "`**markdown**`", "a #35; b"];
+    const g = context({
+      components: { data: { paths: ["var/lib/data"] } },
+      releases: odd.map((line, i) => ({
+        version: `1.${i}.0`,
+        line,
+        golden: true,
+        epochs: { data: 1 },
+      })),
+    });
+    const text = toMermaid(picture(g));
+    parse(text);
+    const drawn = await mermaid.draw(text);
+    expect([...drawn.clusters].sort()).toEqual([...odd].sort());
+  });
+
+  it("fails on text that is not Mermaid, with Mermaid's parse error", async () => {
+    const text = toMermaid(picture(ctx));
+    // A label whose quote is not closed, as an escaping bug would write it.
+    const broken = text.replace('v2_9_2["2.9.2<br/>golden"]', 'v2_9_2["2.9.2<br/>"golden"]');
+    expect(broken).not.toBe(text);
+    await expect(mermaid.draw(broken)).rejects.toThrow(
+      /Parse error on line \d+:\n.*\["2\.9\.2<br\/>"golden"\]/,
+    );
+    // The page still draws after an error.
+    expect(Object.keys((await mermaid.draw(text)).nodes)).toHaveLength(13);
+  });
+
+  it("parses a graph of 1,000 releases within Mermaid's default limits", async () => {
+    // Mermaid's parser counts the edges against maxEdges (500); laying this one out takes
+    // Mermaid about a minute here, so it is parsed, not drawn.
+    const text = toMermaid(picture(big()));
+    expect(text.length).toBeLessThanOrEqual(50_000);
+    expect(await mermaid.parse(text)).toBe("flowchart-v2");
   });
 });
 

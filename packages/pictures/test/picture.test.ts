@@ -1,6 +1,7 @@
+import { transitionUse } from "@stepstone/planner";
 import { describe, expect, it } from "vitest";
 import { FOLD_MIN, type Picture, picture } from "../src/index.js";
-import { big, context, pathOf, sample } from "./helpers.js";
+import { big, context, MARKED, pathOf, sample } from "./helpers.js";
 
 /** Each edge as one line: `from -> to` (`<->` both ways), why it is drawn, its label. */
 function edges(p: Picture): string[] {
@@ -14,6 +15,26 @@ function edges(p: Picture): string[] {
     ];
     return `${e.from} ${e.both ? "<->" : "->"} ${e.to} ${why || "path"}${extra.length > 0 ? ` (${extra.join(", ")})` : ""}`;
   });
+}
+
+/** The marked releases: each stop's rule (and the release it is the way to), "unused". */
+function marks(p: Picture): Record<string, string[]> {
+  return Object.fromEntries(
+    p.lines
+      .flatMap((l) => l.nodes)
+      .filter((n) => n.stops.length > 0 || n.unused)
+      .map((n) => [
+        n.id,
+        [
+          ...n.stops.map((m) =>
+            m.code === "key"
+              ? `key ${m.key} (to ${m.after})`
+              : `upgradeFrom ${m.range} (of ${m.after})`,
+          ),
+          ...(n.unused ? ["unused"] : []),
+        ],
+      ]),
+  );
 }
 
 const rows = (p: Picture) => p.lines.map((l) => `${l.name}: ${l.nodes.map((n) => n.id).join(" ")}`);
@@ -85,6 +106,13 @@ describe("the sample graph", () => {
     expect(on.map((n) => n.id)).toEqual(["2.9.2", "2.10.1-transition.1", "2.13.0"]);
   });
 
+  it("marks the stops the key rotation and 2.11.0's upgradeFrom force; the transition release is used", () => {
+    expect(marks(p)).toEqual({
+      "2.9.1": ["key vendor-2025 (to 2.9.2)"],
+      "2.10.3": ["upgradeFrom >=2.10.0 (of 2.11.0)"],
+    });
+  });
+
   it("applies a platform's epochs", () => {
     // On qemuarm 2.9.2 is already non-root: 2.9.1's data reaches it only through 2.10.x.
     const q = picture(sample("qemuarm"));
@@ -99,6 +127,57 @@ const plain = (version: string, extra: Record<string, unknown> = {}) => ({
   signedBy: "k1",
   trusts: ["k1"],
   ...extra,
+});
+
+describe("marks", () => {
+  it("marks a stop a key rotation forces, one an upgradeFrom forces, and an unused transition release", () => {
+    // MARKED: 1.0.0 trusts k1 only, 2.0.0 is signed with k2, 1.1.0 trusts both; 3.0.0
+    // upgrades only from >=2.1.0; nothing needs 2.1.1-transition.1.
+    const p = picture(context(MARKED));
+    expect(marks(p)).toEqual({
+      "1.1.0": ["key k2 (to 2.0.0)"],
+      "2.1.0": ["upgradeFrom >=2.1.0 (of 3.0.0)"],
+      "2.1.1-transition.1": ["unused"],
+    });
+    // The golden plans take the marked stops; no drawn hop touches the unused release.
+    expect(edges(p)).toEqual([
+      "1.0.0 -> 1.1.0 next+golden",
+      "1.1.0 -> 2.0.0 next+golden",
+      "2.0.0 -> 1.0.0 golden",
+      "2.0.0 -> 2.1.0 next+golden",
+      "2.1.0 -> 3.0.0 next+golden",
+      "3.0.0 -> 2.0.0 golden",
+    ]);
+  });
+
+  it("calls a transition release unused exactly when the planner's transitionUse finds no plan stopping at it", () => {
+    for (const ctx of [context(MARKED), sample(), sample("qemuarm")]) {
+      const unused = picture(ctx)
+        .lines.flatMap((l) => l.nodes)
+        .filter((n) => n.unused)
+        .map((n) => n.id);
+      const none = ctx.releases
+        .filter((r) => r.transition && transitionUse(ctx.graph, r, ctx.platform).stops.length === 0)
+        .map((r) => r.version);
+      expect(unused).toEqual(none);
+    }
+  });
+
+  it("marks the forced stops of a highlighted plan too", () => {
+    // 1.0.0 -> 3.0.0 is not a pair of neighbouring golden releases: its plan is drawn only
+    // as the path, and its stops are marked from it.
+    const ctx = context({
+      ...MARKED,
+      releases: MARKED.releases.filter((r) => r.version !== "2.0.0"),
+    });
+    expect(marks(picture(ctx))).toEqual({
+      "1.1.0": ["key k2 (to 2.1.0)"],
+      "2.1.0": ["upgradeFrom >=2.1.0 (of 3.0.0)"],
+      "2.1.1-transition.1": ["unused"],
+    });
+    const q = picture(ctx, { path: pathOf(ctx, "1.1.0", "3.0.0") });
+    expect(marks(q)["2.1.0"]).toEqual(["upgradeFrom >=2.1.0 (of 3.0.0)"]);
+  });
 });
 
 describe("folding", () => {
