@@ -124,7 +124,9 @@ export function bootVm({
   if (qmp) args.push("-qmp", `unix:${qmp},server=on,wait=off`);
   const prefixes = Array.isArray(prefix) ? prefix : [prefix];
   const t0 = performance.now();
-  const child = spawn(qemu, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+  const child = spawn(qemu, args, {
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
   // Resumed from a snapshot: the guest takes the run's parameters as one console line
   // (ending in " pc.end"), repeated until it answers "@pc go" (guest/init, pc.resume=1).
   let resend;
