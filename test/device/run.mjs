@@ -18,7 +18,7 @@ import { stageGraphs } from "./lib/graphs.mjs";
 import { buildImage } from "./lib/images.mjs";
 import { goldens, imagesOf, pairPlan, pairsOf, planTours, walkTour } from "./lib/walk.mjs";
 
-const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--cuts C] [--seed S] [--no-walk] [--no-tours] [--keep]
+const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B,...] [--lanes L] [--layout L] [--failures] [--cuts C] [--seed S] [--no-walk] [--no-tours] [--cpu M] [--keep]
   N           walk the first N golden pairs of each graph (default: all)
   --graphs    bundled (the repository's release-graph.json), rotation (the stage's own), default both
   --pairs     walk these pairs only, e.g. "2.8.0>2.13.0,2.13.0>2.8.0" (with one graph)
@@ -30,6 +30,7 @@ const USAGE = `usage: node test/device/run.mjs [N] [--graphs G,...] [--pairs A>B
   --no-walk   no walk: only the failure boots and cuts
   --no-tours  walk every pair on a fresh device (default: pairs chained into tours, the
               target's boot of one pair flashing the next pair's first stop)
+  --cpu       qemu's CPU model for the guests: qemu64 (default, with mitigations=off) or max
   --keep      keep the work folder`;
 
 function parse(argv) {
@@ -41,6 +42,7 @@ function parse(argv) {
     walk: true,
     tours: true,
     cuts: 0,
+    cpu: "qemu64",
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -61,6 +63,7 @@ function parse(argv) {
     else if (a === "--no-tours") o.tours = false;
     else if (a === "--cuts") o.cuts = Number(value());
     else if (a === "--seed") o.seed = Number(value());
+    else if (a === "--cpu") o.cpu = value();
     else if (a === "--keep") o.keep = true;
     else if (a === "-h" || a === "--help") {
       process.stdout.write(`${USAGE}\n`);
@@ -70,13 +73,14 @@ function parse(argv) {
   }
   if (!["premounted", "fstab"].includes(o.layout))
     throw new HarnessError(`--layout ${o.layout}: premounted or fstab`);
+  if (!["qemu64", "max"].includes(o.cpu)) throw new HarnessError(`--cpu ${o.cpu}: qemu64 or max`);
   if (!(o.lanes >= 1)) throw new HarnessError(`--lanes: at least 1`);
   return o;
 }
 
 async function main() {
   const o = parse(process.argv.slice(2));
-  const ctx = makeContext();
+  const ctx = makeContext({ cpu: o.cpu });
   const onSignal = (signal) => {
     for (const vm of ctx.vms) vm.kill();
     if (!o.keep) rmSync(ctx.work, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { HarnessError } from "./lib/assets.mjs";
 import { VARIANTS } from "./lib/fixture.mjs";
 import { runHarness, SCENARIO_NAMES } from "./lib/harness.mjs";
 
-const USAGE = `usage: node test/powercut/run.mjs [N] [--lanes L] [--seed S] [--variant V] [--scenarios A,B] [--wb W] [--cut-at MARK[+MS]] [--model M] [--report FILE] [--keep]
+const USAGE = `usage: node test/powercut/run.mjs [N] [--lanes L] [--seed S] [--variant V] [--scenarios A,B] [--wb W] [--cut-at MARK[+MS]] [--model M] [--boot B] [--report FILE] [--keep]
   N            cuts (default 100)
   --lanes      qemu lanes run side by side (default 2)
   --seed       seed of the random choices (scenario, cut instant), printed by every run
@@ -23,6 +23,8 @@ const USAGE = `usage: node test/powercut/run.mjs [N] [--lanes L] [--seed S] [--v
   --model      kill (default: SIGKILL of qemu, the guest's page cache is lost) or log-writes
                (dm-log-writes records the run; crash states of a disk with a volatile write
                cache, up to a flush plus some later writes, are replayed on the host)
+  --boot       snapshot (default: every run resumes one snapshot of the booted guest, taken
+               before any disk driver is loaded) or cold (every run boots the kernel)
   --report     write the full result (every cut) as JSON to FILE
   --keep       keep the work folder (disk images, dumps) and print its path`;
 
@@ -48,6 +50,7 @@ function parse(argv) {
     else if (a === "--wb") o.wb = value();
     else if (a === "--cut-at") o.cutAt = value();
     else if (a === "--model") o.model = value();
+    else if (a === "--boot") o.boot = value();
     else if (a === "--report") o.report = value();
     else if (a === "--keep") o.keep = true;
     else if (a === "-h" || a === "--help") {
@@ -73,7 +76,7 @@ try {
   if (s.notes.length > 0) err(`notes (not violations): ${list(s.notes)}`);
   if (s.violations > 0) err(`violations: ${list(s.violationKinds)}`);
   err(
-    `${s.cuts} cuts in ${s.minutes.toFixed(1)} min (${s.cutsPerMinute.toFixed(1)} cuts/min), ${s.totalMinutes.toFixed(1)} min with setup`,
+    `${s.cuts} cuts in ${s.minutes.toFixed(1)} min (${s.cutsPerMinute.toFixed(1)} cuts/min, ${s.cpuPerCut.toFixed(1)} qemu CPU-s a cut), ${s.totalMinutes.toFixed(1)} min with setup`,
   );
   if (s.work) err(`work folder kept: ${s.work}`);
   if (s.failures) err(`dumps of violating cuts (etc, var): ${s.failures}`);

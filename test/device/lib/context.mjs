@@ -21,7 +21,7 @@ export const DEVICE_TOOLS = {
   "apt-get": "apt",
 };
 
-export function makeContext({ log: given } = {}) {
+export function makeContext({ log: given, cpu = "qemu64" } = {}) {
   const t0 = performance.now();
   const log =
     given ??
@@ -50,6 +50,7 @@ export function makeContext({ log: given } = {}) {
     imageCache: join(cache, "images"),
     model: makeModel(readBaseAccounts(base.root)),
     cliHasLayout: cliHasLayout(),
+    cpu,
     vms: new Set(),
     boots: [],
     seq: 0,

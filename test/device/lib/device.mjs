@@ -131,7 +131,11 @@ export async function bootDevice(
     ...drive(report, "r", 4),
     ...drive(update ?? emptyDisk(dev), "u", 5, ",snapshot=on"),
   ];
+  // qemu64 without Spectre mitigations (the default, --cpu): under TCG a plain CPU model
+  // costs less to emulate than -cpu max; Debian's userland needs only x86-64 v1.
+  const qemu64 = (ctx.cpu ?? "qemu64") === "qemu64";
   const append = [
+    qemu64 ? "mitigations=off" : "",
     `root=${rootDev}`,
     "rootfstype=ext4",
     "ro",
@@ -149,6 +153,7 @@ export async function bootDevice(
     kernel: ctx.parts.kernel,
     append,
     drives,
+    cpuModel: qemu64 ? "qemu64" : "max",
     prefix: ["@dev", "@pc"],
     anywhere: true,
     keepLines: 2000,

@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   renameSync,
   rmSync,
+  statSync,
   truncateSync,
   writeFileSync,
 } from "node:fs";
@@ -22,7 +23,7 @@ import { checkCut, checkFinal, readBack, V } from "./check.mjs";
 import { applyState, ensureDmParts, pickState, readLog } from "./dm.mjs";
 import { buildFixture, HERE, NEXT, OLD, TRANSITION } from "./fixture.mjs";
 import { COMPONENTS } from "./model.mjs";
-import { bootVm, buildInitramfs } from "./vm.mjs";
+import { bootVm, buildInitramfs, snapshotVm } from "./vm.mjs";
 
 const all = (e) => Object.fromEntries(COMPONENTS.map((c) => [c, e]));
 const ids = (from, to) => Object.fromEntries(COMPONENTS.map((c) => [c, `${c}-${from}-${to}`]));
@@ -80,25 +81,68 @@ function pick(random, items) {
   return items[items.length - 1];
 }
 
-/** Boots once; collects marks, runner exit codes and status. */
+// qemu64 and no Spectre mitigations: the busybox guest needs no CPU feature, and under
+// TCG both boot and run it about 12% faster than -cpu max (measured: a lazy boot run
+// 12.3 s -> 10.9 s). The disk, the writeback settings and the cut are the same.
+const CPU = "qemu64";
+const APPEND = "mitigations=off";
+// The kernel command line of the snapshot (--boot snapshot): every resumed run has it.
+const RESUME_APPEND = `${APPEND} pc.resume=1`;
+
+/**
+ * The guest's snapshot (--boot snapshot): booted once per initramfs, stopped where
+ * guest/init waits for its parameters, before any block driver is loaded. Its disks are
+ * blank files of the runs' sizes (the guest never reads them: virtio_blk is not loaded).
+ */
+async function makeSnapshot(ctx, name, initrd, withLog) {
+  const dir = join(ctx.work, `snapshot-${name}`);
+  mkdirSync(dir, { recursive: true });
+  const blank = (file, bytes) => {
+    writeFileSync(file, "");
+    truncateSync(file, bytes);
+    return file;
+  };
+  const state = join(dir, "state");
+  const r = await snapshotVm({
+    qemu: ctx.qemu,
+    kernel: ctx.parts.kernel,
+    initrd,
+    disk: blank(join(dir, "disk.img"), statSync(ctx.fixture.disk).size),
+    logDisk: withLog ? blank(join(dir, "log.img"), LOG_BYTES) : undefined,
+    cpuModel: CPU,
+    append: RESUME_APPEND,
+    state,
+  });
+  ctx.log(
+    `snapshot ${name}: booted to the parameters' prompt and saved in ${(r.ms / 1000).toFixed(1)} s (${(r.bytes / 1048576).toFixed(1)} MiB of state)`,
+  );
+  return state;
+}
+
+const LOG_BYTES = 1024 * 1024 * 1024;
+
+/** Boots once (or resumes the snapshot); collects marks, runner exit codes and status. */
 async function boot(ctx, disk, steps, mode, wb, onMark, logDisk) {
   const marks = [];
   const rcs = [];
   let status;
   let halted = false;
   let runAt;
+  const params = `pc.steps=${steps.join(",")} pc.mode=${mode} pc.wb=${wb} pc.dm=${logDisk ? "log-writes" : "none"}`;
+  const snapshot = ctx.snapshots?.[logDisk ? "dm" : "plain"];
+  ctx.bootSeq = (ctx.bootSeq ?? 0) + 1;
   const vm = bootVm({
     qemu: ctx.qemu,
     kernel: ctx.parts.kernel,
     initrd: logDisk ? ctx.dmInitrd : ctx.fixture.initrd,
     disk,
     logDisk,
-    // qemu64 and no Spectre mitigations: the busybox guest needs no CPU feature, and under
-    // TCG both boot and run it about 12% faster than -cpu max (measured: a lazy boot run
-    // 12.3 s -> 10.9 s), which is most of what a cut costs. The disk, the writeback
-    // settings and the cut are the same.
-    cpuModel: "qemu64",
-    append: `mitigations=off pc.steps=${steps.join(",")} pc.mode=${mode} pc.wb=${wb} pc.dm=${logDisk ? "log-writes" : "none"}`,
+    cpuModel: CPU,
+    append: snapshot ? RESUME_APPEND : `${APPEND} ${params}`,
+    incoming: snapshot,
+    // A seed for the guest shell's RANDOM (the eager writeback's fsync daemon): every
+    // resumed guest would otherwise draw the snapshot's sequence.
+    input: snapshot ? `${params} pc.seed=${((ctx.bootSeq * 7919) % 32749) + 1}` : undefined,
     timeoutMs: mode === "cut" ? 90_000 : 180_000,
     onMark: (kind, rest, ms) => {
       if (kind === "run" && runAt === undefined) runAt = ms;
@@ -234,7 +278,9 @@ async function trial(ctx, n, lane, random) {
   const back2 = await readBack(disk, join(dir, "check-final"));
   const fin = checkFinal(back2.root, { ...sc.final, appliedBefore: {} }, back2.problems, second);
   violations.push(...fin.violations.map((v) => ({ ...v, when: "after the next boot" })));
-  if (fin.violations.length > 0) keep(ctx, n, "final", join(dir, "check-final"));
+  if (fin.violations.length > 0) {
+    keep(ctx, n, "final", join(dir, "check-final"), undefined, second.log);
+  }
 
   const flags = flagsOf(cut.observed, step);
   return {
@@ -250,6 +296,7 @@ async function trial(ctx, n, lane, random) {
     violations,
     notes: fin.notes,
     ms: performance.now() - t0,
+    cpu: first.cpuSeconds + second.cpuSeconds,
     _firstMs: first.ms,
     _secondMs: second.ms,
   };
@@ -276,7 +323,7 @@ async function trialLog(ctx, n, lane, random) {
     const logPath = join(dir, "log.img");
     rmSync(logPath, { force: true });
     writeFileSync(logPath, "");
-    truncateSync(logPath, 1024 * 1024 * 1024);
+    truncateSync(logPath, LOG_BYTES);
     const run = await boot(ctx, logged, [STEPS[sc.cut].guest], "full", wb, undefined, logPath);
     if (!run.halted || run.rcs[0] !== 0) {
       throw new HarnessError(
@@ -284,10 +331,14 @@ async function trialLog(ctx, n, lane, random) {
       );
     }
     cur = { sc, wb, base, logPath, entries: readLog(logPath), left: STATES_PER_LOG };
+    // The logged run's qemu CPU time, counted with the first state drawn from it.
+    cur.logCpu = run.cpuSeconds;
     ctx.logs.set(lane, cur);
   }
   cur.left--;
   const { sc, wb } = cur;
+  const logCpu = cur.logCpu;
+  cur.logCpu = 0;
   const step = { ...STEPS[sc.cut], appliedBefore: {} };
   const state = pickState(cur.entries, random, "run", "rc");
   const disk = join(dir, "disk.img");
@@ -323,6 +374,7 @@ async function trialLog(ctx, n, lane, random) {
     violations,
     notes: fin.notes,
     ms: performance.now() - t0,
+    cpu: (logCpu ?? 0) + second.cpuSeconds,
   };
 }
 
@@ -342,7 +394,7 @@ function flagsOf(observed, step) {
  * afterwards; in the log-writes model also what rebuilds the state exactly: the disk before
  * the logged run, the log (sparse copies) and the state (see lib/dm.mjs, applyState).
  */
-function keep(ctx, n, what, checkDir, logged) {
+function keep(ctx, n, what, checkDir, logged, consoleLog) {
   if (ctx.kept >= 6) return;
   ctx.kept++;
   ctx.failures ??= mkdtempSync(join(tmpdir(), "stepstone-powercut-failures-"));
@@ -352,6 +404,10 @@ function keep(ctx, n, what, checkDir, logged) {
     copyFileSync(join(checkDir, "e2fsck.txt"), join(dest, "e2fsck.txt"));
   } catch {
     // nothing to keep
+  }
+  if (consoleLog) {
+    mkdirSync(dest, { recursive: true });
+    writeFileSync(join(dest, "console.txt"), `${consoleLog.join("\n")}\n`);
   }
   if (logged && ctx.keptLogs++ < 2) {
     const r = spawnSync("cp", ["--sparse=always", logged.base, logged.logPath, dest]);
@@ -404,7 +460,12 @@ export async function runHarness(options) {
     vms: new Set(),
     model: options.model ?? "kill",
     logs: new Map(),
+    log,
+    bootMode: options.boot ?? "snapshot",
   };
+  if (!["snapshot", "cold"].includes(ctx.bootMode)) {
+    throw new HarnessError(`--boot ${ctx.bootMode}: snapshot or cold`);
+  }
   if (!["kill", "log-writes"].includes(ctx.model)) {
     throw new HarnessError(`--model ${ctx.model}: kill or log-writes`);
   }
@@ -430,6 +491,13 @@ export async function runHarness(options) {
         work,
         extra: dm.files,
       });
+    }
+
+    if (ctx.bootMode === "snapshot") {
+      ctx.snapshots = { plain: await makeSnapshot(ctx, "plain", ctx.fixture.initrd, false) };
+      if (ctx.model === "log-writes") {
+        ctx.snapshots.dm = await makeSnapshot(ctx, "dm", ctx.dmInitrd, true);
+      }
     }
 
     // Uncut runs: the epoch-2 disk for pre-flash, each run's timing, and a sanity check that
@@ -477,7 +545,7 @@ export async function runHarness(options) {
         const at =
           r.cutMs === undefined ? r.plan.kind : `+${Math.round(r.cutMs)} ms, ${r.plan.kind}`;
         log(
-          `cut ${n}/${options.cuts} [lane ${lane}] ${r.scenario} (${r.wb}): ${r.where} (${at}); durable: ${r.durable}${r.flags.length ? ` [${r.flags.join(" ")}]` : ""}: ${verdict} (${(r.ms / 1000).toFixed(1)} s)`,
+          `cut ${n}/${options.cuts} [lane ${lane}] ${r.scenario} (${r.wb}): ${r.where} (${at}); durable: ${r.durable}${r.flags.length ? ` [${r.flags.join(" ")}]` : ""}: ${verdict} (${(r.ms / 1000).toFixed(1)} s, ${r.cpu.toFixed(1)} qemu CPU-s)`,
         );
         for (const v of r.violations) log(`  ✗ ${v.when ?? ""}: [${v.code}] ${v.msg}`);
       }
@@ -523,6 +591,7 @@ function summarize(results, minutes, totalMinutes, seed, options) {
     minutes,
     totalMinutes,
     cutsPerMinute: results.length / minutes,
+    cpuPerCut: results.reduce((t, r) => t + (r.cpu ?? 0), 0) / Math.max(1, results.length),
     byScenario: count(results.map((r) => `${r.scenario} (${r.wb})`)),
     byWhere: count(results.map((r) => r.whereKind ?? r.where)),
     byFlag: count(results.flatMap((r) => r.flags.map((f) => f.split(":")[0]))),
