@@ -18,6 +18,7 @@ export {
   parseLenientVersion,
   parseRange,
   parseVersion,
+  releaseByVersion,
   satisfies,
   VersionRange,
   versionKey,
