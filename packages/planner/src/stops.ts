@@ -95,20 +95,22 @@ export function planWhy(
   const from = ctx.releaseIndex(p.from);
   const epochs = opts.device === undefined ? undefined : deviceOrigin(ctx, from, opts.device);
   const stops = stopReasons(ctx, from, p.steps, epochs, opts.allowWipe ?? []);
-  const out: StopReason[][] = stops.map(({ why, more }) =>
-    more.length === 0
-      ? why
-      : [
-          ...why,
-          {
-            code: "more",
-            components: more,
-            message: `${more.length === 1 ? "one more component has" : `${more.length} more components have`} no chain on that hop either: ${more.join(", ")}`,
-          },
-        ],
-  );
+  const out: StopReason[][] = stops.map(({ why, more }) => withMore(why, more));
   if (p.steps.length > 0) out.push([]);
   return out;
+}
+
+/** A stop's reasons with the components not explained named last (code `more`). */
+export function withMore(why: StopReason[], more: readonly string[]): StopReason[] {
+  if (more.length === 0) return why;
+  return [
+    ...why,
+    {
+      code: "more",
+      components: more,
+      message: `${more.length === 1 ? "one more component has" : `${more.length} more components have`} no chain on that hop either: ${more.join(", ")}`,
+    },
+  ];
 }
 
 /**

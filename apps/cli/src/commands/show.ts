@@ -34,7 +34,7 @@ export async function showCommand(name: string, opts: ShowOptions): Promise<numb
     : opts.releases !== undefined
       ? `--releases "${opts.releases}"`
       : "the golden releases";
-  let r = -1;
+  let r: Release | null = null;
   let notFound: InputError | null = null;
   try {
     r = findRelease(ctx, name, "show");
@@ -42,8 +42,8 @@ export async function showCommand(name: string, opts: ShowOptions): Promise<numb
     if (!(e instanceof InputError)) throw e;
     notFound = e;
   }
-  if (r >= 0) {
-    const view = showRelease(ctx, ctx.releases[r] as Release, set);
+  if (r !== null) {
+    const view = showRelease(ctx, r, set);
     if (opts.format === "json") printJson(showReleaseJson(view, ctx.platform));
     else printRelease(view, ctx, setName);
     return 0;
