@@ -85,6 +85,7 @@ export class Fleet {
   private readonly byId = new Map<string, FleetClass>();
   private readonly planners = new Map<string | null, DevicePlanner>();
   private readonly named = new Map<string, Release | null>();
+  private readonly groups = new WeakMap<readonly StopReason[], StopWhy[]>();
   private readonly target: Release | null;
 
   constructor(
@@ -218,6 +219,19 @@ export class Fleet {
     };
   }
 
+  /**
+   * grouped(why), once per reasons array: the planner shares the reasons of later stops
+   * between classes, and so do their groups (thousands of classes, one copy).
+   */
+  private grouped(why: readonly StopReason[]): StopWhy[] {
+    let g = this.groups.get(why);
+    if (g === undefined) {
+      g = grouped(why);
+      this.groups.set(why, g);
+    }
+    return g;
+  }
+
   private planOf(origin: Origin, target: Release): ClassPlan {
     if (!origin.ok) return { reachable: false, blockers: [origin.problem] };
     const toward = origin.planner.toward(target, this.options.allowWipe);
@@ -229,7 +243,7 @@ export class Fleet {
     }
     const stops = toward
       .stops(origin.start, route)
-      .map(({ stop, why }) => ({ stop, why: grouped(why) }));
+      .map(({ stop, why }) => ({ stop, why: this.grouped(why) }));
     return { reachable: true, route, stops };
   }
 }

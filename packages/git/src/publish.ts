@@ -298,7 +298,7 @@ async function build(
   r: number,
   signing: Signing,
 ): Promise<Build> {
-  const release = ctx.releases[r] as Release;
+  const release = ctx.release(r);
   const files = new Map<string, Buffer>();
   const bundles: { file: string; platform: string | null; sha256: string }[] = [];
   const platforms = [null, ...Object.keys(release.platforms).sort()];

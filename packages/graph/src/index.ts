@@ -14,6 +14,7 @@ export { parseGraphAsync } from "./parse-async.js";
 export { type Interval, rangeIntervals } from "./ranges.js";
 export {
   type Bound,
+  checkedVersion,
   compareVersions,
   parseLenientVersion,
   parseRange,

@@ -172,3 +172,13 @@ export function releaseByVersion<R extends { readonly semver: SemVer }>(
   const v = parseVersion(text.replace(/^v(?=\d)/, ""));
   return v === null ? undefined : releases.find((r) => r.semver.compare(v) === 0);
 }
+
+/**
+ * The version of a text already checked to be one (a release's version in a validated
+ * graph, a tag sync parsed): a text that is not is a bug here, not an input error.
+ */
+export function checkedVersion(text: string): SemVer {
+  const v = parseVersion(text);
+  if (v === null) throw new Error(`internal: "${text}" is not a version`);
+  return v;
+}

@@ -45,7 +45,7 @@ export function stopReasons(
   const none = allowMask(ctx, "none");
   const index = (r: Release) => ctx.releaseIndex(r);
   const out: { stop: Release; why: StopReason[]; more: string[] }[] = [];
-  const fromVersion = (ctx.releases[from] as Release).version;
+  const fromVersion = ctx.release(from).version;
   let at: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
   for (let i = 0; i + 1 < steps.length; i++) {
     const stop = (steps[i] as { to: Release }).to;
@@ -74,7 +74,7 @@ export function stopReasons(
     if (stop.transition) {
       why.unshift({
         code: "transition",
-        message: `${stop.version} is a transition release, built to connect releases that cannot reach each other directly: it is flashed only on the way to ${(ctx.releases[after] as Release).version}`,
+        message: `${stop.version} is a transition release, built to connect releases that cannot reach each other directly: it is flashed only on the way to ${ctx.release(after).version}`,
       });
     }
     out.push({ stop, why, more });
@@ -126,9 +126,9 @@ function explainStop(
   blockers: readonly Blocker[],
   avoidsWipe: boolean,
 ): StopReason[] {
-  const stop = ctx.releases[s] as Release;
-  const a = ctx.releases[at.release] as Release;
-  const b = ctx.releases[after] as Release;
+  const stop = ctx.release(s);
+  const a = ctx.release(at.release);
+  const b = ctx.release(after);
   const out: StopReason[] = [];
   const groups = new Map<string, { code: StopReason["code"]; blockers: Blocker[] }>();
   for (const bl of blockers) {

@@ -89,8 +89,11 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
     `Fleet of ${n(summary.devices)} devices in ${n(summary.classes)} ${summary.classes === 1 ? "class" : "classes"}${bad.count > 0 ? ` (${plural(bad.count, "bad line")} skipped)` : ""} → ${target ? label(target) : ""}, ${wipes}`,
   );
   out();
-  const line = (name: string, count: number, note = "") =>
-    [name, n(count), note ? color.dim(note) : ""] as Cell[];
+  const line = (name: string, count: number, note = ""): Cell[] => [
+    name,
+    n(count),
+    note ? color.dim(note) : "",
+  ];
   out(
     table(
       ["", "devices", ""],
