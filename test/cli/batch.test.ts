@@ -6,9 +6,8 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "@stepstone/test-utils";
+import { type Json, tempDir } from "@stepstone/test-utils";
 import { describe, expect, it } from "vitest";
-import type { Json } from "../git/repo.js";
 import { BIN, demoKeys, REPO, SAMPLE, stepstone } from "../helpers/cli.js";
 
 const ALL = [

@@ -155,11 +155,11 @@ describe("stepstone fleet", () => {
       ]);
       const want = JSON.parse(p.stdout);
       const platform = "platform" in d ? `/${d.platform}` : "";
-      const release = "status" in d ? d.status.release : d.release;
+      const release = d.status !== undefined ? d.status.release : d.release;
       const cls = classes.find(
         (c) =>
           c.id.startsWith(`${release}${platform}`) &&
-          (!("status" in d) || c.id.includes("failed") === d.status.failures.length > 0),
+          (d.status === undefined || c.id.includes("failed") === d.status.failures.length > 0),
       ) as (typeof classes)[number];
       expect(cls, d.id).toBeDefined();
       if (!want.reachable) {

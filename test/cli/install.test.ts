@@ -93,7 +93,7 @@ describe("stepstone on PATH", () => {
 
   it("pnpm stepstone reads the graph of the folder it is typed in, not the checkout's", () => {
     const release = tempDir({ "release-graph.json": graph });
-    const env = { ...process.env, HOME: tempDir() };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: tempDir() };
     delete env.INIT_CWD;
     const r = spawnSync("pnpm", ["-C", REPO, "stepstone", "validate", "--format", "json"], {
       cwd: release,

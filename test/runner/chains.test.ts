@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeBundle } from "@stepstone/bundle";
-import type { Epoch } from "@stepstone/graph";
+import type { Epoch, Release } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
 import { type HopDetail, hop, PlanContext } from "@stepstone/planner";
 import { graphArb, largeGraphArb, PLATFORM, type RefGraph, rangeArb } from "@stepstone/test-utils";

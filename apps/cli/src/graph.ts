@@ -1,5 +1,5 @@
 import { InputError } from "@stepstone/errors";
-import { parseLenientVersion, parseRange, parseVersion, type Release } from "@stepstone/graph";
+import { parseLenientVersion, parseRange, type Release, releaseByVersion } from "@stepstone/graph";
 import { type LoadedGraph, loadGraph, resolveGraphPath } from "@stepstone/graph-file";
 import { PlanContext, type ReleaseSelection } from "@stepstone/planner";
 
@@ -29,16 +29,13 @@ export async function openGraph(
 }
 
 /**
- * The index of the release a --from/--to/--release value names: its version (`v` prefix
+ * The release a --from/--to/--release value names: its version (`v` prefix
  * and +build tolerated) or the git tag the graph records for it (`v1.2` for 1.2.0). Not
  * found: an InputError that suggests the releases it may have meant.
  */
-export function findRelease(ctx: PlanContext, text: string, option: string): number {
-  const sv = parseVersion(text.replace(/^v(?=\d)/, ""));
-  const i = sv === null ? -1 : ctx.releases.findIndex((r) => r.semver.compare(sv) === 0);
-  if (i >= 0) return i;
-  const tagged = ctx.releases.findIndex((r) => r.tag === text);
-  if (tagged >= 0) return tagged;
+export function findRelease(ctx: PlanContext, text: string, option: string): Release {
+  const named = releaseByVersion(ctx.releases, text) ?? ctx.releases.find((r) => r.tag === text);
+  if (named !== undefined) return named;
   // `3.0` or `v1.2` read as sync reads tags (3.0.0, 1.2.0), then the releases of its line.
   const lenient = parseLenientVersion(text);
   const exact = lenient === null ? [] : ctx.releases.filter((r) => r.version === lenient);

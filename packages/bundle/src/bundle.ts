@@ -1,8 +1,8 @@
 import * as crypto from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Diagnostic, InputError, systemReason } from "@stepstone/errors";
-import type { Migration, Release } from "@stepstone/graph";
+import { type Diagnostic, InputError, systemCode, systemReason } from "@stepstone/errors";
+import type { Migration } from "@stepstone/graph";
 import type { LoadedGraph } from "@stepstone/graph-file";
 import { hasSetE, sha256 as sha256Hex } from "@stepstone/graph-file/scripts";
 import type { PlanContext } from "@stepstone/planner";
@@ -84,7 +84,7 @@ class ReleaseScripts {
     try {
       d = this.#reader.read(m.script);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = systemCode(e);
       throw new InputError(
         `${file}: ${this.#where(m)}.script: ${e instanceof InputError ? e.message : `${m.script}: ${code === "ENOENT" ? "no such file" : `cannot read: ${systemReason(e)}`}`}`,
       );
@@ -110,7 +110,7 @@ class ReleaseScripts {
   manifest(keys: readonly ManifestKey[]): Manifest {
     const ctx = this.#ctx;
     return {
-      release: (ctx.releases[this.#r] as Release).version,
+      release: ctx.release(this.#r).version,
       platform: ctx.platform,
       components: components(ctx, this.#r),
       keys,

@@ -30,4 +30,4 @@ export {
   UstarHeader,
   writeTarGz,
 } from "./tarball.js";
-export { type VerifyKey, type VerifyResult, verifyBundle } from "./verify.js";
+export { graphVerifyKey, type VerifyKey, type VerifyResult, verifyBundle } from "./verify.js";

@@ -1,4 +1,4 @@
-import type { Component, Epoch, Migration, Release } from "@stepstone/graph";
+import { type Component, type Epoch, isOnFailure, type Migration } from "@stepstone/graph";
 import type { PlanContext } from "@stepstone/planner";
 
 /** Where a bundle's entries live in the root file system (read-only, not the overlaid /etc). */
@@ -57,7 +57,7 @@ export function buildManifest(
   hash: (m: Migration) => string,
   keys: readonly ManifestKey[] = [],
 ): Manifest {
-  const release = ctx.releases[r] as Release;
+  const release = ctx.release(r);
   const scripts = manifestOrder(ctx, r).map((m, i) => ({
     order: i + 1,
     id: m.id,
@@ -263,12 +263,12 @@ export function parseManifestTsv(text: string): Manifest | null {
         platform = f[1] === "-" ? null : (f[1] ?? null);
         break;
       case "component":
-        if (f.length !== 6) return null;
+        if (f.length !== 6 || !isOnFailure(f[4])) return null;
         components.push({
           name: f[1] as string,
           epoch: int(f[2]),
           baseline: int(f[3]),
-          onFailure: f[4] as Component["onFailure"],
+          onFailure: f[4],
           paths: f[5] === "-" ? [] : (f[5] as string).split(","),
         });
         break;

@@ -1,8 +1,10 @@
 import type { KeyObject } from "node:crypto";
 import { statSync } from "node:fs";
 import { InputError, systemReason } from "@stepstone/errors";
-import { KEY_ID } from "@stepstone/graph";
+import { KEY_ID, type Release } from "@stepstone/graph";
+import { displayPath, type LoadedGraph } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
+import { graphKey } from "./keys.js";
 import { BUNDLE_DIR, keyFile, type Manifest, parseManifestTsv } from "./manifest.js";
 import { readTarGz, type TarEntry } from "./read.js";
 import { verifyManifest } from "./sign.js";
@@ -164,4 +166,42 @@ function checkListed(
   if (!data) problems.push(`${path}: listed in the manifest (${what}) but missing`);
   else if (sha256(data) !== want)
     problems.push(`${path}: sha256 ${sha256(data)}, the manifest says ${want}`);
+}
+
+/**
+ * `verify --graph G`: the public key of the release's signedBy, from the graph, to check
+ * a bundle of `release` with; and the bundle's trust store must be the release's `trusts`
+ * as the graph's key files hold them (a problem of the bundle otherwise, in `problems`).
+ * InputError when the graph names no key to verify with.
+ */
+export function graphVerifyKey(
+  loaded: LoadedGraph,
+  release: Release,
+  manifest: Manifest,
+): { readonly key: Exclude<VerifyKey, string>; readonly problems: readonly string[] } {
+  const name = displayPath(loaded.file);
+  const r = release;
+  if (loaded.graph.keys === null)
+    throw new InputError(
+      `${name} has no "keys", so it names no public key to verify with: add "keys" to it, or pass --key PUB.pem`,
+    );
+  if (r.signedBy === null)
+    throw new InputError(
+      `${name}: ${r.version} has no signedBy, so the graph names no key its bundle is signed with: pass --key PUB.pem`,
+    );
+  const want = (r.trusts ?? []).map((id) => `${id} ${sha256(graphKey(loaded, id).pem)}`);
+  const have = manifest.keys.map((k) => `${k.id} ${k.sha256}`);
+  const problems: string[] = [];
+  if (want.sort().join(",") !== have.sort().join(","))
+    problems.push(
+      `${KEYS_DIR}: the bundle trusts ${manifest.keys.map((k) => k.id).join(", ") || "no key"}, but ${name} says ${r.version} trusts ${(r.trusts ?? []).join(", ") || "no key"}${want.length > 0 ? " (with the key files it names)" : ""}`,
+    );
+  const key = graphKey(loaded, r.signedBy);
+  return {
+    key: {
+      key: key.key,
+      name: `${r.signedBy}'s key (${loaded.graph.keys.get(r.signedBy)?.public} in ${name})`,
+    },
+    problems,
+  };
 }

@@ -107,10 +107,16 @@ const SYSCALL_VERBS: Record<string, string> = {
  * (ENOENT)`), for messages that already say which path and what was being done.
  */
 export function systemReason(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && /^E[A-Z]+$/.test(code))
-    return `${SYSTEM_REASONS[code] ?? (e as Error).message} (${code})`;
-  return e instanceof Error ? e.message : String(e);
+  const code = systemCode(e);
+  const message = e instanceof Error ? e.message : String(e);
+  if (code !== undefined) return `${SYSTEM_REASONS[code] ?? message} (${code})`;
+  return message;
+}
+
+/** Node's code of a system error (`ENOENT`, `EACCES`...), or undefined for anything else. */
+export function systemCode(e: unknown): string | undefined {
+  const code: unknown = typeof e === "object" && e !== null ? Reflect.get(e, "code") : undefined;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code) ? code : undefined;
 }
 
 /**
@@ -120,13 +126,11 @@ export function systemReason(e: unknown): string {
  */
 export function fromSystemError(e: unknown): InputError | undefined {
   if (!(e instanceof Error)) return undefined;
-  const { code, syscall, path, dest } = e as Error & {
-    code?: unknown;
-    syscall?: unknown;
-    path?: unknown;
-    dest?: unknown;
-  };
-  if (typeof code !== "string" || !/^E[A-Z]+$/.test(code) || typeof path !== "string") {
+  const code = systemCode(e);
+  const syscall: unknown = Reflect.get(e, "syscall");
+  const path: unknown = Reflect.get(e, "path");
+  const dest: unknown = Reflect.get(e, "dest");
+  if (code === undefined || typeof path !== "string") {
     return undefined;
   }
   const verb = (typeof syscall === "string" && SYSCALL_VERBS[syscall]) || "use";

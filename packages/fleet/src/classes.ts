@@ -1,13 +1,5 @@
-import { parseVersion, type Release, type ReleaseGraph } from "@stepstone/graph";
-import {
-  deviceEpochIndex,
-  PlanContext,
-  type PlansToward,
-  plansToward,
-  type Route,
-  type StopReason,
-  stopReasons,
-} from "@stepstone/planner";
+import { type Release, type ReleaseGraph, releaseByVersion } from "@stepstone/graph";
+import { DevicePlanner, type DeviceStart, type Route, type StopReason } from "@stepstone/planner";
 import type { Device } from "./device.js";
 
 export interface FleetOptions {
@@ -49,12 +41,7 @@ export type ClassPlan =
 
 /** Where a class's devices start, for planning: or why they cannot be planned. */
 type Origin =
-  | {
-      readonly ok: true;
-      readonly ctx: PlanContext;
-      readonly from: number;
-      readonly epochs?: Int32Array;
-    }
+  | { readonly ok: true; readonly planner: DevicePlanner; readonly start: DeviceStart }
   | { readonly ok: false; readonly problem: ClassBlocker };
 
 /**
@@ -84,12 +71,6 @@ export interface FleetClass {
   readonly origin: Origin;
 }
 
-interface Platformed {
-  readonly ctx: PlanContext;
-  /** By target and wipe allowance. */
-  readonly toward: Map<string, PlansToward>;
-}
-
 /**
  * A fleet being read: each device is put in its class; a class is planned the first time
  * one of its devices is seen, so memory grows with distinct device states, not devices.
@@ -102,17 +83,17 @@ export class Fleet {
   /** Short-form devices, by release text, then platform. */
   private readonly byRelease = new Map<string, Map<string | null, FleetClass>>();
   private readonly byId = new Map<string, FleetClass>();
-  private readonly platforms = new Map<string | null, Platformed>();
-  private readonly releaseAt = new Map<string, number>();
-  private readonly reasons = new Map<string, StopWhy[]>();
-  private readonly target: number;
+  private readonly planners = new Map<string | null, DevicePlanner>();
+  private readonly named = new Map<string, Release | null>();
+  private readonly groups = new WeakMap<readonly StopReason[], StopWhy[]>();
+  private readonly target: Release | null;
 
   constructor(
     readonly graph: ReleaseGraph,
     readonly options: FleetOptions,
   ) {
-    this.target = options.to === null ? -1 : this.releaseIndex(options.to);
-    if (options.to !== null && this.target < 0)
+    this.target = options.to === null ? null : this.release(options.to);
+    if (options.to !== null && this.target === null)
       throw new RangeError(`${options.to} is not a release of the graph`);
   }
 
@@ -161,53 +142,36 @@ export class Fleet {
     );
   }
 
-  /** The planning context of a platform (the graph's base epochs for null). */
-  context(platform: string | null): PlanContext {
-    return this.platformed(platform).ctx;
-  }
-
-  /** The plans toward `to` (a release index) on a platform, wipes as the options allow. */
-  toward(platform: string | null, to: number, allowWipe = this.options.allowWipe): PlansToward {
-    const p = this.platformed(platform);
-    const key = `${to}:${allowWipe === "all" ? "all" : allowWipe.join(",")}`;
-    let t = p.toward.get(key);
-    if (t === undefined) {
-      t = plansToward(p.ctx, { to, allowWipe });
-      p.toward.set(key, t);
-    }
-    return t;
-  }
-
-  private platformed(platform: string | null): Platformed {
-    let p = this.platforms.get(platform);
+  /** The planner of a platform (the graph's base epochs for null). */
+  planner(platform: string | null): DevicePlanner {
+    let p = this.planners.get(platform);
     if (p === undefined) {
-      p = { ctx: new PlanContext(this.graph, platform), toward: new Map() };
-      this.platforms.set(platform, p);
+      p = new DevicePlanner(this.graph, platform);
+      this.planners.set(platform, p);
     }
     return p;
   }
 
-  /** The index of the release a version names (`v` prefix and +build tolerated), or -1. */
-  releaseIndex(text: string): number {
-    let i = this.releaseAt.get(text);
-    if (i === undefined) {
-      const sv = parseVersion(text.replace(/^v(?=\d)/, ""));
-      i = sv === null ? -1 : this.graph.releases.findIndex((r) => r.semver.compare(sv) === 0);
-      this.releaseAt.set(text, i);
+  /** The release a version names (`v` prefix and +build tolerated), or null. */
+  release(text: string): Release | null {
+    let r = this.named.get(text);
+    if (r === undefined) {
+      r = releaseByVersion(this.graph.releases, text) ?? null;
+      this.named.set(text, r);
     }
-    return i;
+    return r;
   }
 
   private classOf(d: Device): FleetClass {
     const platform = d.platform ?? this.options.platformDefault;
-    const from = this.releaseIndex(d.release);
-    const release = from < 0 ? d.release : (this.graph.releases[from] as Release).version;
+    const from = this.release(d.release);
+    const release = from === null ? d.release : from.version;
     const records = d.status?.failures ?? [];
     const failures = [...new Set(records.map((f) => f.id))].sort();
     const failedComponents = [
       ...new Set(records.map((f) => f.component ?? (f.id.startsWith("@") ? f.id.slice(1) : "?"))),
     ].sort();
-    const epochs: Record<string, number | null> = {};
+    let epochs: Record<string, number | null> = {};
     const interrupted: Record<string, string> = {};
     const known = platform === null || this.graph.platforms.includes(platform);
     let origin: Origin;
@@ -217,27 +181,20 @@ export class Fleet {
         "unknownPlatform",
         `platform "${platform}" is not in the graph (it names ${names.length === 0 ? "no platform" : names.map((p) => `"${p}"`).join(", ")}); fix the inventory, or add the platform to the graph`,
       );
-    } else if (from < 0) {
+    } else if (from === null) {
       origin = problem(
         "unknownRelease",
         `release ${d.release} is not in the graph; add it (stepstone sync), or fix the inventory`,
       );
     } else {
-      const ctx = this.context(platform);
-      const own = ctx.releaseEpochs(from);
-      for (const c of d.status?.components ?? []) {
-        const ci = ctx.componentIndex(c.name);
-        if (ci < 0 || c.epoch !== own[ci]) epochs[c.name] = c.epoch;
-        if (typeof c.interrupted === "string") interrupted[c.name] = c.interrupted;
+      const planner = this.planner(platform);
+      if (d.status !== null) {
+        epochs = planner.differing(from, d.status);
+        for (const c of d.status.components)
+          if (typeof c.interrupted === "string") interrupted[c.name] = c.interrupted;
       }
-      const res = d.status === null ? null : deviceEpochIndex(ctx, from, d.status);
-      if (res === null) origin = { ok: true, ctx, from };
-      // A status at the release's own epochs plans as the release itself.
-      else if (res.ok)
-        origin = res.epochs.every((e, i) => e === own[i])
-          ? { ok: true, ctx, from }
-          : { ok: true, ctx, from, epochs: res.epochs };
-      else origin = problem("device", res.problem);
+      const res = planner.start(from, d.status);
+      origin = res.ok ? { ok: true, planner, start: res.start } : problem("device", res.problem);
     }
     const id = [
       platform === null ? release : `${release}/${platform}`,
@@ -245,11 +202,8 @@ export class Fleet {
       ...Object.entries(interrupted).map(([c, m]) => `${c}>${m}`),
       ...failures.map((f) => `failed=${f}`),
     ].join(" ");
-    const plan = this.target < 0 ? null : this.planOf(origin, platform);
-    const firstStop =
-      plan?.reachable === true && plan.route.steps.length > 0
-        ? (plan.route.steps[0] as { to: Release }).to.version
-        : "";
+    const plan = this.target === null ? null : this.planOf(origin, this.target);
+    const firstStop = (plan?.reachable === true && plan.route.steps[0]?.to.version) || "";
     return {
       id,
       release,
@@ -266,51 +220,30 @@ export class Fleet {
   }
 
   /**
-   * Why each stop of a route is needed. After the first hop a device runs a release with
-   * that release's data, so the reasons of later stops depend only on (stop before, stop,
-   * stop after): computed once per fleet.
+   * grouped(why), once per reasons array: the planner shares the reasons of later stops
+   * between classes, and so do their groups (thousands of classes, one copy).
    */
-  private stopsOf(
-    origin: Origin & { ok: true },
-    platform: string | null,
-    route: Route,
-  ): { stop: Release; why: StopWhy[] }[] {
-    const out: { stop: Release; why: StopWhy[] }[] = [];
-    const steps = route.steps;
-    for (let i = 0; i + 1 < steps.length; i++) {
-      const stop = (steps[i] as { to: Release }).to;
-      const after = (steps[i + 1] as { to: Release }).to;
-      const at =
-        i === 0 ? origin.from : this.releaseIndex((steps[i - 1] as { to: Release }).to.version);
-      const epochs = i === 0 ? origin.epochs : undefined;
-      const key = `${platform ?? ""}\u0000${at}\u0000${stop.version}\u0000${after.version}`;
-      let why = epochs === undefined ? this.reasons.get(key) : undefined;
-      if (why === undefined) {
-        const r = stopReasons(
-          origin.ctx,
-          at,
-          [{ to: stop }, { to: after }],
-          epochs,
-          this.options.allowWipe,
-        );
-        why = grouped(r[0]?.why ?? [], r[0]?.more ?? []);
-        if (epochs === undefined) this.reasons.set(key, why);
-      }
-      out.push({ stop, why });
+  private grouped(why: readonly StopReason[]): StopWhy[] {
+    let g = this.groups.get(why);
+    if (g === undefined) {
+      g = grouped(why);
+      this.groups.set(why, g);
     }
-    return out;
+    return g;
   }
 
-  private planOf(origin: Origin, platform: string | null): ClassPlan {
+  private planOf(origin: Origin, target: Release): ClassPlan {
     if (!origin.ok) return { reachable: false, blockers: [origin.problem] };
-    const toward = this.toward(platform, this.target);
-    const route = toward.route(origin.from, origin.epochs);
+    const toward = origin.planner.toward(target, this.options.allowWipe);
+    const route = toward.route(origin.start);
     if (route === null) {
-      const res = toward.plan(origin.from, origin.epochs);
+      const res = toward.plan(origin.start);
       if (res.reachable) throw new Error("internal: a plan without a route");
       return { reachable: false, blockers: res.blockers };
     }
-    const stops = this.stopsOf(origin, platform, route);
+    const stops = toward
+      .stops(origin.start, route)
+      .map(({ stop, why }) => ({ stop, why: this.grouped(why) }));
     return { reachable: true, route, stops };
   }
 }
@@ -319,7 +252,7 @@ export class Fleet {
  * Reasons grouped by code, the first message of each, with every component (or key) of
  * that code: skipping a stop often breaks the chains of many components at once.
  */
-function grouped(why: readonly StopReason[], more: readonly string[]): StopWhy[] {
+function grouped(why: readonly StopReason[]): StopWhy[] {
   const byCode = new Map<string, StopWhy & { components: string[] }>();
   for (const w of why) {
     let g = byCode.get(w.code);
@@ -334,16 +267,9 @@ function grouped(why: readonly StopReason[], more: readonly string[]): StopWhy[]
     }
     if (w.components !== undefined) g.components.push(...w.components);
   }
-  const out: StopWhy[] = [...byCode.values()].map(({ components, ...g }) =>
+  return [...byCode.values()].map(({ components, ...g }) =>
     components.length > 0 ? { ...g, components } : g,
   );
-  if (more.length > 0)
-    out.push({
-      code: "more",
-      message: `${more.length === 1 ? "one more component has" : `${more.length} more components have`} no chain on that hop either: ${more.join(", ")}`,
-      components: more,
-    });
-  return out;
 }
 
 const problem = (code: string, message: string): Origin => ({

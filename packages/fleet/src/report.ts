@@ -1,5 +1,5 @@
 import type { Release } from "@stepstone/graph";
-import { reachWithoutWipes } from "@stepstone/planner";
+import type { DeviceStart } from "@stepstone/planner";
 import type { Fleet, FleetClass } from "./classes.js";
 
 /** How the fleet fares toward the target (each device in one of the first five). */
@@ -126,6 +126,7 @@ export interface Distribution {
 
 export function distribution(fleet: Fleet): Distribution {
   const classes = fleet.classes();
+  const order = new Map<Release | string, number>(fleet.graph.releases.map((r, i) => [r, i]));
   const rows = new Map<
     string,
     { release: string; platform: string | null; devices: number; failed: number; at: number }
@@ -140,7 +141,7 @@ export function distribution(fleet: Fleet): Distribution {
         platform: c.platform,
         devices: 0,
         failed: 0,
-        at: fleet.releaseIndex(c.release),
+        at: order.get(fleet.release(c.release) ?? c.release) ?? -1,
       };
       rows.set(key, r);
     }
@@ -165,28 +166,23 @@ export function distribution(fleet: Fleet): Distribution {
 
 /** Per golden release: the devices on it, and the devices with a plan there without a wipe. */
 function goldenReach(fleet: Fleet, classes: readonly FleetClass[]): Distribution["golden"] {
-  const targets: number[] = [];
-  fleet.graph.releases.forEach((r, i) => {
-    if (r.golden && !r.withdrawn) targets.push(i);
-  });
-  const rows = targets.map((g) => ({
-    release: fleet.graph.releases[g] as Release,
-    atRelease: 0,
-    reachable: 0,
-  }));
-  const byPlatform = new Map<string | null, ReturnType<typeof reachWithoutWipes>>();
+  const targets = fleet.graph.releases.filter((r) => r.golden && !r.withdrawn);
+  const rows = targets.map((release) => ({ release, atRelease: 0, reachable: 0 }));
+  const byPlatform = new Map<string | null, (start: DeviceStart) => boolean[]>();
   for (const c of classes) {
     const o = c.origin;
     if (!o.ok) continue;
     let reach = byPlatform.get(c.platform);
     if (reach === undefined) {
-      reach = reachWithoutWipes(o.ctx, targets);
+      reach = o.planner.reachWithoutWipes(targets);
       byPlatform.set(c.platform, reach);
     }
-    reach(o.from, o.epochs).forEach((ok, k) => {
-      const row = rows[k] as (typeof rows)[number];
+    const { start } = o;
+    reach(start).forEach((ok, k) => {
+      const row = rows[k];
+      if (row === undefined) return;
       if (ok) row.reachable += c.devices;
-      if (o.epochs === undefined && targets[k] === o.from) row.atRelease += c.devices;
+      if (start.atReleaseEpochs && row.release === start.release) row.atRelease += c.devices;
     });
   }
   return rows;

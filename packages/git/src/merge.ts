@@ -1,15 +1,14 @@
 import { InputError } from "@stepstone/errors";
 import {
+  checkedVersion,
   type GraphFile,
   type Interval,
-  parseVersion,
   type ReleaseGraph,
   rangeIntervals,
   shippingText,
   versionKey,
 } from "@stepstone/graph";
 import { parseGraph } from "@stepstone/graph/schema";
-import type { SemVer } from "semver";
 import {
   MIGRATION_FROM_REPO,
   MIGRATION_KEYS,
@@ -159,7 +158,7 @@ function mergeComponents(oldDoc: GraphFile | null, tags: readonly TagState[]): M
 function releaseOrder(oldDoc: GraphFile | null, tags: readonly TagState[]): Releases {
   const tagByKey = new Map(tags.map((t) => [versionKey(t.semver), t]));
   const entries: Entry[] = (oldDoc?.releases ?? []).map((r) => {
-    const semver = parseVersion(r.version) as SemVer;
+    const semver = checkedVersion(r.version);
     return {
       old: r,
       semver,

@@ -19,7 +19,7 @@ import {
   writeTarGz,
 } from "@stepstone/bundle";
 import { InputError } from "@stepstone/errors";
-import { parseVersion, type Release } from "@stepstone/graph";
+import { type Release, releaseByVersion } from "@stepstone/graph";
 import { displayPath, type LoadedGraph } from "@stepstone/graph-file";
 import { sha256 } from "@stepstone/graph-file/scripts";
 import { PlanContext, type TransitionUse, transitionUse } from "@stepstone/planner";
@@ -228,10 +228,9 @@ export async function publishTransitions(opts: PublishOptions): Promise<PublishR
 
 /** `--release V`: a transition release of the graph, by version or recorded tag. */
 function transitionRelease(loaded: LoadedGraph, text: string): Release {
-  const v = parseVersion(text.replace(/^v(?=\d)/, ""));
-  const r = loaded.graph.releases.find(
-    (x) => (v !== null && x.semver.compare(v) === 0) || x.tag === text,
-  );
+  const r =
+    releaseByVersion(loaded.graph.releases, text) ??
+    loaded.graph.releases.find((x) => x.tag === text);
   if (r === undefined) {
     const names = loaded.graph.releases.filter((x) => x.transition).map((x) => x.version);
     throw new InputError(
@@ -299,7 +298,7 @@ async function build(
   r: number,
   signing: Signing,
 ): Promise<Build> {
-  const release = ctx.releases[r] as Release;
+  const release = ctx.release(r);
   const files = new Map<string, Buffer>();
   const bundles: { file: string; platform: string | null; sha256: string }[] = [];
   const platforms = [null, ...Object.keys(release.platforms).sort()];

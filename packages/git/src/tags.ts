@@ -1,4 +1,4 @@
-import { parseLenientVersion, parseVersion, versionKey } from "@stepstone/graph";
+import { checkedVersion, parseLenientVersion, versionKey } from "@stepstone/graph";
 import type { SemVer } from "semver";
 
 /** A tag as `git for-each-ref` lists it. */
@@ -99,7 +99,7 @@ export function selectTags(refs: readonly TagRef[], filter: TagFilter = {}): Tag
       skipped.push({ tag: ref.name, reason: `points to a ${ref.target}, not a commit` });
       continue;
     }
-    const semver = parseVersion(version) as SemVer;
+    const semver = checkedVersion(version);
     const key = versionKey(semver);
     const list = byKey.get(key);
     const tag = { ref, version, semver };

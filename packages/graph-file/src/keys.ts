@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { type Diagnostic, InputError, systemReason } from "@stepstone/errors";
+import { type Diagnostic, InputError, systemCode, systemReason } from "@stepstone/errors";
 import { jsonPath, type ReleaseGraph, type SigningKey } from "@stepstone/graph";
 import { readScript } from "./read-script.js";
 
@@ -21,7 +21,7 @@ export function readPublicKey(root: string, key: SigningKey): PublicKey {
     pem = readScript(root, key.public);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = systemCode(e);
     throw new InputError(
       code === "ENOENT"
         ? `${key.public}: no such file (relative to ${root}); write the public key there (openssl pkey -in PRIVATE.pem -pubout -out ${key.public})`

@@ -32,6 +32,17 @@ export function resolveGraphPath(explicit: string | undefined, cwd = process.cwd
   }
 }
 
+/** The graph a command that writes one (sync) writes: `--graph`, else the nearest one upward, else a new one in `cwd`. */
+export function graphPathToWrite(explicit: string | undefined, cwd = process.cwd()): string {
+  if (explicit !== undefined) return resolve(cwd, explicit);
+  try {
+    return resolveGraphPath(undefined, cwd);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    return resolve(cwd, GRAPH_FILE);
+  }
+}
+
 /** How messages name a file: relative to the current folder when inside it. */
 export function displayPath(file: string, cwd = process.cwd()): string {
   const rel = relative(cwd, file);

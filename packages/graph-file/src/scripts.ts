@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Diagnostic, InputError, systemReason } from "@stepstone/errors";
+import { type Diagnostic, InputError, systemCode, systemReason } from "@stepstone/errors";
 import type { Migration } from "@stepstone/graph";
 import { readScript } from "./read-script.js";
 
@@ -36,7 +36,7 @@ export function checkScripts(
     try {
       data = readScript(root, m.script);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = systemCode(e);
       const message =
         code === "ENOENT"
           ? `${m.script}: no such file (relative to ${root})`

@@ -1,9 +1,17 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { InputError, systemReason } from "@stepstone/errors";
 import { parseVersion } from "@stepstone/graph";
-import { displayPath } from "./load.js";
+import { displayPath, type LoadedGraph } from "./load.js";
 
 type Json = Record<string, unknown>;
+
+const isJson = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A release entry to add to a graph file (a suggested transition release, say). */
+export interface NewReleaseEntry {
+  readonly version: string;
+  readonly ships: readonly string[];
+}
 
 /**
  * Writes a graph document the way stepstone writes every graph (`sync`, `gaps --suggest
@@ -31,8 +39,8 @@ export function writeGraphFile(target: string, doc: unknown): void {
  * in it; an entry for a version the file has already replaces only that release's
  * `ships` (everything else written by hand stays as it is).
  */
-export function withReleaseEntries(doc: Json, entries: readonly Json[]): Json {
-  const releases = [...((doc.releases as Json[] | undefined) ?? [])];
+export function withReleaseEntries(doc: Json, entries: readonly NewReleaseEntry[]): Json {
+  const releases = Array.isArray(doc.releases) ? doc.releases.filter(isJson) : [];
   for (const e of entries) {
     const at = releases.findIndex((r) => r.version === e.version);
     if (at >= 0) {
@@ -44,7 +52,33 @@ export function withReleaseEntries(doc: Json, entries: readonly Json[]): Json {
       const rv = parseVersion(String(r.version));
       return v !== null && rv !== null && rv.compare(v) > 0;
     });
-    releases.splice(higher < 0 ? releases.length : higher, 0, e);
+    releases.splice(higher < 0 ? releases.length : higher, 0, { ...e });
   }
   return { ...doc, releases };
+}
+
+/**
+ * Adds release entries to a loaded graph's file (`gaps --suggest --write`), through the
+ * same writer as `sync` (the file's key order kept). The result is validated first:
+ * nothing is written when it would not load (an InputError saying why).
+ */
+export async function writeReleaseEntries(
+  loaded: LoadedGraph,
+  entries: readonly NewReleaseEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  if (!isJson(loaded.json)) throw new Error("internal: a loaded graph that is not an object");
+  const doc = withReleaseEntries(loaded.json, entries);
+  const name = displayPath(loaded.file);
+  const { parseGraph } = await import("@stepstone/graph/schema");
+  try {
+    parseGraph(doc, name);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new InputError(
+      `the suggestions would make ${name} invalid, so nothing is written:\n${e.message}`,
+      e.diagnostics,
+    );
+  }
+  writeGraphFile(loaded.file, doc);
 }

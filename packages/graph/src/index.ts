@@ -14,10 +14,12 @@ export { parseGraphAsync } from "./parse-async.js";
 export { type Interval, rangeIntervals } from "./ranges.js";
 export {
   type Bound,
+  checkedVersion,
   compareVersions,
   parseLenientVersion,
   parseRange,
   parseVersion,
+  releaseByVersion,
   satisfies,
   VersionRange,
   versionKey,

@@ -6,6 +6,11 @@ export type Epoch = number;
 
 export type OnFailure = "halt" | "isolate" | "wipe";
 
+/** Is a text one of the runner's failure policies (a manifest's field, say)? */
+export function isOnFailure(text: string | undefined): text is OnFailure {
+  return text === "halt" || text === "isolate" || text === "wipe";
+}
+
 /** A unit of persistent data with its own format version. */
 export interface Component {
   readonly name: string;

@@ -159,3 +159,26 @@ export function parseLenientVersion(tag: string): string | null {
   // The strict parser has the last word on identifiers (`rc.01` has a leading zero).
   return parseVersion(text) === null ? null : text;
 }
+
+/**
+ * The release whose version a text names (a `v` prefix and `+build` tolerated: semver
+ * precedence decides), or undefined. Tags are not read here: callers that accept a tag
+ * look it up after this.
+ */
+export function releaseByVersion<R extends { readonly semver: SemVer }>(
+  releases: readonly R[],
+  text: string,
+): R | undefined {
+  const v = parseVersion(text.replace(/^v(?=\d)/, ""));
+  return v === null ? undefined : releases.find((r) => r.semver.compare(v) === 0);
+}
+
+/**
+ * The version of a text already checked to be one (a release's version in a validated
+ * graph, a tag sync parsed): a text that is not is a bug here, not an input error.
+ */
+export function checkedVersion(text: string): SemVer {
+  const v = parseVersion(text);
+  if (v === null) throw new Error(`internal: "${text}" is not a version`);
+  return v;
+}

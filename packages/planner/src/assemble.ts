@@ -56,11 +56,11 @@ export function assemblePlan(
   const steps: PlanStep[] = [];
   let from = origin;
   for (const v of path) {
-    steps.push({ ...hopDetail(ctx, from, v), transition: (ctx.releases[v] as Release).transition });
+    steps.push({ ...hopDetail(ctx, from, v), transition: ctx.release(v).transition });
     from = { release: v, epochs: ctx.releaseEpochs(v) };
   }
   return {
-    from: ctx.releases[origin.release] as Release,
+    from: ctx.release(origin.release),
     to: ctx.releases[
       path.length > 0 ? (path[path.length - 1] as number) : origin.release
     ] as Release,

@@ -24,8 +24,7 @@ export function baseTargetRows(
   const listed = bitsFor(n);
   const byKey = new Map<string, Bits>();
   const groups = new Map<string, { admitted: Uint8Array; members: Bits }>();
-  for (let b = 0; b < n; b++) {
-    const r = releases[b] as Release;
+  for (const [b, r] of releases.entries()) {
     if (!r.withdrawn) setBit(listed, b);
     if (r.signedBy !== null) {
       let kb = byKey.get(r.signedBy);
@@ -65,7 +64,7 @@ export function baseTargetRows(
   const admits = new Uint8Array(list.length).fill(1);
   const excluded = bitsFor(n);
   const all = new Uint32Array(n * words);
-  for (let a = 0; a < n; a++) {
+  for (const [a, release] of releases.entries()) {
     for (let gi = 0; gi < list.length; gi++) {
       const g = list[gi] as { admitted: Uint8Array; members: Bits };
       const now = g.admitted[a] as number;
@@ -77,7 +76,7 @@ export function baseTargetRows(
             ? (excluded[w] as number) & ~(g.members[w] as number)
             : (excluded[w] as number) | (g.members[w] as number);
     }
-    const keys = (releases[a] as Release).trusts;
+    const keys = release.trusts;
     baseRow(all, a, words, listed, keys === null ? listed : trustedOf(keys), excluded);
   }
   return all;

@@ -62,8 +62,8 @@ export class PlanContext {
     this.c = graph.components.length;
     this.epochs = new Int32Array(this.n * this.c);
     const names = graph.components.map((comp) => comp.name);
-    for (let ri = 0; ri < this.n; ri++)
-      releaseEpochsInto(this.epochs, ri * this.c, graph.releases[ri] as Release, names, platform);
+    for (const [ri, r] of graph.releases.entries())
+      releaseEpochsInto(this.epochs, ri * this.c, r, names, platform);
     this.wipeable = Uint8Array.from(graph.components, (comp) => (comp.wipeable ? 1 : 0));
     this.shipping = shippingIndex(graph);
     const byComponent: Migration[][] = graph.components.map(() => []);
@@ -100,6 +100,13 @@ export class PlanContext {
     if (i === undefined)
       throw new Error(`${typeof r === "string" ? r : r.version}: not a release of this graph`);
     return i;
+  }
+
+  /** The release at index `i` (a search's node); an index out of range is a bug. */
+  release(i: number): Release {
+    const r = this.releases[i];
+    if (r === undefined) throw new RangeError(`internal: no release at index ${i}`);
+    return r;
   }
 
   componentIndex(name: string): number {

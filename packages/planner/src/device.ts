@@ -1,35 +1,11 @@
 import { InputError } from "@stepstone/errors";
 import type { Epoch, Migration, Release, ReleaseGraph } from "@stepstone/graph";
+import type { DeviceStatus } from "@stepstone/runner";
 import type { PlanContext } from "./context.js";
 
-/**
- * What a device's status means for planning (`plan --device`, `fleet`): the data epochs a
- * plan starts from. The status is the runner's (`runner status --json`, typed by
- * @stepstone/runner's DeviceStatus); only the fields planning reads are named here, so the
- * planner needs nothing of the runner.
- */
-export interface DeviceData {
-  readonly components: readonly {
-    readonly name: string;
-    readonly epoch: number | null;
-    readonly interrupted?: string | null;
-    readonly failed?: boolean;
-  }[];
-  /** The device's failure records: a script's id, or `@<component>` for one not tied to a script. */
-  readonly failures?: readonly DeviceFailure[];
-}
-
-/** A failure record as `runner status --json` reports it. */
-export interface DeviceFailure {
-  readonly id: string;
-  readonly component: string | null;
-  readonly phase?: "boot" | "pre-flash" | null;
-  readonly from?: number | null;
-  readonly to?: number | null;
-  /** The script's exit status; null when it has none (killed at its time limit: `reason`). */
-  readonly status?: number | null;
-  readonly reason?: string | null;
-}
+// What a device's status means for planning (`plan --device`, `fleet`). The status format
+// itself (`runner status --json`, DeviceStatus) is defined once, by @stepstone/runner, whose
+// output it is; the planner imports only its type.
 
 /**
  * The migrations of the graph that failed on the device (its `failed/<id>` records), which a
@@ -37,8 +13,8 @@ export interface DeviceFailure {
  * until someone changes one of them. Records not tied to a script (`@<component>`) and ids
  * the graph does not have name no migration.
  */
-export function failedMigrations(graph: ReleaseGraph, device: DeviceData): Migration[] {
-  const ids = new Set((device.failures ?? []).map((f) => f.id));
+export function failedMigrations(graph: ReleaseGraph, device: DeviceStatus): Migration[] {
+  const ids = new Set(device.failures.map((f) => f.id));
   return graph.migrations.filter((m) => ids.has(m.id));
 }
 
@@ -66,7 +42,11 @@ export type DeviceEpochs =
  * device's next run finishes it before anything else. `problem` says what the user must fix
  * first. The fleet's form: one call per class of devices, no exception per bad status.
  */
-export function deviceEpochIndex(ctx: PlanContext, from: number, device: DeviceData): DeviceEpochs {
+export function deviceEpochIndex(
+  ctx: PlanContext,
+  from: number,
+  device: DeviceStatus,
+): DeviceEpochs {
   const epochs = Int32Array.from(ctx.releaseEpochs(from));
   const release = ctx.releases[from]?.version;
   for (const c of device.components) {
@@ -105,7 +85,7 @@ export function deviceEpochIndex(ctx: PlanContext, from: number, device: DeviceD
  */
 export function deviceEpochs(
   ctx: PlanContext,
-  device: DeviceData,
+  device: DeviceStatus,
   file: string,
   from: Release,
 ): Record<string, Epoch> {

@@ -47,7 +47,7 @@ export function hopCost(
   out: HopCostOut,
 ): boolean {
   const a = origin.release;
-  const target = ctx.releases[b] as Release;
+  const target = ctx.release(b);
   if (target.withdrawn) return false;
   if (!ctx.trusted(a, b)) return false;
   if (!ctx.upgradeAllowed(a, b)) return false;
@@ -81,8 +81,8 @@ export function hopDetail(ctx: PlanContext, origin: Origin, b: number): HopDetai
       boot.push(...chain.boot);
     }
   }
-  const from = ctx.releases[a] as Release;
-  const to = ctx.releases[b] as Release;
+  const from = ctx.release(a);
+  const to = ctx.release(b);
   return {
     from,
     to,
@@ -135,8 +135,8 @@ export function blockersOf(
   allow: WipeMask,
 ): Blocker[] {
   const a = origin.release;
-  const from = ctx.releases[a] as Release;
-  const to = ctx.releases[b] as Release;
+  const from = ctx.release(a);
+  const to = ctx.release(b);
   const hop = `${from.version} -> ${to.version}`;
   const out: Blocker[] = [];
   if (to.withdrawn) {
@@ -184,8 +184,8 @@ function componentBlocker(
   hop: string,
 ): Blocker {
   const comp = ctx.components[ci] as { name: string; wipeable: boolean };
-  const from = ctx.releases[a] as Release;
-  const to = ctx.releases[b] as Release;
+  const from = ctx.release(a);
+  const to = ctx.release(b);
   const existsAnywhere = bestChain(start, goal, ctx.allEdges(ci), NO_EDGES) !== null;
   const what = `${comp.name} ${start} -> ${goal} on the hop ${hop}: no chain of migrations shipped by ${from.version} (to run before flashing) and ${to.version} (to run at boot)`;
   if (existsAnywhere && (!from.runner || !to.runner)) {

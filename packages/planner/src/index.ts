@@ -1,13 +1,16 @@
 export { PlanContext } from "./context.js";
 export {
-  type DeviceData,
-  type DeviceEpochs,
-  type DeviceFailure,
-  deviceEpochIndex,
   deviceEpochs,
   failedMigrations,
   withoutMigrations,
 } from "./device.js";
+export {
+  DevicePlanner,
+  type DeviceStart,
+  type DeviceStartResult,
+  type StopReasons,
+  type Toward,
+} from "./devices.js";
 export {
   type Blocker,
   type BlockerCode,
@@ -62,7 +65,7 @@ export {
   showRelease,
   showReleaseJson,
 } from "./show.js";
-export { planWhy, type StopReason, stopReasons } from "./stops.js";
+export { planWhy, type StopReason } from "./stops.js";
 export {
   type MissingMigration,
   type ReleaseEntry,
@@ -72,11 +75,5 @@ export {
   suggest,
   withReleases,
 } from "./suggest.js";
-export {
-  type PlansToward,
-  plansToward,
-  type Route,
-  reachWithoutWipes,
-  type TowardRequest,
-} from "./toward.js";
+export type { Route } from "./toward.js";
 export { type ClosedGap, type TransitionUse, transitionUse } from "./use.js";

@@ -52,8 +52,8 @@ export function matrix(ctx: PlanContext, releases: readonly (Release | number)[]
       const reachable = stops !== null;
       let plan: Plan | null | undefined;
       cells.push({
-        from: ctx.releases[a] as Release,
-        to: ctx.releases[b] as Release,
+        from: ctx.release(a),
+        to: ctx.release(b),
         reachable,
         hops: reachable ? (tree.hops[b] as number) : null,
         wipes: reachable ? (tree.wipes[b] as number) : null,
@@ -65,7 +65,7 @@ export function matrix(ctx: PlanContext, releases: readonly (Release | number)[]
       });
     }
   }
-  return { releases: set.map((i) => ctx.releases[i] as Release), cells };
+  return { releases: set.map((i) => ctx.release(i)), cells };
 }
 
 export interface GapReason extends Blocker {}

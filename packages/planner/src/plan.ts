@@ -84,7 +84,7 @@ export function pathTree(
 
   const relax = (u: number, v: number, w: number, s: number) => {
     if (settled[v] === 1) return;
-    const tAdd = u !== src && (ctx.releases[u] as Release).transition ? 1 : 0;
+    const tAdd = u !== src && ctx.release(u).transition ? 1 : 0;
     const nw = (wipes[u] as number) + w;
     const nh = (hops[u] as number) + 1;
     const nt = (transitions[u] as number) + tAdd;
@@ -134,7 +134,7 @@ export function pathTree(
       relax(u, edges.zero[i] as number, 0, edges.zero[i + 1] as number);
     // Hops that wipe k components cost at least (w + k, h + 1, t, s): defer them until
     // the search gets there, which it never does when every target is reached first.
-    const tAdd = u !== src && (ctx.releases[u] as Release).transition ? 1 : 0;
+    const tAdd = u !== src && ctx.release(u).transition ? 1 : 0;
     for (let k = 1; k < edges.byWipes.length; k++) {
       if ((edges.byWipes[k] as number[]).length === 0) continue;
       heap.push(
@@ -233,7 +233,7 @@ export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
   const to = ctx.releaseIndex(req.to);
   const origin: Origin = { release: from, epochs: originEpochs(ctx, from, req) };
   const allow = allowMask(ctx, req.allowWipe ?? "none");
-  const target = ctx.releases[to] as Release;
+  const target = ctx.release(to);
   if (from === to && sameEpochs(ctx, origin)) {
     return { reachable: true, plan: emptyPlan(ctx, from) };
   }
@@ -249,7 +249,7 @@ export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
   }
   return {
     reachable: false,
-    from: ctx.releases[from] as Release,
+    from: ctx.release(from),
     to: target,
     platform: ctx.platform,
     blockers: explain(ctx, origin, to, allow),
@@ -296,7 +296,7 @@ export function routes(
 /** The releases of the tree's path to `to` (the origin left out), or null when unreached. */
 export function stopsOf(ctx: PlanContext, tree: PathTree, to: number): Release[] | null {
   if (tree.parent[to] === UNREACHED) return null;
-  return stops(tree.parent, ctx.n, to).map((i) => ctx.releases[i] as Release);
+  return stops(tree.parent, ctx.n, to).map((i) => ctx.release(i));
 }
 
 /**
@@ -304,7 +304,7 @@ export function stopsOf(ctx: PlanContext, tree: PathTree, to: number): Release[]
  * with the hop that needs it); otherwise every rule the direct hop breaks.
  */
 function explain(ctx: PlanContext, origin: Origin, to: number, allow: WipeMask): Blocker[] {
-  const target = ctx.releases[to] as Release;
+  const target = ctx.release(to);
   if (target.withdrawn) return blockersOf(ctx, origin, to, allow);
   const all = allowMask(ctx, "all");
   const tree = pathTree(ctx, origin, all, new Set([to]));

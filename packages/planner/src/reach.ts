@@ -61,7 +61,7 @@ export function reach(ctx: PlanContext, req: ReachRequest): ReachEntry[] {
   const tree = pathTree(ctx, origin, allowMask(ctx, req.allowWipe ?? "none"), new Set(targets));
   let wiping: ReturnType<typeof pathTree> | null = null;
   return targets.map((to) => {
-    const target = ctx.releases[to] as Release;
+    const target = ctx.release(to);
     const found = target.withdrawn ? null : planFromTree(ctx, tree, to);
     if (found !== null) return { to: target, plan: found, withWipes: null, blockers: [] };
     wiping ??= pathTree(ctx, origin, allowMask(ctx, "all"), new Set(targets));

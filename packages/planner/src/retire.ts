@@ -199,7 +199,7 @@ export function retire(
         verdict: "retired",
         shippedIn: null,
         unship: false,
-        lastShippedBy: last === undefined ? null : (graph.releases[last] as Release),
+        lastShippedBy: (last !== undefined && graph.releases[last]) || null,
         opens: [],
         lengthens: [],
         alternative: false,

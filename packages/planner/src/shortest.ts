@@ -1,4 +1,3 @@
-import type { Release } from "@stepstone/graph";
 import { assemblePlan, higherStops, type Plan } from "./assemble.js";
 import { type Bits, bitsFor, forEachBit, hasBit, orInto, setBit } from "./bits.js";
 import type { PlanContext } from "./context.js";
@@ -88,7 +87,7 @@ export function planWithoutWipes(ctx: PlanContext, origin: Origin, to: number): 
     const target = onPath[k + 1] as Bits;
     for (const [u, lu] of labels) {
       const z = zero(u);
-      const tAdd = u !== n && (ctx.releases[u] as Release).transition ? 1 : 0;
+      const tAdd = u !== n && ctx.release(u).transition ? 1 : 0;
       const transitions = lu.transitions + tAdd;
       for (let w = 0; w < z.length; w++) {
         let word = (z[w] as number) & (target[w] as number);

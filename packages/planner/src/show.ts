@@ -116,10 +116,10 @@ export function showMigration(
   return {
     migration,
     direction: migration.to > migration.from ? "up" : "down",
-    shippedBy: shipping.map((r) => ctx.releases[r] as Release),
+    shippedBy: shipping.map((r) => ctx.release(r)),
     namedBy: shipping
       .filter((r) => ctx.shipping.explicitOf(r)?.has(migration) === true)
-      .map((r) => ctx.releases[r] as Release),
+      .map((r) => ctx.release(r)),
     before: ctx.graph.migrations.filter((x) => x.after.includes(migration.id)),
     usedBy,
     set,

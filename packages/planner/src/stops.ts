@@ -45,7 +45,7 @@ export function stopReasons(
   const none = allowMask(ctx, "none");
   const index = (r: Release) => ctx.releaseIndex(r);
   const out: { stop: Release; why: StopReason[]; more: string[] }[] = [];
-  const fromVersion = (ctx.releases[from] as Release).version;
+  const fromVersion = ctx.release(from).version;
   let at: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
   for (let i = 0; i + 1 < steps.length; i++) {
     const stop = (steps[i] as { to: Release }).to;
@@ -74,7 +74,7 @@ export function stopReasons(
     if (stop.transition) {
       why.unshift({
         code: "transition",
-        message: `${stop.version} is a transition release, built to connect releases that cannot reach each other directly: it is flashed only on the way to ${(ctx.releases[after] as Release).version}`,
+        message: `${stop.version} is a transition release, built to connect releases that cannot reach each other directly: it is flashed only on the way to ${ctx.release(after).version}`,
       });
     }
     out.push({ stop, why, more });
@@ -95,20 +95,22 @@ export function planWhy(
   const from = ctx.releaseIndex(p.from);
   const epochs = opts.device === undefined ? undefined : deviceOrigin(ctx, from, opts.device);
   const stops = stopReasons(ctx, from, p.steps, epochs, opts.allowWipe ?? []);
-  const out: StopReason[][] = stops.map(({ why, more }) =>
-    more.length === 0
-      ? why
-      : [
-          ...why,
-          {
-            code: "more",
-            components: more,
-            message: `${more.length === 1 ? "one more component has" : `${more.length} more components have`} no chain on that hop either: ${more.join(", ")}`,
-          },
-        ],
-  );
+  const out: StopReason[][] = stops.map(({ why, more }) => withMore(why, more));
   if (p.steps.length > 0) out.push([]);
   return out;
+}
+
+/** A stop's reasons with the components not explained named last (code `more`). */
+export function withMore(why: StopReason[], more: readonly string[]): StopReason[] {
+  if (more.length === 0) return why;
+  return [
+    ...why,
+    {
+      code: "more",
+      components: more,
+      message: `${more.length === 1 ? "one more component has" : `${more.length} more components have`} no chain on that hop either: ${more.join(", ")}`,
+    },
+  ];
 }
 
 /**
@@ -124,9 +126,9 @@ function explainStop(
   blockers: readonly Blocker[],
   avoidsWipe: boolean,
 ): StopReason[] {
-  const stop = ctx.releases[s] as Release;
-  const a = ctx.releases[at.release] as Release;
-  const b = ctx.releases[after] as Release;
+  const stop = ctx.release(s);
+  const a = ctx.release(at.release);
+  const b = ctx.release(after);
   const out: StopReason[] = [];
   const groups = new Map<string, { code: StopReason["code"]; blockers: Blocker[] }>();
   for (const bl of blockers) {

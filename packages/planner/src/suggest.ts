@@ -1,8 +1,8 @@
 import {
+  checkedVersion,
   type EntryOf,
   type Epoch,
   inFileOrder,
-  parseVersion,
   type Release,
   type ReleaseGraph,
   versionKey,
@@ -103,7 +103,7 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
         new Map([...both].map((e) => [e, (reach.get(e) as number) + (coreach.get(e) as number)])),
       );
     }
-    const src = ctx.releases[a] as Release;
+    const src = ctx.release(a);
     if (src.trusts !== null && src.trusts.length === 0) closable = false;
     if (closable) pairs.push({ a, b, candidates, scripts });
   }
@@ -153,10 +153,10 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
     suggestions.push({
       release: d.entry,
       closes: ok.map((p) => ({
-        from: ctx.releases[p.a] as Release,
-        to: ctx.releases[p.b] as Release,
+        from: ctx.release(p.a),
+        to: ctx.release(p.b),
       })),
-      extends: d.extends === null ? null : (ctx.releases[d.extends] as Release),
+      extends: d.extends === null ? null : ctx.release(d.extends),
       adds: d.adds,
     });
   });
@@ -164,7 +164,7 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
 }
 
 function singleGroup(ctx: PlanContext, p: Pair): Group {
-  const src = ctx.releases[p.a] as Release;
+  const src = ctx.release(p.a);
   return {
     down: p.b < p.a,
     pairs: [p],
@@ -177,7 +177,7 @@ function groupPairs(ctx: PlanContext, pairs: readonly Pair[]): Group[] {
   const groups: Group[] = [];
   for (const p of pairs) {
     const down = p.b < p.a;
-    const src = ctx.releases[p.a] as Release;
+    const src = ctx.release(p.a);
     const fits = groups.find((g) => {
       if (g.down !== down) return false;
       if (g.candidates.some((set, ci) => ![...set].some((e) => p.candidates[ci]?.has(e))))
@@ -226,7 +226,7 @@ export const SUGGESTED_NOTES = "Suggested by stepstone gaps --suggest";
  */
 function reusable(ctx: PlanContext, p: Pair): number | null {
   for (let t = ctx.n - 1; t >= 0; t--) {
-    const r = ctx.releases[t] as Release;
+    const r = ctx.release(t);
     if (!r.transition || r.withdrawn || !r.runner || t === p.a || t === p.b) continue;
     if (!(r.notes ?? "").startsWith(SUGGESTED_NOTES)) continue;
     if (!ctx.trusted(p.a, t) || !ctx.trusted(t, p.b)) continue;
@@ -264,7 +264,7 @@ function chainIds(
 
 /** Release t, shipping what the pairs' chains through it need on top of what it ships. */
 function extendDraft(ctx: PlanContext, t: number, pairs: Pair[]): Draft {
-  const r = ctx.releases[t] as Release;
+  const r = ctx.release(t);
   const byId = new Map(ctx.graph.migrations.map((m) => [m.id, m]));
   const ids = chainIds(ctx, pairs, (ci) => ctx.epoch(t, ci));
   const adds = [...ids].filter((id) => !ctx.shipping.ships(t, byId.get(id) as never)).sort();
@@ -285,16 +285,14 @@ function extendDraft(ctx: PlanContext, t: number, pairs: Pair[]): Draft {
 
 function redraft(ctx: PlanContext, d: Draft, taken: Set<string>): Draft {
   if (d.extends !== null) return extendDraft(ctx, d.extends, d.pairs);
-  taken.delete(
-    versionKey(parseVersion(d.entry.version) as NonNullable<ReturnType<typeof parseVersion>>),
-  );
+  taken.delete(versionKey(checkedVersion(d.entry.version)));
   const group: Group = { ...d.group, pairs: d.pairs };
   return draft(ctx, group, taken);
 }
 
 function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
-  const targets = g.pairs.map((p) => ctx.releases[p.b] as Release);
-  const sources = g.pairs.map((p) => ctx.releases[p.a] as Release);
+  const targets = g.pairs.map((p) => ctx.release(p.b));
+  const sources = g.pairs.map((p) => ctx.release(p.a));
   // The image's data format: per component, the epoch that works for every pair with the
   // fewest scripts on their plans (A -> T -> B), the newest among those. The newest alone
   // is not enough: a downgrade whose source and target share an epoch would otherwise
@@ -313,7 +311,7 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
   );
   const version = pickVersion(g, sources, targets, taken);
   taken.add(version);
-  const sv = parseVersion(version) as NonNullable<ReturnType<typeof parseVersion>>;
+  const sv = checkedVersion(version);
   const alreadyShipped = new Set(
     ctx.graph.migrations.filter((m) => m.shippedIn?.test(sv)).map((m) => m.id),
   );
@@ -328,10 +326,7 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
       : undefined;
 
   const pairsText = g.pairs
-    .map(
-      (p) =>
-        `${(ctx.releases[p.a] as Release).version} -> ${(ctx.releases[p.b] as Release).version}`,
-    )
+    .map((p) => `${ctx.release(p.a).version} -> ${ctx.release(p.b).version}`)
     .join(", ");
   // In the file's order (format.ts), as sync would write it.
   const entry: ReleaseEntry = inFileOrder("release", {
@@ -385,7 +380,7 @@ function pickVersion(
     `${low.major}.${low.minor}.${low.prerelease.length === 0 ? low.patch : low.patch + 1}`,
     taken,
   );
-  const sv = parseVersion(below) as NonNullable<ReturnType<typeof parseVersion>>;
+  const sv = checkedVersion(below);
   const admitted = targets.every(
     (t) => t.upgradeFrom === null || t.semver.compare(sv) <= 0 || t.upgradeFrom.test(sv),
   );
@@ -433,8 +428,8 @@ function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
   return drafts.map((d) => {
     const ok = new Set<Pair>();
     for (const p of d.pairs) {
-      const a = index.get((ctx.releases[p.a] as Release).version) as number;
-      const b = index.get((ctx.releases[p.b] as Release).version) as number;
+      const a = index.get(ctx.release(p.a).version) as number;
+      const b = index.get(ctx.release(p.b).version) as number;
       const res = plan(next, { from: a, to: b, allowWipe: "all" });
       if (res.reachable && res.plan.wipes === 0) ok.add(p);
     }
@@ -455,7 +450,7 @@ export function withReleases(graph: ReleaseGraph, entries: readonly ReleaseEntry
     .filter((e) => !have.has(e.version))
     .map((e) => ({
       version: e.version,
-      semver: parseVersion(e.version) as NonNullable<ReturnType<typeof parseVersion>>,
+      semver: checkedVersion(e.version),
       line: e.line,
       golden: false,
       transition: true,

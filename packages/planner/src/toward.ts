@@ -58,7 +58,7 @@ const cmp = (a: Cost, b: Cost) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a
 
 export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
   const to = req.to;
-  const target = ctx.releases[to] as Release;
+  const target = ctx.release(to);
   const allow = allowMask(ctx, req.allowWipe ?? "none");
   const direct = (from: number, deviceEpochs?: Int32Array) =>
     plan(ctx, {
@@ -104,7 +104,7 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
     if (settled[v] === 1 || cmp(cost, dist[v] as Cost) !== 0) continue;
     settled[v] = 1;
     const dv = dist[v] as Cost;
-    const tAdd = v !== to && (ctx.releases[v] as Release).transition ? 1 : 0;
+    const tAdd = v !== to && ctx.release(v).transition ? 1 : 0;
     for (let i = into.start[v] as number; i < (into.start[v + 1] as number); i++) {
       const u = into.from[i] as number;
       if (settled[u] === 1) continue;
@@ -136,7 +136,7 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
     const consider = (v: number, w: number, s: number) => {
       const d = dist[v];
       if (!d) return;
-      const tAdd = v !== to && (ctx.releases[v] as Release).transition ? 1 : 0;
+      const tAdd = v !== to && ctx.release(v).transition ? 1 : 0;
       const cost: Cost = [w + d[0], 1 + d[1], tAdd + d[2], s + d[3]];
       const c = best === null ? -1 : cmp(cost, best.cost);
       if (c < 0 || (c === 0 && best !== null && v > best.hop)) best = { hop: v, cost };
@@ -160,7 +160,7 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
   /** The cost of a first hop to v but for its scripts: (wipes, hops, transitions). */
   const headOf = (v: number): Cost => {
     const d = dist[v] as Cost;
-    const tAdd = v !== to && (ctx.releases[v] as Release).transition ? 1 : 0;
+    const tAdd = v !== to && ctx.release(v).transition ? 1 : 0;
     return [d[0], 1 + d[1], tAdd + d[2], 0];
   };
   let ordered: Int32Array | null = null;
@@ -225,13 +225,13 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
         wipes === 0 ? [] : hopDetail(ctx, at, v).wipe;
       const rest = (v: number) => (dist[v] as Cost)[0];
       steps.push({
-        to: ctx.releases[f.hop] as Release,
+        to: ctx.release(f.hop),
         wipe: wipesOf(origin, f.hop, f.cost[0] - rest(f.hop)),
       });
       for (let v = f.hop; v !== to; v = next[v] as number) {
         const w = next[v] as number;
         steps.push({
-          to: ctx.releases[w] as Release,
+          to: ctx.release(w),
           wipe: wipesOf(releaseOrigin(ctx, v), w, rest(v) - rest(w)),
         });
       }
@@ -246,7 +246,7 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
     plan(from, deviceEpochs) {
       const origin = originOf(from, deviceEpochs);
       if (staysPut(origin)) {
-        const rel = ctx.releases[from] as Release;
+        const rel = ctx.release(from);
         return { reachable: true, plan: planOf(ctx, rel, rel, [], [0, 0, 0, 0]) };
       }
       const f = first(origin);
@@ -257,12 +257,12 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
       for (let v = f.hop; ; v = next[v] as number) {
         steps.push({
           ...hopDetail(ctx, at, v),
-          transition: (ctx.releases[v] as Release).transition,
+          transition: ctx.release(v).transition,
         });
         if (v === to) break;
         at = releaseOrigin(ctx, v);
       }
-      const res = planOf(ctx, ctx.releases[from] as Release, target, steps, f.cost);
+      const res = planOf(ctx, ctx.release(from), target, steps, f.cost);
       return { reachable: true, plan: res };
     },
   };
@@ -282,7 +282,7 @@ export function reachWithoutWipes(
     const bits = bitsFor(ctx.n);
     // A device already there stays (even on a withdrawn release: it is never a target).
     setBit(bits, to);
-    if ((ctx.releases[to] as Release).withdrawn) return bits;
+    if (ctx.release(to).withdrawn) return bits;
     const queue = [to];
     for (let k = 0; k < queue.length; k++) {
       const v = queue[k] as number;

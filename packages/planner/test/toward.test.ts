@@ -10,15 +10,10 @@ import {
 } from "@stepstone/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  PlanContext,
-  type PlanResult,
-  plan,
-  planJson,
-  plansToward,
-  reachWithoutWipes,
-  stopReasons,
-} from "../src/index.js";
+import { PlanContext, type PlanResult, plan, planJson } from "../src/index.js";
+// The fast paths behind DevicePlanner, tested against plan directly.
+import { stopReasons } from "../src/stops.js";
+import { plansToward, reachWithoutWipes } from "../src/toward.js";
 import { context } from "./helpers.js";
 
 /**

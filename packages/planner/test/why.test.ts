@@ -288,6 +288,8 @@ describe("a script that failed on the device", () => {
     ],
   };
   const device = {
+    release: "2.1.0",
+    platform: null,
     components: [{ name: "users", epoch: 1, failed: true }],
     failures: [
       { id: "users-1-2", component: "users", phase: "boot" as const, from: 1, to: 2, status: 1 },

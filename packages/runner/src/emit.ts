@@ -9,6 +9,7 @@ import {
   migrationFailedTarget,
   migrationService,
   migrationTemplate,
+  parseLayout,
   RUNNER_PATH,
   serviceDropIn,
   UNIT_DIR,
@@ -47,12 +48,14 @@ export interface RunnerOptions {
   components?: readonly RunnerComponent[];
 }
 
+const DEFAULT_LAYOUT: Layout = "fstab";
+
 export const RUNNER_DEFAULTS = {
   scriptsDir: "/usr/share/migration.d",
   stateDir: "/var/lib/migration",
   upper: "/",
   lockDir: "/run/migration.lock",
-  layout: "fstab" as Layout,
+  layout: DEFAULT_LAYOUT,
   scriptTimeout: 600,
   runTimeout: 1800,
 };
@@ -104,12 +107,8 @@ export function emitRunner(options: RunnerOptions = {}): EmittedFile[] {
   const stateDir = checkDir("stateDir", options.stateDir ?? RUNNER_DEFAULTS.stateDir, false);
   const upper = checkDir("upper", options.upper ?? RUNNER_DEFAULTS.upper, true);
   const lockDir = checkDir("lockDir", options.lockDir ?? RUNNER_DEFAULTS.lockDir, false);
-  const layout = options.layout ?? RUNNER_DEFAULTS.layout;
-  if (layout !== "premounted" && layout !== "fstab") {
-    throw new InputError(
-      `runner: the layout must be premounted (the persistent layer is mounted before systemd starts, as OpenBMC's init does) or fstab (systemd mounts it), got ${JSON.stringify(layout)}`,
-    );
-  }
+  // Checked again for callers from JavaScript, whose layout no type checked.
+  const layout = parseLayout(options.layout ?? RUNNER_DEFAULTS.layout);
   const scriptTimeout = checkSeconds(
     "the script timeout",
     options.scriptTimeout ?? RUNNER_DEFAULTS.scriptTimeout,

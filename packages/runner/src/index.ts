@@ -18,5 +18,5 @@ export {
   type FailureStatus,
   parseDeviceStatus,
 } from "./status.js";
-export { type Layout, RUNNER_PATH, UNIT_DIR } from "./units.js";
+export { type Layout, parseLayout, RUNNER_PATH, UNIT_DIR } from "./units.js";
 export { writeTree } from "./write-tree.js";

@@ -34,42 +34,55 @@ export interface DeviceStatus {
   readonly failures: readonly FailureStatus[];
 }
 
+type Fields = Readonly<Record<string, unknown>>;
+type Bad = (field: string, what: string) => InputError;
+
+const isFields = (v: unknown): v is Fields =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
 /**
  * Checks a parsed `runner status --json` value. `where` names the input in messages (a
  * file, or `FILE:LINE: status` for an inventory's line); throws InputError saying which
- * field is wrong.
+ * field is wrong. The objects checked are returned as they are (fields this type does not
+ * name included).
  */
 export function parseDeviceStatus(value: unknown, where: string): DeviceStatus {
-  const v = value as Partial<Record<keyof DeviceStatus, unknown>> | null;
-  const bad = (field: string, what: string) =>
+  const bad: Bad = (field, what) =>
     new InputError(`${where}: ${field}: ${what} (expected the output of "runner status --json")`);
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad("$", "expected an object");
-  if (typeof v.release !== "string") throw bad("release", "expected the running release's version");
-  if (v.platform !== undefined && v.platform !== null && typeof v.platform !== "string")
+  if (!isFields(value)) throw bad("$", "expected an object");
+  const { release, platform = null, components: listed, failures: reported = [] } = value;
+  if (typeof release !== "string") throw bad("release", "expected the running release's version");
+  if (platform !== null && typeof platform !== "string")
     throw bad("platform", "expected a string or null");
-  if (!Array.isArray(v.components)) throw bad("components", "expected an array");
-  const components = v.components as Partial<Record<keyof ComponentStatus, unknown>>[];
-  components.forEach((c, i) => {
-    if (typeof c?.name !== "string") throw bad(`components[${i}].name`, "expected a string");
-    if (c.epoch !== null && !(Number.isInteger(c.epoch) && (c.epoch as number) >= 0)) {
-      throw bad(`components[${i}].epoch`, "expected an integer >= 0 or null");
-    }
-    if (c.interrupted !== undefined && c.interrupted !== null && typeof c.interrupted !== "string")
-      throw bad(`components[${i}].interrupted`, "expected a migration id or null");
-    if (c.failed !== undefined && typeof c.failed !== "boolean")
-      throw bad(`components[${i}].failed`, "expected true or false");
-  });
-  const failures = v.failures ?? [];
-  if (!Array.isArray(failures)) throw bad("failures", "expected an array");
-  (failures as Partial<Record<keyof FailureStatus, unknown>>[]).forEach((f, i) => {
-    if (typeof f?.id !== "string") throw bad(`failures[${i}].id`, "expected a string");
-    if (f.component !== undefined && f.component !== null && typeof f.component !== "string")
-      throw bad(`failures[${i}].component`, "expected a component name or null");
-  });
-  return {
-    release: v.release,
-    platform: (v.platform as string | null | undefined) ?? null,
-    components: components as ComponentStatus[],
-    failures: failures as FailureStatus[],
-  };
+  if (!Array.isArray(listed)) throw bad("components", "expected an array");
+  const components: ComponentStatus[] = [];
+  for (const [i, c] of listed.entries()) {
+    checkComponent(c, `components[${i}]`, bad);
+    components.push(c);
+  }
+  if (!Array.isArray(reported)) throw bad("failures", "expected an array");
+  const failures: FailureStatus[] = [];
+  for (const [i, f] of reported.entries()) {
+    checkFailure(f, `failures[${i}]`, bad);
+    failures.push(f);
+  }
+  return { release, platform, components, failures };
+}
+
+function checkComponent(c: unknown, at: string, bad: Bad): asserts c is ComponentStatus {
+  if (!isFields(c) || typeof c.name !== "string") throw bad(`${at}.name`, "expected a string");
+  const { epoch, interrupted, failed } = c;
+  if (epoch !== null && !(typeof epoch === "number" && Number.isInteger(epoch) && epoch >= 0))
+    throw bad(`${at}.epoch`, "expected an integer >= 0 or null");
+  if (interrupted !== undefined && interrupted !== null && typeof interrupted !== "string")
+    throw bad(`${at}.interrupted`, "expected a migration id or null");
+  if (failed !== undefined && typeof failed !== "boolean")
+    throw bad(`${at}.failed`, "expected true or false");
+}
+
+function checkFailure(f: unknown, at: string, bad: Bad): asserts f is FailureStatus {
+  if (!isFields(f) || typeof f.id !== "string") throw bad(`${at}.id`, "expected a string");
+  const { component } = f;
+  if (component !== undefined && component !== null && typeof component !== "string")
+    throw bad(`${at}.component`, "expected a component name or null");
 }

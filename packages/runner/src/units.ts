@@ -3,6 +3,8 @@
  * `systemd-analyze verify` without a single line of output (warnings included).
  */
 
+import { InputError } from "@stepstone/errors";
+
 export const RUNNER_PATH = "usr/libexec/migration/runner";
 export const UNIT_DIR = "usr/lib/systemd/system";
 
@@ -21,6 +23,14 @@ const execPath = `/${RUNNER_PATH}`;
  *   before local-fs-pre.target through systemd-tmpfiles-setup-dev.service.
  */
 export type Layout = "premounted" | "fstab";
+
+/** A layout named by text (`--layout`); an InputError names the two there are. */
+export function parseLayout(text: string): Layout {
+  if (text === "premounted" || text === "fstab") return text;
+  throw new InputError(
+    `runner: the layout must be premounted (the persistent layer is mounted before systemd starts, as OpenBMC's init does) or fstab (systemd mounts it), got ${JSON.stringify(text)}`,
+  );
+}
 
 export interface ServiceOptions {
   scriptsDir: string;

@@ -1,8 +1,5 @@
-import type { Manifest, Signing, VerifyKey } from "@stepstone/bundle";
+import type { Signing } from "@stepstone/bundle";
 import { InputError, IntegrityError } from "@stepstone/errors";
-import type { Release } from "@stepstone/graph";
-import { displayPath } from "@stepstone/graph-file";
-import { sha256 } from "@stepstone/graph-file/scripts";
 import { findRelease, openGraph } from "../graph.js";
 import { color, type Format, out, plural, printJson } from "../output.js";
 import { type BundleOptions, bundleJson, bundleSummary, warnAbout } from "./bundle-output.js";
@@ -24,8 +21,7 @@ export async function bundleCommand(opts: BundleOptions): Promise<number> {
   if (opts.release === undefined) return (await import("./bundles.js")).bundleMany(opts);
   const { signingFor, signingsFor, UNSIGNED, writeBundle } = await import("@stepstone/bundle");
   const { loaded, ctx } = await openGraph(opts);
-  const r = findRelease(ctx, opts.release, "--release");
-  const release = ctx.releases[r] as Release;
+  const release = findRelease(ctx, opts.release, "--release");
   // An image without the runner has no bundle at all: writeBundle says so, before any
   // question of keys.
   const signing = !release.runner
@@ -34,7 +30,7 @@ export async function bundleCommand(opts: BundleOptions): Promise<number> {
       ? (signingsFor(loaded, [release], { keys: opts.keys }).get(release) as Signing)
       : signingFor(loaded, release, opts);
   for (const n of signing.notices) process.stderr.write(`${color.yellow("note")}: ${n}\n`);
-  const res = await writeBundle(loaded, ctx, r, opts.out, signing);
+  const res = await writeBundle(loaded, ctx, ctx.releaseIndex(release), opts.out, signing);
   warnAbout(res);
   if (opts.format === "json") {
     printJson(bundleJson(res));
@@ -69,7 +65,10 @@ export async function verifyCommand(bundle: string, opts: VerifyOptions): Promis
     graph === null
       ? opts.key
       : (manifest) => {
-          const key = graphCheck(lib, graph, manifest, fromGraph);
+          const { ctx } = graph;
+          const release = findRelease(ctx, manifest.release, "the bundle's release");
+          const { key, problems } = lib.graphVerifyKey(graph.loaded, release, manifest);
+          fromGraph.push(...problems);
           keyName = key.name;
           return key;
         },
@@ -100,41 +99,4 @@ export async function verifyCommand(bundle: string, opts: VerifyOptions): Promis
       `${plural(res.manifest?.scripts.length ?? 0, "script")}${trusted}, every sha256 matches; signature ${res.signature}${keyName === null ? "" : ` with ${keyName}`}`,
   );
   return 0;
-}
-
-/**
- * `verify --graph G`: the public key of the bundle's release's signedBy, from the graph;
- * and the bundle's trust store must be the release's `trusts` as the graph's key files
- * hold them (a problem of the bundle otherwise, pushed to `problems`).
- */
-function graphCheck(
-  { graphKey, BUNDLE_DIR }: typeof import("@stepstone/bundle"),
-  { loaded, ctx }: Awaited<ReturnType<typeof openGraph>>,
-  manifest: Manifest,
-  problems: string[],
-): Exclude<VerifyKey, string> {
-  const name = displayPath(loaded.file);
-  const r = ctx.releases[findRelease(ctx, manifest.release, "the bundle's release")] as Release;
-  if (loaded.graph.keys === null)
-    throw new InputError(
-      `${name} has no "keys", so it names no public key to verify with: add "keys" to it, or pass --key PUB.pem`,
-    );
-  if (r.signedBy === null)
-    throw new InputError(
-      `${name}: ${r.version} has no signedBy, so the graph names no key its bundle is signed with: pass --key PUB.pem`,
-    );
-  const want = (r.trusts ?? []).map((id) => {
-    const k = graphKey(loaded, id);
-    return `${id} ${sha256(k.pem)}`;
-  });
-  const have = manifest.keys.map((k) => `${k.id} ${k.sha256}`);
-  if (want.sort().join(",") !== have.sort().join(","))
-    problems.push(
-      `${BUNDLE_DIR}/keys: the bundle trusts ${manifest.keys.map((k) => k.id).join(", ") || "no key"}, but ${name} says ${r.version} trusts ${(r.trusts ?? []).join(", ") || "no key"}${want.length > 0 ? " (with the key files it names)" : ""}`,
-    );
-  const key = graphKey(loaded, r.signedBy);
-  return {
-    key: key.key,
-    name: `${r.signedBy}'s key (${loaded.graph.keys.get(r.signedBy)?.public} in ${name})`,
-  };
 }

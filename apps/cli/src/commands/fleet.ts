@@ -47,7 +47,7 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
   const allowWipe = parseAllowWipe(ctx, opts.allowWipe);
   const { fleet, bad, where } = await readFleet(loaded.graph, {
     inventory: opts.inventory,
-    to: to === null ? null : (ctx.releases[to]?.version ?? null),
+    to: to?.version ?? null,
     platformDefault: opts.platformDefault ?? null,
     allowWipe,
     ...(opts.devices !== undefined && { devices: opts.devices }),
@@ -63,7 +63,7 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
   const classes = fleet.classes();
   const summary = summarize(classes);
   const ws = waves(classes, loaded.graph.releases);
-  const target = ctx.releases[to];
+  const target = to;
   if (opts.format === "json") {
     await printLargeJson(
       fleetJson({
@@ -89,8 +89,11 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
     `Fleet of ${n(summary.devices)} devices in ${n(summary.classes)} ${summary.classes === 1 ? "class" : "classes"}${bad.count > 0 ? ` (${plural(bad.count, "bad line")} skipped)` : ""} → ${target ? label(target) : ""}, ${wipes}`,
   );
   out();
-  const line = (name: string, count: number, note = "") =>
-    [name, n(count), note ? color.dim(note) : ""] as Cell[];
+  const line = (name: string, count: number, note = ""): Cell[] => [
+    name,
+    n(count),
+    note ? color.dim(note) : "",
+  ];
   out(
     table(
       ["", "devices", ""],

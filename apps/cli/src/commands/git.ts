@@ -1,18 +1,12 @@
 import { resolve } from "node:path";
 import { InputError } from "@stepstone/errors";
 import { parseRange } from "@stepstone/graph";
-import { displayPath, GRAPH_FILE, loadGraph, resolveGraphPath } from "@stepstone/graph-file";
+import { displayPath, graphPathToWrite, loadGraph, resolveGraphPath } from "@stepstone/graph-file";
 import type { ReleaseSelection } from "@stepstone/planner";
 import { openGraph } from "../graph.js";
-import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
+import { type Cell, color, type Format, out, plural, printJson, some, table } from "../output.js";
 
 const warn = (message: string) => process.stderr.write(`${color.yellow("warning")}: ${message}\n`);
-
-/** At most `n` names, then how many more. */
-function some(names: readonly string[], n = 8): string {
-  if (names.length <= n) return names.join(", ");
-  return `${names.slice(0, n).join(", ")}, … (${names.length - n} more)`;
-}
 
 export interface SyncOptions {
   repo: string;
@@ -22,19 +16,9 @@ export interface SyncOptions {
   format: Format;
 }
 
-/** The graph sync writes: --graph, else the nearest one upward, else a new one here. */
-function syncTarget(graph: string | undefined): string {
-  if (graph !== undefined) return resolve(graph);
-  try {
-    return resolveGraphPath(undefined);
-  } catch {
-    return resolve(GRAPH_FILE);
-  }
-}
-
 export async function syncCommand(opts: SyncOptions): Promise<number> {
   const { syncRepo } = await import("@stepstone/git");
-  const file = syncTarget(opts.graph);
+  const file = graphPathToWrite(opts.graph);
   // Progress only for a person watching: never in logs, pipes or JSON consumers' stderr.
   const tty = process.stderr.isTTY === true;
   let shown = false;

@@ -1,10 +1,5 @@
 import { InputError } from "@stepstone/errors";
-import {
-  displayPath,
-  type LoadedGraph,
-  withReleaseEntries,
-  writeGraphFile,
-} from "@stepstone/graph-file";
+import { displayPath, type LoadedGraph, writeReleaseEntries } from "@stepstone/graph-file";
 import {
   gaps as findGaps,
   gapsJson,
@@ -185,33 +180,17 @@ export async function gapsCommand(opts: GapsOptions): Promise<number> {
   return code;
 }
 
-/**
- * `--write`: the suggested releases into the graph file, through the same writer as
- * `sync` (the file's key order kept, a temporary file renamed into place). The result is
- * validated first: nothing is written when it would not load.
- */
+/** `--write`: the suggested releases into the graph file (validated first). */
 async function writeSuggestions(
   loaded: LoadedGraph,
   suggested: SuggestResult,
 ): Promise<{ added: Suggestion[]; extended: Suggestion[] }> {
-  const added = suggested.suggestions.filter((s) => s.extends === null);
-  const extended = suggested.suggestions.filter((s) => s.extends !== null);
-  if (suggested.suggestions.length === 0) return { added, extended };
-  const doc = withReleaseEntries(
-    loaded.json as Record<string, unknown>,
-    suggested.suggestions.map((s) => s.release as unknown as Record<string, unknown>),
+  await writeReleaseEntries(
+    loaded,
+    suggested.suggestions.map((s) => s.release),
   );
-  const name = displayPath(loaded.file);
-  const { parseGraph } = await import("@stepstone/graph/schema");
-  try {
-    parseGraph(doc, name);
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    throw new InputError(
-      `the suggestions would make ${name} invalid, so nothing is written:\n${e.message}`,
-      e.diagnostics,
-    );
-  }
-  writeGraphFile(loaded.file, doc);
-  return { added, extended };
+  return {
+    added: suggested.suggestions.filter((s) => s.extends === null),
+    extended: suggested.suggestions.filter((s) => s.extends !== null),
+  };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { InputError, systemReason } from "@stepstone/errors";
+import type { Release } from "@stepstone/graph";
 import { displayPath } from "@stepstone/graph-file";
 import {
   type PicturePath,
@@ -55,8 +56,8 @@ export async function graphCommand(opts: GraphCommandOptions): Promise<number> {
  */
 function highlight(
   ctx: PlanContext,
-  from: number,
-  to: number,
+  from: Release,
+  to: Release,
 ): { path: PicturePath; blockers: readonly Blocker[] } {
   const res = plan(ctx, { from, to });
   if (res.reachable)
@@ -111,10 +112,7 @@ export async function reportCommand(opts: ReportCommandOptions): Promise<number>
 async function fleetOf(ctx: PlanContext, opts: ReportCommandOptions): Promise<ReportFleet> {
   const { fleetReport, readFleet } = await import("./fleet.js");
   const golden = ctx.releases.filter((r) => r.golden && !r.withdrawn);
-  const to =
-    opts.to !== undefined
-      ? ctx.releases[findRelease(ctx, opts.to, "--to")]
-      : golden[golden.length - 1];
+  const to = opts.to !== undefined ? findRelease(ctx, opts.to, "--to") : golden[golden.length - 1];
   if (to === undefined)
     throw new InputError(
       "--inventory: the graph has no golden release; name the fleet's target with --to",

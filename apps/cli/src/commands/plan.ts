@@ -65,10 +65,7 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   }
   const to = opts.to === undefined ? undefined : findRelease(full, opts.to, "--to");
   const allowWipe = parseAllowWipe(full, opts.allowWipe);
-  const fromRelease = full.releases[from] as Release;
-  const epochs = device
-    ? deviceEpochs(full, device, opts.device as string, fromRelease)
-    : undefined;
+  const epochs = device ? deviceEpochs(full, device, opts.device as string, from) : undefined;
   // A script that failed on this device would fail there again: plan as if no release
   // shipped it, unless the user says the cause is fixed (--retry-failed).
   const failed = device ? failedMigrations(loaded.graph, device) : [];
@@ -83,16 +80,16 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
 
   if (to === undefined) {
     const entries = reach(ctx, {
-      from: fromRelease,
+      from: from,
       allowWipe,
       ...(epochs && { device: epochs }),
     });
     if (opts.format === "json")
       printJson({
-        ...reachJson(fromRelease, ctx.platform, allowWipe, entries),
+        ...reachJson(from, ctx.platform, allowWipe, entries),
         ...(failures && { failures }),
       });
-    else printReach(ctx, fromRelease, entries, opts, epochs !== undefined);
+    else printReach(ctx, from, entries, opts, epochs !== undefined);
     return 0;
   }
 

@@ -1,6 +1,5 @@
 import { InputError } from "@stepstone/errors";
 import { loadGraph, resolveGraphPath } from "@stepstone/graph-file";
-import type { Layout } from "@stepstone/runner";
 import { color, type Format, out, printJson } from "../output.js";
 
 export interface RunnerCommandOptions {
@@ -27,7 +26,7 @@ function seconds(option: string, raw: string | undefined): number | undefined {
 
 /** Writes the runner and its units as a rootfs-relative tree (drop-ins from the graph's services). */
 export async function runnerCommand(opts: RunnerCommandOptions): Promise<number> {
-  const { emitRunner, writeTree } = await import("@stepstone/runner");
+  const { emitRunner, parseLayout, writeTree } = await import("@stepstone/runner");
   const components =
     opts.graph === undefined
       ? undefined
@@ -40,7 +39,7 @@ export async function runnerCommand(opts: RunnerCommandOptions): Promise<number>
   const files = emitRunner({
     ...(opts.upper !== undefined && { upper: opts.upper }),
     ...(opts.stateDir !== undefined && { stateDir: opts.stateDir }),
-    ...(opts.layout !== undefined && { layout: opts.layout as Layout }),
+    ...(opts.layout !== undefined && { layout: parseLayout(opts.layout) }),
     ...(opts.scriptTimeout !== undefined && {
       scriptTimeout: seconds("--script-timeout", opts.scriptTimeout),
     }),

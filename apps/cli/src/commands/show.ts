@@ -34,16 +34,15 @@ export async function showCommand(name: string, opts: ShowOptions): Promise<numb
     : opts.releases !== undefined
       ? `--releases "${opts.releases}"`
       : "the golden releases";
-  let r = -1;
-  let notFound: InputError | null = null;
+  let found: Release | InputError;
   try {
-    r = findRelease(ctx, name, "show");
+    found = findRelease(ctx, name, "show");
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    notFound = e;
+    found = e;
   }
-  if (r >= 0) {
-    const view = showRelease(ctx, ctx.releases[r] as Release, set);
+  if (!(found instanceof InputError)) {
+    const view = showRelease(ctx, found, set);
     if (opts.format === "json") printJson(showReleaseJson(view, ctx.platform));
     else printRelease(view, ctx, setName);
     return 0;
@@ -56,7 +55,7 @@ export async function showCommand(name: string, opts: ShowOptions): Promise<numb
     throw new InputError(
       near.length > 0
         ? `show ${name}: no such release or migration in the graph; did you mean ${some(near, 5)}?`
-        : `${(notFound as InputError).message.replace(": no such release in the graph", ": no such release or migration in the graph")}`,
+        : `${found.message.replace(": no such release in the graph", ": no such release or migration in the graph")}`,
     );
   }
   const view = showMigration(ctx, migration, set);
