@@ -8,7 +8,7 @@ import {
   type Plan,
   type PlanContext,
   selectReleases,
-  stopReasons,
+  stopsWhy,
 } from "@stepstone/planner";
 
 /**
@@ -329,13 +329,7 @@ function forcedStops(
   stops: readonly Release[],
 ): { stop: Release; mark: StopMark }[] {
   const out: { stop: Release; mark: StopMark }[] = [];
-  stopReasons(
-    ctx,
-    from,
-    stops.map((to) => ({ to })),
-    undefined,
-    "all",
-  ).forEach(({ stop, why }, i) => {
+  stopsWhy(ctx, ctx.release(from), stops, "all").forEach(({ stop, why }, i) => {
     const after = stops[i + 1] as Release;
     for (const w of why) {
       if (w.code === "key" && w.key !== undefined)

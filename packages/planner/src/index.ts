@@ -65,7 +65,7 @@ export {
   showRelease,
   showReleaseJson,
 } from "./show.js";
-export { planWhy, type StopReason } from "./stops.js";
+export { planWhy, type StopReason, stopsWhy } from "./stops.js";
 export {
   type MissingMigration,
   type ReleaseEntry,

@@ -100,6 +100,25 @@ export function planWhy(
   return out;
 }
 
+/**
+ * Why each of `stops` is needed on the way from `from` (the last is the target, with no
+ * reasons): `planWhy` for a route given as its releases, such as a matrix cell's stops.
+ */
+export function stopsWhy(
+  ctx: PlanContext,
+  from: Release,
+  stops: readonly Release[],
+  allowWipe: readonly string[] | "all" = "all",
+): { stop: Release; why: StopReason[] }[] {
+  return stopReasons(
+    ctx,
+    ctx.releaseIndex(from),
+    stops.map((to) => ({ to })),
+    undefined,
+    allowWipe,
+  ).map(({ stop, why, more }) => ({ stop, why: withMore(why, more) }));
+}
+
 /** A stop's reasons with the components not explained named last (code `more`). */
 export function withMore(why: StopReason[], more: readonly string[]): StopReason[] {
   if (more.length === 0) return why;
