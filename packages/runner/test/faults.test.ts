@@ -475,17 +475,18 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
     },
   );
 
-  it("writes the companion's two slots beside the record, padded lines of a fixed width", () => {
+  it("writes the companion beside a record that is created, then marks it once when the record is rewritten in place", () => {
     rmSync(t.stateDir, { recursive: true, force: true });
     rmSync(join(t.root, "runs"), { force: true });
     // A line no runner writes is replaced whole; the runner's own are rewritten in place.
     writeState(t, "epoch.prev/a", "1234567890123\n");
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     expect(runIds(t)).toEqual(A_IDS);
-    // "none" before the first script (seq 1), then 2..6 alternately: the slot of the
-    // higher seq holds the record's value, the other the one before.
-    expect(readState(t, "epoch.prev/a")).toBe("5         5        \n");
-    expect(readState(t, "epoch.prev/a.b")).toBe("6         6        \n");
+    // "none" before the first script (seq 1: no record yet), the created record's value
+    // beside it (seq 2); 2 -> 3 is the first rewrite in place: it marks the companion
+    // (seq 3), and 3 -> 4 ... 5 -> 6 write the record alone.
+    expect(readState(t, "epoch.prev/a")).toBe("3         inplace  \n");
+    expect(readState(t, "epoch.prev/a.b")).toBe("2         2        \n");
     expect(readState(t, "epoch/a")).toBe("6\n");
   });
 
@@ -500,14 +501,69 @@ describe.each(SHELLS)("torn and leftover state under %s", (shell) => {
     expect(runRunner(t, shell, ["boot"]).status).toBe(0);
     expect(runIds(t)).toEqual(A_IDS.slice(2));
     expect(readState(t, "epoch/a")).toBe("6\n");
-    // Torn at the image's epoch: nothing runs, the boot rewrites it (not idle).
+    // Torn at the image's epoch right after its companion took the value: nothing runs,
+    // the boot rewrites the record (not idle).
     writeState(t, "epoch/a", "");
+    writeState(t, "epoch.prev/a", "9         6        \n");
     const r = runRunner(t, shell, ["boot"]);
     expect(r.status).toBe(0);
     expect(r.stdout).not.toMatch(/nothing to do/);
     expect(readState(t, "epoch/a")).toBe("6\n");
     expect(readState(t, "journal")).toMatch(/a: epoch record torn by a power cut: rewritten \(6\)/);
     expect(runRunner(t, shell, ["boot"]).stdout).toMatch(/nothing to do/);
+  });
+
+  // A record rewritten in place keeps its size, which a power cut does not tear; found torn
+  // all the same (a storage fault), it is reported: the companion is marked "inplace" and
+  // holds no value, so no older epoch is taken and no script runs twice over newer data.
+  it("reports a record found torn after it was rewritten in place, and runs nothing", () => {
+    rmSync(t.stateDir, { recursive: true, force: true });
+    rmSync(join(t.root, "runs"), { force: true });
+    expect(runRunner(t, shell, ["boot"]).status).toBe(0);
+    expect(readState(t, "epoch.prev/a")).toMatch(/^3 +inplace +\n$/);
+    rmSync(join(t.root, "runs"), { force: true });
+    writeState(t, "epoch/a", "");
+    const r = runRunner(t, shell, ["boot"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/a: its epoch record .* is damaged: it was last rewritten in place/);
+    expect(runs(t)).toEqual([]);
+    expect(readState(t, "failed/@a")).toMatch(/rewritten in place/);
+  });
+
+  // 9 -> 10 changes the record's length: it is written beside the companion, whose durable
+  // slot holds 9 before that script starts; the in-place rewrites around it mark it.
+  it("makes the companion hold the epoch before a rewrite that changes the record's length", async () => {
+    const w = await makeRoot({
+      bundle: {
+        release: "1.0.0",
+        components: [{ name: "w", epoch: 12 }],
+        scripts: chain("w", 8, 12).map((x) =>
+          x.from === 9
+            ? {
+                ...x,
+                body: 'cat "$MIGRATION_ROOT/var/lib/migration/epoch.prev/w"* >"$MIGRATION_ROOT/slots-at-9"',
+              }
+            : x,
+        ),
+      },
+    });
+    writeState(w, "epoch/w", "8\n");
+    expect(runRunner(w, shell, ["boot"]).status).toBe(0);
+    expect(readState(w, "epoch/w")).toBe("12\n");
+    // 8 -> 9 in place marks the (new) companion, 9 is written before 9 -> 10 runs...
+    expect(readFileSync(join(w.root, "slots-at-9"), "utf8")).toBe(
+      "1         inplace  \n2         9        \n",
+    );
+    // ... 10 beside the record, then 10 -> 11 in place marks the other slot.
+    expect(readState(w, "epoch.prev/w")).toBe("3         10       \n");
+    expect(readState(w, "epoch.prev/w.b")).toBe("4         inplace  \n");
+    // What a cut during 9 -> 10's record write leaves: either slot's value is consistent.
+    writeState(w, "epoch/w", "1");
+    writeState(w, "epoch.prev/w", "3         10       \n");
+    writeState(w, "epoch.prev/w.b", "2         9        \n");
+    expect(epochOf(w, shell, "w")).toBe(10);
+    writeState(w, "epoch.prev/w", "3         1");
+    expect(epochOf(w, shell, "w")).toBe(9);
   });
 
   // The records of a chain are written when it ends: a cut before that loses none of them.

@@ -92,7 +92,8 @@ function read(path) {
 /**
  * An epoch record as the runner reads it: epoch/<c> counts when its first line is complete
  * (newline-terminated) and an integer; a torn or emptied one falls back to the companion
- * slots epoch.prev/<c> and <c>.b (the whole one of the higher seq: an integer, or "none"). { kind: "value" | "none" | "corrupt",
+ * slots epoch.prev/<c> and <c>.b (the whole one of the higher seq: an integer, "none", or
+ * "inplace", which holds no value). { kind: "value" | "none" | "corrupt",
  * epoch, torn }.
  */
 export function epochRecord(root, c) {
@@ -111,16 +112,18 @@ export function epochRecord(root, c) {
     const w = m?.trim().split(/ +/) ?? [];
     const [seq, value] = w.length === 1 ? ["0", w[0]] : w;
     if (w.length > 2 || !/^(0|[1-9][0-9]{0,8})$/.test(seq ?? "")) continue;
-    if (!/^([0-9]{1,9}|none)$/.test(value ?? "")) continue;
+    if (!/^([0-9]{1,9}|none|inplace)$/.test(value ?? "")) continue;
     if (Number(seq) > best) {
       best = Number(seq);
       prev = value;
     }
   }
-  if (prev !== undefined && prev !== "none") {
+  if (prev !== undefined && prev !== "none" && prev !== "inplace") {
     return { kind: "value", epoch: Number(prev), torn: true, main };
   }
   if (prev === "none") return { kind: "none", torn: true, main };
+  // "inplace": the record was last rewritten in place, which a cut does not tear; the
+  // runner reports such a record rather than take an older value.
   return { kind: "corrupt", torn: true, main };
 }
 
