@@ -1,5 +1,7 @@
 export { PlanContext } from "./context.js";
 export {
+  type ComponentData,
+  type DeviceData,
   deviceEpochs,
   failedMigrations,
   withoutMigrations,
