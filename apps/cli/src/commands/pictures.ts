@@ -110,7 +110,10 @@ export async function reportCommand(opts: ReportCommandOptions): Promise<number>
  * release), the report's --platform for devices that name none.
  */
 async function fleetOf(ctx: PlanContext, opts: ReportCommandOptions): Promise<ReportFleet> {
-  const { fleetReport, readFleet } = await import("./fleet.js");
+  const [{ readFleet }, { reportJson }] = await Promise.all([
+    import("./fleet.js"),
+    import("@stepstone/fleet"),
+  ]);
   const golden = ctx.releases.filter((r) => r.golden && !r.withdrawn);
   const to = opts.to !== undefined ? findRelease(ctx, opts.to, "--to") : golden[golden.length - 1];
   if (to === undefined)
@@ -123,7 +126,7 @@ async function fleetOf(ctx: PlanContext, opts: ReportCommandOptions): Promise<Re
     platformDefault: ctx.platform,
     allowWipe: [],
   });
-  return fleetReport(fleet, where, bad, ctx.graph.releases);
+  return reportJson(fleet, where, bad, ctx.graph.releases);
 }
 
 function writeReport(path: string, html: string): void {
