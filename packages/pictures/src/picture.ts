@@ -4,6 +4,7 @@ import {
   type BlockerCode,
   hopBlockers,
   hop as hopDetail,
+  type Matrix,
   matrix,
   type Plan,
   type PlanContext,
@@ -106,6 +107,13 @@ export interface PicturePath {
 export interface PictureOptions {
   /** The plan to highlight (from `plan`, or null with its endpoints when there is none). */
   readonly path?: PicturePath;
+  /** The golden matrix (goldenMatrix), when the caller has it already: the report does. */
+  readonly golden?: Matrix;
+}
+
+/** The best plans between the golden releases (`matrix`'s default set), wipes allowed. */
+export function goldenMatrix(ctx: PlanContext): Matrix {
+  return matrix(ctx, selectReleases(ctx, { kind: "golden" }));
 }
 
 /** Smallest run of ordinary releases that folds into one node. */
@@ -198,10 +206,10 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
       marks.set(at, list);
     }
   };
-  const golden = selectReleases(ctx, { kind: "golden" });
-  const goldenMatrix = matrix(ctx, golden);
+  const goldenPlans = opts.golden ?? goldenMatrix(ctx);
+  const golden = goldenPlans.releases;
   const used = new Set<Release>();
-  for (const cell of goldenMatrix.cells) {
+  for (const cell of goldenPlans.cells) {
     for (const r of cell.stops.slice(0, -1)) used.add(r);
     const k = golden.indexOf(cell.from);
     if (cell.to !== golden[k - 1] && cell.to !== golden[k + 1]) continue;
