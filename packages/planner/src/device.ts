@@ -1,6 +1,6 @@
 import { InputError } from "@stepstone/errors";
 import type { Epoch, Migration, Release, ReleaseGraph } from "@stepstone/graph";
-import type { PlanContext } from "./context.js";
+import { PlanContext } from "./context.js";
 
 // What a device's data means for planning (`plan --device`, `fleet`). The planner names only
 // what it reads of a device, in its own terms: the status file that reports it (`runner
@@ -109,4 +109,38 @@ export function deviceEpochs(
     epochs[c.name] = res.epochs[ci] as Epoch;
   }
   return epochs;
+}
+
+/** How one device is planned (`plan --device`): where it starts, and what a plan may run. */
+export interface DevicePlanning {
+  /** The context to plan in: the graph without the migrations the plan leaves out. */
+  readonly ctx: PlanContext;
+  /** The device's data epochs by component name (plan's `device`). */
+  readonly epochs: Record<string, Epoch>;
+  /** The graph's migrations that failed on the device. */
+  readonly failed: readonly Migration[];
+  /** Those the plan does not count on: all of `failed`, none with `retryFailed`. */
+  readonly excluded: readonly Migration[];
+}
+
+/**
+ * Planning for a device running `from` with this data: a script that failed on the device
+ * would fail there again on the same data, so plans leave it out (as if no release shipped
+ * it) unless the user says its cause is fixed (`retryFailed`). Data that cannot be planned
+ * is an InputError naming `file`.
+ */
+export function devicePlanning(
+  ctx: PlanContext,
+  device: DeviceData,
+  from: Release,
+  opts: { readonly file: string; readonly retryFailed?: boolean },
+): DevicePlanning {
+  const epochs = deviceEpochs(ctx, device, opts.file, from);
+  const failed = failedMigrations(ctx.graph, device);
+  const excluded = opts.retryFailed ? [] : failed;
+  const planIn =
+    excluded.length === 0
+      ? ctx
+      : new PlanContext(withoutMigrations(ctx.graph, excluded), ctx.platform);
+  return { ctx: planIn, epochs, failed, excluded };
 }
