@@ -434,9 +434,8 @@ function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
   return drafts.map((d) => {
     const ok = new Set<Pair>();
     for (const p of d.pairs) {
-      const a = next.releaseIndex(ctx.release(p.a).version);
-      const b = next.releaseIndex(ctx.release(p.b).version);
-      const res = plan(next, { from: a, to: b, allowWipe: "all" });
+      // By version: `next` holds the same releases, and the drafts'.
+      const res = plan(next, { from: ctx.release(p.a), to: ctx.release(p.b), allowWipe: "all" });
       if (res.reachable && res.plan.wipes === 0) ok.add(p);
     }
     return ok;
