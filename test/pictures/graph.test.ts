@@ -2,21 +2,12 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { graphText, tempDir } from "@stepstone/test-utils";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, type Mermaid, mermaidIn } from "../../packages/pictures/test/browser.js";
+import { describe, expect, it } from "vitest";
+import { useMermaid } from "../../packages/pictures/test/browser.js";
 import { stepstone } from "../helpers/cli.js";
 
 // What `graph --format mermaid` prints is drawn by Mermaid itself, in headless Chromium.
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let mermaid: Mermaid;
-beforeAll(async () => {
-  browser = await launchChromium();
-  mermaid = await mermaidIn(browser);
-});
-afterAll(async () => {
-  await mermaid?.close();
-  await browser?.close();
-});
+const mermaid = useMermaid();
 
 /** `stepstone graph ... | dot -Tsvg`, as the README shows it. */
 function dot(text: string) {

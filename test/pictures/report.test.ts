@@ -3,11 +3,10 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { useTempDirs } from "@stepstone/test-utils";
-import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // playwright-core drives Debian's chromium; it is a devDependency of @stepstone/pictures,
 // whose page these tests open. It never downloads a browser of its own.
-import { launchChromium } from "../../packages/pictures/test/browser.js";
+import { type Browser, launchChromium, type Page } from "../../packages/pictures/test/browser.js";
 import { BIN, REPO, stepstone } from "../helpers/cli.js";
 
 /** The page as the README shows it (docs/report.png is a copy of this one). */

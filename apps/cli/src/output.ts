@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { createColors } from "picocolors";
 
 /**
@@ -17,6 +18,37 @@ export type Format = "text" | "json";
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * JSON of a large answer (a fleet's): the top level indented as printJson does, each element of an
+ * array one compact line, written element by element (a million-device fleet has
+ * thousands of classes: one string of all of them would be most of the command's memory).
+ */
+export async function printLargeJson(value: Record<string, unknown>): Promise<void> {
+  const keys = Object.keys(value);
+  let buf = "{\n";
+  // Waits while a slow reader (a pipe) has not taken what was written: memory stays flat.
+  const flush = async () => {
+    const more = process.stdout.write(buf);
+    buf = "";
+    if (!more) await once(process.stdout, "drain");
+  };
+  for (const [i, k] of keys.entries()) {
+    const v = value[k];
+    buf += `  ${JSON.stringify(k)}: `;
+    if (Array.isArray(v) && v.length > 0) {
+      buf += "[\n";
+      for (const [j, x] of v.entries()) {
+        buf += `    ${JSON.stringify(x)}${j + 1 < v.length ? "," : ""}\n`;
+        if (buf.length > 1 << 16) await flush();
+      }
+      buf += "  ]";
+    } else buf += JSON.stringify(v, null, 2).replace(/\n/g, "\n  ");
+    buf += i + 1 < keys.length ? ",\n" : "\n";
+  }
+  buf += "}\n";
+  await flush();
 }
 
 export function out(line = ""): void {

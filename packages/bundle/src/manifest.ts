@@ -149,7 +149,7 @@ export function respectAfter(
       if (w) w.push(i);
       else waiters.set(dep, [i]);
       waiting ??= new Array<number>(list.length).fill(0);
-      waiting[i] = (waiting[i] as number) + 1;
+      waiting[i] = (waiting[i] ?? 0) + 1;
     }
   });
   if (waiting === undefined) return [...list];
@@ -183,7 +183,7 @@ function kahn(
     if (placedIds.has(m.id)) continue;
     placedIds.add(m.id);
     for (const j of waiters.get(m.id) ?? []) {
-      waiting[j] = (waiting[j] as number) - 1;
+      waiting[j] = (waiting[j] ?? 0) - 1;
       if (waiting[j] === 0 && !placed[j]) heap.push(j);
     }
   }
@@ -255,6 +255,8 @@ export function parseManifestTsv(text: string): Manifest | null {
   for (const line of text.split("\n")) {
     if (line === "") continue;
     const f = line.split("\t");
+    // Each kind of line checks its number of fields first: `at` reads one of them.
+    const at = (i: number): string => f[i] ?? "";
     switch (f[0]) {
       case "release":
         release = f[1] ?? null;
@@ -265,27 +267,27 @@ export function parseManifestTsv(text: string): Manifest | null {
       case "component":
         if (f.length !== 6 || !isOnFailure(f[4])) return null;
         components.push({
-          name: f[1] as string,
+          name: at(1),
           epoch: int(f[2]),
           baseline: int(f[3]),
           onFailure: f[4],
-          paths: f[5] === "-" ? [] : (f[5] as string).split(","),
+          paths: f[5] === "-" ? [] : at(5).split(","),
         });
         break;
       case "key":
         if (f.length !== 4) return null;
-        keys.push({ id: f[1] as string, sha256: f[2] as string, file: f[3] as string });
+        keys.push({ id: at(1), sha256: at(2), file: at(3) });
         break;
       case "script":
         if (f.length !== 8) return null;
         scripts.push({
           order: int(f[1]),
-          id: f[2] as string,
-          sha256: f[3] as string,
-          component: f[4] as string,
+          id: at(2),
+          sha256: at(3),
+          component: at(4),
           from: int(f[5]),
           to: int(f[6]),
-          file: f[7] as string,
+          file: at(7),
         });
         break;
       default:

@@ -1,5 +1,6 @@
 import { type Release, type ReleaseGraph, releaseByVersion } from "@stepstone/graph";
 import { DevicePlanner, type DeviceStart, type Route, type StopReason } from "@stepstone/planner";
+import { failedComponent } from "@stepstone/runner";
 import type { Device } from "./device.js";
 
 export interface FleetOptions {
@@ -168,9 +169,7 @@ export class Fleet {
     const release = from === null ? d.release : from.version;
     const records = d.status?.failures ?? [];
     const failures = [...new Set(records.map((f) => f.id))].sort();
-    const failedComponents = [
-      ...new Set(records.map((f) => f.component ?? (f.id.startsWith("@") ? f.id.slice(1) : "?"))),
-    ].sort();
+    const failedComponents = [...new Set(records.map((f) => failedComponent(f) ?? "?"))].sort();
     let epochs: Record<string, number | null> = {};
     const interrupted: Record<string, string> = {};
     const known = platform === null || this.graph.platforms.includes(platform);

@@ -1,5 +1,13 @@
-import type { FleetClass } from "./classes.js";
-import type { Distribution, Summary, Wave } from "./report.js";
+import type { Release } from "@stepstone/graph";
+import type { Fleet, FleetClass } from "./classes.js";
+import {
+  type Distribution,
+  distribution,
+  type Summary,
+  summarize,
+  type Wave,
+  waves,
+} from "./report.js";
 
 /** The JSON shapes of `stepstone fleet --format json` (a roll-out system reads them). */
 
@@ -75,5 +83,49 @@ export function distributionJson(d: Distribution, inventory: string, bad: BadLin
       reachableWithoutWipe: g.reachable,
     })),
     badLineDetails: bad.first,
+  };
+}
+
+/**
+ * The report page's fleet section (`report --inventory`): the distribution, and the classes
+ * toward the fleet's target with their flashes, wipes and why, and the waves.
+ */
+export function reportJson(
+  fleet: Fleet,
+  where: string,
+  bad: BadLines,
+  releases: readonly Release[],
+) {
+  const classes = fleet.classes();
+  const why = (c: FleetClass): string => {
+    const p = c.plan;
+    if (p === null) return "";
+    if (!p.reachable) return p.blockers.map((b) => b.message).join("; ");
+    return p.stops
+      .map((s) => `${s.stop.version}: ${s.why.map((w) => w.code).join(", ")}`)
+      .join("; ");
+  };
+  const { badLineDetails: _, ...dist } = distributionJson(distribution(fleet), where, bad);
+  return {
+    ...dist,
+    target: {
+      release: fleet.options.to ?? "",
+      summary: summarize(classes),
+      classes: classes.map((c) => ({
+        id: c.id,
+        devices: c.devices,
+        flashes: c.plan?.reachable ? c.plan.route.steps.map((s) => s.to.version) : null,
+        wipes: c.plan?.reachable ? c.plan.route.steps.flatMap((s) => s.wipe) : [],
+        why: why(c),
+      })),
+      waves: waves(classes, releases).map((w) => ({
+        wave: w.wave,
+        step: w.step,
+        flash: w.flash.version,
+        devices: w.devices,
+        classes: w.classes.length,
+        wipes: w.wipes.map((x) => x.component),
+      })),
+    },
   };
 }

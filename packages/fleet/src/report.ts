@@ -187,3 +187,54 @@ function goldenReach(fleet: Fleet, classes: readonly FleetClass[]): Distribution
   }
   return rows;
 }
+
+/**
+ * One reason a stop is needed among some classes' plans, or a blocker of a class that has
+ * no plan (`stop` null, `class` its id): each distinct (stop, code, what) once, in order.
+ */
+export interface StopLine {
+  readonly stop: string | null;
+  readonly class: string;
+  readonly code: string;
+  readonly message: string;
+  /** The further components of the same reason, not named in `message`. */
+  readonly more: number;
+}
+
+export function stopLines(classes: readonly FleetClass[]): StopLine[] {
+  const seen = new Set<string>();
+  const lines: StopLine[] = [];
+  const add = (line: StopLine, what: string) => {
+    const key = `${line.stop ?? `\u0001${line.class}`}\u0000${line.code}\u0000${what}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    lines.push(line);
+  };
+  for (const c of classes) {
+    const p = c.plan;
+    if (p === null) continue;
+    if (!p.reachable) {
+      for (const b of p.blockers)
+        add(
+          { stop: null, class: c.id, code: b.code, message: b.message, more: 0 },
+          b.component ?? b.key ?? "",
+        );
+      continue;
+    }
+    for (const s of p.stops)
+      for (const w of s.why) {
+        const components = w.components ?? [];
+        add(
+          {
+            stop: s.stop.version,
+            class: c.id,
+            code: w.code,
+            message: w.message,
+            more: Math.max(0, components.length - 1),
+          },
+          components.join(", ") || (w.key ?? ""),
+        );
+      }
+  }
+  return lines;
+}

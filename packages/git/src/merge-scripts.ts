@@ -1,9 +1,10 @@
-import type {
-  ComponentState,
-  Entry,
-  PinnedScript,
-  RepoMigration,
-  TagState,
+import {
+  type ComponentState,
+  type Entry,
+  lastRead,
+  type PinnedScript,
+  type RepoMigration,
+  type TagState,
 } from "./merge-types.js";
 
 /** The tag name of the release at position p (one read from a tag). */
@@ -51,7 +52,7 @@ export function scriptRuns(
       const start = open.get(s.id);
       if (start === undefined) return; // a skipped duplicate id
       open.delete(s.id);
-      (repo.get(s.id) as RepoMigration).runs.push([start, end]);
+      repo.get(s.id)?.runs.push([start, end]);
     };
     let state: ComponentState | undefined;
     let prev: readonly PinnedScript[] = [];
@@ -94,7 +95,7 @@ export function scriptRuns(
   }
   // A released script must not change: say where it did.
   for (const [id, rec] of repo) {
-    const pinnedAt = tagAt((rec.runs.at(-1) as [number, number])[1]);
+    const pinnedAt = tagAt(lastRead(rec));
     for (const { a, b, pa, pb } of rec.changes) {
       warnings.push(
         `migration ${id}: ${b.path} changed between tags ${tagAt(pa)} and ${tagAt(pb)} (sha256 ${a.sha256.slice(0, 12)} -> ${b.sha256.slice(0, 12)}): a released migration must not change; the graph pins its content at ${pinnedAt}`,

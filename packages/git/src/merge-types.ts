@@ -46,6 +46,13 @@ export interface RepoMigration {
   readonly changes: { a: PinnedScript; b: PinnedScript; pa: number; pb: number }[];
 }
 
+/** The position in `sorted` of the newest release read from a tag that holds the script. */
+export function lastRead(rec: RepoMigration): number {
+  const run = rec.runs.at(-1);
+  if (run === undefined) throw new Error(`migration ${rec.last.id}: in no tag read`);
+  return run[1];
+}
+
 /** The merged graph's releases, old and new, and their order (what every step reads). */
 export interface Releases {
   /** The graph's releases, in the file's order. */

@@ -19,16 +19,17 @@ import {
 } from "./merge-json.js";
 import { inheritKeys, mergeReleases } from "./merge-releases.js";
 import { scriptRuns, tagNameAt } from "./merge-scripts.js";
-import type {
-  DocMigration,
-  Entry,
-  InheritedKeys,
-  Json,
-  PinnedScript,
-  Releases,
-  RepoMigration,
-  SyncChanges,
-  TagState,
+import {
+  type DocMigration,
+  type Entry,
+  type InheritedKeys,
+  type Json,
+  lastRead,
+  type PinnedScript,
+  type Releases,
+  type RepoMigration,
+  type SyncChanges,
+  type TagState,
 } from "./merge-types.js";
 
 export { ordered } from "./merge-json.js";
@@ -220,18 +221,17 @@ function mergeMigrations(
   const oldModel = new Map((input.old?.graph.migrations ?? []).map((m) => [m.id, m]));
   const oldIds = new Set(oldMigrations.map((m) => m.id));
   const order = new Map(names.map((n, i) => [n, i]));
-  const newIds = [...repo.keys()]
-    .filter((id) => !oldIds.has(id))
-    .sort((a, b) => {
-      const x = (repo.get(a) as RepoMigration).last;
-      const y = (repo.get(b) as RepoMigration).last;
+  const newIds = [...repo]
+    .filter(([id]) => !oldIds.has(id))
+    .sort(([a, { last: x }], [b, { last: y }]) => {
       return (
         (order.get(x.component) ?? 0) - (order.get(y.component) ?? 0) ||
         x.from - y.from ||
         x.to - y.to ||
         (a < b ? -1 : 1)
       );
-    });
+    })
+    .map(([id]) => id);
   const handShips = new Map<number, ReadonlySet<string>>(
     notRead.map((p) => [p, new Set((sorted[p] as Entry).old?.ships ?? [])]),
   );
@@ -280,7 +280,7 @@ function mergeMigrations(
       const pin = before?.sha256;
       if (typeof pin === "string" && !rec.contents.has(pin)) {
         warnings.push(
-          `migration ${id}: the graph pinned sha256 ${pin.slice(0, 12)}, which no tag read has; now pinned to its content at ${tagAt((rec.runs.at(-1) as [number, number])[1])}`,
+          `migration ${id}: the graph pinned sha256 ${pin.slice(0, 12)}, which no tag read has; now pinned to its content at ${tagAt(lastRead(rec))}`,
         );
       }
       scripts.push({ path: next.script as string, script: last });

@@ -168,8 +168,7 @@ export function checkGraph(
   for (let k = 0; k < migrations.length; k++) {
     const m = migrations[k] as Migration;
     const i = fileIndex[k] as number;
-    for (let j = 0; j < m.after.length; j++) {
-      const dep = m.after[j] as string;
+    for (const [j, dep] of m.after.entries()) {
       if (dep === m.id) err(["migrations", i, "after", j], "a migration cannot run after itself");
       else if (!known.has(dep))
         err(
@@ -214,22 +213,21 @@ export function checkGraph(
     // components, none is missing (no lookup per component).
     const named = Object.keys(r.epochs);
     let unknown = 0;
-    for (let c = 0; c < named.length; c++) if (!isComponent.has(named[c] as string)) unknown++;
+    for (const name of named) if (!isComponent.has(name)) unknown++;
     if (named.length - unknown < componentNames.length) {
-      for (let c = 0; c < componentNames.length; c++) {
-        const name = componentNames[c] as string;
+      for (const name of componentNames) {
         if (r.epochs[name] === undefined)
           err(["releases", i, "epochs"], `missing the epoch of component "${name}"`);
       }
     }
-    for (let c = 0; unknown > 0 && c < named.length; c++) {
-      const name = named[c] as string;
-      if (!isComponent.has(name))
-        err(
-          ["releases", i, "epochs", name],
-          `unknown component "${name}"${suggest(name, componentNames)}`,
-        );
-    }
+    if (unknown > 0)
+      for (const name of named) {
+        if (!isComponent.has(name))
+          err(
+            ["releases", i, "epochs", name],
+            `unknown component "${name}"${suggest(name, componentNames)}`,
+          );
+      }
     const overrides: Record<string, PlatformOverride> = {};
     for (const [p, o] of r.platforms === undefined ? [] : Object.entries(r.platforms)) {
       platforms.add(p);
@@ -255,8 +253,7 @@ export function checkGraph(
     const runner = r.runner ?? RUNNER;
     if (keys !== null) checkReleaseKeys(r, i, runner, keys, err);
     const ships = r.ships ?? [];
-    for (let j = 0; j < ships.length; j++) {
-      const id = ships[j] as string;
+    for (const [j, id] of ships.entries()) {
       if (!known.has(id))
         err(
           ["releases", i, "ships", j],

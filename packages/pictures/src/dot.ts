@@ -1,4 +1,4 @@
-import type { Picture, PictureEdge, PictureNode } from "./picture.js";
+import { neighbours, type Picture, type PictureEdge, type PictureNode } from "./picture.js";
 import {
   type EdgeStyle,
   edgeLabel,
@@ -49,22 +49,16 @@ export function toDot(p: Picture, opts: DotOptions = {}): string {
     // One row per line (one rank), in version order.
     if (line.nodes.length > 1) {
       out.push(`    { rank=same; ${line.nodes.map((n) => q(n.id)).join("; ")}; }`);
-      for (let k = 1; k < line.nodes.length; k++) {
-        out.push(
-          `    ${q((line.nodes[k - 1] as PictureNode).id)} -> ${q((line.nodes[k] as PictureNode).id)} [style=invis, constraint=true];`,
-        );
-      }
+      for (const [a, b] of neighbours(line.nodes))
+        out.push(`    ${q(a.id)} -> ${q(b.id)} [style=invis, constraint=true];`);
     }
     out.push("  }");
   }
   // The rows top to bottom in line order: each line one rank below the one before.
   const firsts = p.lines.flatMap((l) => (l.nodes[0] ? [l.nodes[0].id] : []));
   if (firsts.length > 1) out.push("");
-  for (let k = 1; k < firsts.length; k++) {
-    out.push(
-      `  ${q(firsts[k - 1] as string)} -> ${q(firsts[k] as string)} [style=invis, constraint=true];`,
-    );
-  }
+  for (const [a, b] of neighbours(firsts))
+    out.push(`  ${q(a)} -> ${q(b)} [style=invis, constraint=true];`);
   out.push("");
   for (const e of p.edges) out.push(`  ${q(e.from)} -> ${q(e.to)} [${edgeAttrs(e)}];`);
   out.push("}");

@@ -4,6 +4,7 @@ export { toMermaid } from "./mermaid.js";
 export { reportPageScript } from "./page-script.js";
 export {
   FOLD_MIN,
+  goldenMatrix,
   type Picture,
   type PictureEdge,
   type PictureLine,

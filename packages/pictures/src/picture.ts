@@ -4,6 +4,7 @@ import {
   type BlockerCode,
   hopBlockers,
   hop as hopDetail,
+  type Matrix,
   matrix,
   type Plan,
   type PlanContext,
@@ -106,6 +107,13 @@ export interface PicturePath {
 export interface PictureOptions {
   /** The plan to highlight (from `plan`, or null with its endpoints when there is none). */
   readonly path?: PicturePath;
+  /** The golden matrix (goldenMatrix), when the caller has it already: the report does. */
+  readonly golden?: Matrix;
+}
+
+/** The best plans between the golden releases (`matrix`'s default set), wipes allowed. */
+export function goldenMatrix(ctx: PlanContext): Matrix {
+  return matrix(ctx, selectReleases(ctx, { kind: "golden" }));
 }
 
 /** Smallest run of ordinary releases that folds into one node. */
@@ -133,7 +141,7 @@ interface Hop {
 export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
   const hops = new Map<string, Hop>();
   const key = (a: number, b: number) => `${a}>${b}`;
-  const release = (i: number) => ctx.releases[i] as Release;
+  const release = (i: number) => ctx.release(i);
 
   const addHop = (a: number, b: number): Hop => {
     const found = hops.get(key(a, b));
@@ -157,12 +165,16 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
     if (list) list.push(i);
     else lineOf.set(r.line, [i]);
   });
-  const lines = [...lineOf.entries()];
   const inChain = (i: number) => {
-    const r = ctx.releases[i] as Release;
+    const r = release(i);
     return !r.withdrawn && !r.transition;
   };
-  const chains = lines.map(([, members]) => members.filter(inChain));
+  const lines = [...lineOf.entries()].map(([name, members]) => ({
+    name,
+    members,
+    chain: members.filter(inChain),
+  }));
+  const chains = lines.map((l) => l.chain);
   /** Releases that must stay a node of their own (see the fold). */
   const notable = new Set<number>();
 
@@ -170,21 +182,22 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
     addHop(a, b).next = true;
   };
   let previousTop: number | null = null;
-  chains.forEach((chain, li) => {
-    for (let k = 1; k < chain.length; k++) next(chain[k - 1] as number, chain[k] as number);
+  lines.forEach(({ members, chain }, li) => {
+    for (const [a, b] of neighbours(chain)) next(a, b);
     // The way off a withdrawn release: to the next release of the chain above it.
-    const members = (lines[li] as [string, number[]])[1];
     for (const w of members) {
-      if (!(ctx.releases[w] as Release).withdrawn) continue;
+      if (!release(w).withdrawn) continue;
       const after = chain.find((i) => i > w) ?? chains.slice(li + 1).find((c) => c.length > 0)?.[0];
       if (after !== undefined) {
         next(w, after);
         notable.add(after);
       }
     }
-    if (chain.length === 0) return;
-    if (previousTop !== null) next(previousTop, chain[0] as number);
-    previousTop = chain[chain.length - 1] as number;
+    const first = chain[0];
+    const top = chain[chain.length - 1];
+    if (first === undefined || top === undefined) return;
+    if (previousTop !== null) next(previousTop, first);
+    previousTop = top;
   });
 
   // The hops of the best plans between neighbouring golden releases (of the golden matrix,
@@ -198,10 +211,10 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
       marks.set(at, list);
     }
   };
-  const golden = selectReleases(ctx, { kind: "golden" });
-  const goldenMatrix = matrix(ctx, golden);
+  const goldenPlans = opts.golden ?? goldenMatrix(ctx);
+  const golden = goldenPlans.releases;
   const used = new Set<Release>();
-  for (const cell of goldenMatrix.cells) {
+  for (const cell of goldenPlans.cells) {
     for (const r of cell.stops.slice(0, -1)) used.add(r);
     const k = golden.indexOf(cell.from);
     if (cell.to !== golden[k - 1] && cell.to !== golden[k + 1]) continue;
@@ -247,13 +260,14 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
 
   // Fold runs of ordinary releases.
   const nodeOf = new Map<number, string>();
-  const pictureLines: PictureLine[] = lines.map(([name, members], li) => {
-    const chain = chains[li] as number[];
+  const pictureLines: PictureLine[] = lines.map(({ name, members, chain }) => {
     const foldable = (k: number) => {
-      const i = chain[k] as number;
-      if (notable.has(i)) return false;
-      const into = k > 0 ? hops.get(key(chain[k - 1] as number, i)) : undefined;
-      const out = k + 1 < chain.length ? hops.get(key(i, chain[k + 1] as number)) : undefined;
+      const i = chain[k];
+      if (i === undefined || notable.has(i)) return false;
+      const before = chain[k - 1];
+      const after = chain[k + 1];
+      const into = before === undefined ? undefined : hops.get(key(before, i));
+      const out = after === undefined ? undefined : hops.get(key(i, after));
       return (into === undefined || isPlain(into)) && (out === undefined || isPlain(out));
     };
     const runOf = new Map<number, number[]>();
@@ -274,12 +288,11 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
     for (const i of members) {
       const run = runOf.get(i);
       if (run && run[0] !== i) continue;
-      const releases = (run ?? [i]).map((x) => ctx.releases[x] as Release);
-      const id = run
-        ? `${(releases[0] as Release).version}..${(releases[releases.length - 1] as Release).version}`
-        : (releases[0] as Release).version;
+      const r = release(i);
+      const releases = run ? run.map(release) : [r];
+      const last = releases[releases.length - 1] ?? r;
+      const id = run ? `${r.version}..${last.version}` : r.version;
       for (const x of run ?? [i]) nodeOf.set(x, id);
-      const r = releases[0] as Release;
       nodes.push({
         id,
         releases,
@@ -298,9 +311,10 @@ export function picture(ctx: PlanContext, opts: PictureOptions = {}): Picture {
   const merged = new Set<Hop>();
   for (const hop of sorted) {
     if (merged.has(hop)) continue;
-    const from = nodeOf.get(hop.a) as string;
-    const to = nodeOf.get(hop.b) as string;
-    if (from === to) continue; // inside a folded run
+    const from = nodeOf.get(hop.a);
+    const to = nodeOf.get(hop.b);
+    // Every release is a node, of its own or of a run; one run holds both ends of a hop inside it.
+    if (from === undefined || to === undefined || from === to) continue;
     const back = hops.get(key(hop.b, hop.a));
     const both = back !== undefined && sameLook(hop, back);
     if (both) merged.add(back);
@@ -330,7 +344,9 @@ function forcedStops(
 ): { stop: Release; mark: StopMark }[] {
   const out: { stop: Release; mark: StopMark }[] = [];
   stopsWhy(ctx, ctx.release(from), stops, "all").forEach(({ stop, why }, i) => {
-    const after = stops[i + 1] as Release;
+    const after = stops[i + 1];
+    // stopsWhy names the intermediate stops: each has a release after it.
+    if (after === undefined) return;
     for (const w of why) {
       if (w.code === "key" && w.key !== undefined)
         out.push({
@@ -349,6 +365,16 @@ function forcedStops(
         });
     }
   });
+  return out;
+}
+
+/** Each pair of neighbours of `xs`, in order. */
+export function neighbours<T extends NonNullable<unknown>>(xs: readonly T[]): [T, T][] {
+  const out: [T, T][] = [];
+  for (const [k, b] of xs.entries()) {
+    const a = xs[k - 1];
+    if (a !== undefined) out.push([a, b]);
+  }
   return out;
 }
 

@@ -1,15 +1,14 @@
 import {
   gaps,
   gapsJson,
-  matrix,
+  type Matrix,
   matrixJson,
   type PlanContext,
-  selectReleases,
   suggest,
 } from "@stepstone/planner";
 import { fleetSection, type ReportFleet } from "./fleet-section.js";
 import { esc } from "./html.js";
-import { type Picture, type Tag, tagsOf } from "./picture.js";
+import { goldenMatrix, type Picture, type Tag, tagsOf } from "./picture.js";
 import { STYLE } from "./report-style.js";
 import { NODE_LEGEND, nodeMarks, palette } from "./style.js";
 
@@ -48,10 +47,16 @@ export interface MatrixCellData {
   readonly stops: readonly string[];
 }
 
-/** The golden matrix, the gaps and the suggestions, exactly as `matrix` and `gaps --suggest` compute them. */
-export function reportData(ctx: PlanContext, file: string): ReportData {
-  const set = selectReleases(ctx, { kind: "golden" });
-  const m = matrix(ctx, set);
+/**
+ * The golden matrix, the gaps and the suggestions, exactly as `matrix` and `gaps --suggest`
+ * compute them; `golden` is the golden matrix when the caller has it (the picture's).
+ */
+export function reportData(
+  ctx: PlanContext,
+  file: string,
+  golden: Matrix = goldenMatrix(ctx),
+): ReportData {
+  const m = golden;
   const json = matrixJson(m);
   const gapList = gaps(ctx, m);
   const releases = ctx.releases;

@@ -1,6 +1,9 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+
+export type { Browser, Page };
 
 /** Debian's chromium: playwright-core drives it and never downloads a browser of its own. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -133,6 +136,28 @@ export async function mermaidIn(browser: Browser): Promise<Mermaid> {
       }, text),
     close: () => page.close(),
   };
+}
+
+/**
+ * Mermaid in one headless Chromium for the calling test file: launched before its tests,
+ * closed after them (vitest's beforeAll and afterAll).
+ */
+export function useMermaid(): Pick<Mermaid, "draw" | "parse"> {
+  let browser: Browser | undefined;
+  let mermaid: Mermaid | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    mermaid = await mermaidIn(browser);
+  });
+  afterAll(async () => {
+    await mermaid?.close();
+    await browser?.close();
+  });
+  const ready = (): Mermaid => {
+    if (mermaid === undefined) throw new Error("useMermaid: Mermaid is used outside a test");
+    return mermaid;
+  };
+  return { draw: (text) => ready().draw(text), parse: (text) => ready().parse(text) };
 }
 
 interface MermaidGlobal {

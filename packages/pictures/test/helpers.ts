@@ -38,14 +38,14 @@ export function big(): PlanContext {
 
 /** The path `stepstone graph --from A --to B` draws: the plan without wipes, else with. */
 export function pathOf(ctx: PlanContext, from: string, to: string): PicturePath {
-  const a = ctx.releases.findIndex((r) => r.version === from);
-  const b = ctx.releases.findIndex((r) => r.version === to);
-  if (a < 0 || b < 0) throw new Error(`no release ${a < 0 ? from : to}`);
+  const a = ctx.releases.find((r) => r.version === from);
+  const b = ctx.releases.find((r) => r.version === to);
+  if (a === undefined || b === undefined) throw new Error(`no release ${a ? to : from}`);
   for (const allowWipe of [[], "all"] as const) {
     const res = plan(ctx, { from: a, to: b, allowWipe });
     if (res.reachable) return { from: res.plan.from, to: res.plan.to, plan: res.plan };
   }
-  return { from: ctx.releases[a] as never, to: ctx.releases[b] as never, plan: null };
+  return { from: a, to: b, plan: null };
 }
 
 const release = (version: string, extra: Record<string, unknown> = {}) => ({

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { picture, toMermaid } from "../src/index.js";
-import { launchChromium, type Mermaid, mermaidIn } from "./browser.js";
+import { useMermaid } from "./browser.js";
 import { big, context, MARKED, pathOf, sample } from "./helpers.js";
 
 // Mermaid itself draws what toMermaid writes, in headless Chromium: one browser for the file.
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let mermaid: Mermaid;
-beforeAll(async () => {
-  browser = await launchChromium();
-  mermaid = await mermaidIn(browser);
-});
-afterAll(async () => {
-  await mermaid?.close();
-  await browser?.close();
-});
+const mermaid = useMermaid();
 
 /** Words Mermaid's flowchart grammar reads as keywords: never an id. */
 const KEYWORDS = new Set([

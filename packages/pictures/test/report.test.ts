@@ -1,15 +1,25 @@
 import { gaps, gapsJson, matrix, matrixJson, selectReleases, suggest } from "@stepstone/planner";
 import { describe, expect, it } from "vitest";
-import { type PageData, picture, renderSvg, reportData, reportHtml, toDot } from "../src/index.js";
+import {
+  goldenMatrix,
+  type PageData,
+  picture,
+  renderSvg,
+  reportData,
+  reportHtml,
+  toDot,
+} from "../src/index.js";
 import { sample, sampleJson } from "./helpers.js";
 
 const STUB = "window.__planner = 1;";
 
 async function page(graph = sampleJson(), platform: string | null = null) {
   const ctx = sample(platform);
-  const p = picture(ctx);
+  // As `stepstone report` does: the golden matrix once, for the picture and the data.
+  const golden = goldenMatrix(ctx);
+  const p = picture(ctx, { golden });
   const { svg } = await renderSvg(toDot(p, { legend: false }));
-  const data = reportData(ctx, "release-graph.json");
+  const data = reportData(ctx, "release-graph.json", golden);
   return { ctx, data, html: reportHtml({ data, picture: p, svg, graph, script: STUB }) };
 }
 
@@ -37,6 +47,13 @@ describe("report data", () => {
       withdrawn: 1,
       migrations: 8,
     });
+  });
+
+  it("is the same whether the golden matrix is given or computed (the picture too)", () => {
+    const ctx = sample();
+    const golden = goldenMatrix(ctx);
+    expect(reportData(ctx, "f", golden)).toEqual(reportData(ctx, "f"));
+    expect(picture(ctx, { golden })).toEqual(picture(ctx));
   });
 
   it("gives each matrix cell the stops of its plan", () => {

@@ -4,7 +4,7 @@ import { planView } from "../src/page/view.js";
 import { sample } from "./helpers.js";
 
 const ctx = sample();
-const at = (v: string) => ctx.releases.findIndex((r) => r.version === v);
+const at = (v: string) => ctx.release(ctx.releaseIndex(v));
 
 describe("the page's plan view", () => {
   it("sums a plan up as `stepstone plan` does", () => {

@@ -109,6 +109,13 @@ export class PlanContext {
     return r;
   }
 
+  /** The component at index `ci`; an index out of range is a bug. */
+  component(ci: number): Component {
+    const c = this.components[ci];
+    if (c === undefined) throw new RangeError(`internal: no component at index ${ci}`);
+    return c;
+  }
+
   componentIndex(name: string): number {
     return this.components.findIndex((c) => c.name === name);
   }

@@ -1,11 +1,27 @@
 import { InputError } from "@stepstone/errors";
 import type { Epoch, Migration, Release, ReleaseGraph } from "@stepstone/graph";
-import type { DeviceStatus } from "@stepstone/runner";
-import type { PlanContext } from "./context.js";
+import { PlanContext } from "./context.js";
 
-// What a device's status means for planning (`plan --device`, `fleet`). The status format
-// itself (`runner status --json`, DeviceStatus) is defined once, by @stepstone/runner, whose
-// output it is; the planner imports only its type.
+// What a device's data means for planning (`plan --device`, `fleet`). The planner names only
+// what it reads of a device, in its own terms: the status file that reports it (`runner
+// status --json`) is @stepstone/runner's format, parsed there; its DeviceStatus is one
+// DeviceData, by shape, with no import between the two packages.
+
+/** One component's data on a device, as planning reads it. */
+export interface ComponentData {
+  readonly name: string;
+  /** The data's epoch; null when the device cannot tell. */
+  readonly epoch: Epoch | null;
+  /** A pre-flash script cut by a power loss, which the device's next run finishes first. */
+  readonly interrupted?: string | null;
+}
+
+/** What a device holds that planning depends on: its data's epochs, and what failed on it. */
+export interface DeviceData {
+  readonly components: readonly ComponentData[];
+  /** The failure records: a migration's id, or `@<component>` for one not tied to a script. */
+  readonly failures: readonly { readonly id: string }[];
+}
 
 /**
  * The migrations of the graph that failed on the device (its `failed/<id>` records), which a
@@ -13,7 +29,7 @@ import type { PlanContext } from "./context.js";
  * until someone changes one of them. Records not tied to a script (`@<component>`) and ids
  * the graph does not have name no migration.
  */
-export function failedMigrations(graph: ReleaseGraph, device: DeviceStatus): Migration[] {
+export function failedMigrations(graph: ReleaseGraph, device: DeviceData): Migration[] {
   const ids = new Set(device.failures.map((f) => f.id));
   return graph.migrations.filter((m) => ids.has(m.id));
 }
@@ -42,11 +58,7 @@ export type DeviceEpochs =
  * device's next run finishes it before anything else. `problem` says what the user must fix
  * first. The fleet's form: one call per class of devices, no exception per bad status.
  */
-export function deviceEpochIndex(
-  ctx: PlanContext,
-  from: number,
-  device: DeviceStatus,
-): DeviceEpochs {
+export function deviceEpochIndex(ctx: PlanContext, from: number, device: DeviceData): DeviceEpochs {
   const epochs = Int32Array.from(ctx.releaseEpochs(from));
   const release = ctx.releases[from]?.version;
   for (const c of device.components) {
@@ -81,11 +93,11 @@ export function deviceEpochIndex(
 
 /**
  * The device's data epochs by component name (plan's `device`), on a device running
- * release `from`; a status that cannot be planned is an InputError naming `file`.
+ * release `from`; data that cannot be planned is an InputError naming `file` (where it was read).
  */
 export function deviceEpochs(
   ctx: PlanContext,
-  device: DeviceStatus,
+  device: DeviceData,
   file: string,
   from: Release,
 ): Record<string, Epoch> {
@@ -97,4 +109,38 @@ export function deviceEpochs(
     epochs[c.name] = res.epochs[ci] as Epoch;
   }
   return epochs;
+}
+
+/** How one device is planned (`plan --device`): where it starts, and what a plan may run. */
+export interface DevicePlanning {
+  /** The context to plan in: the graph without the migrations the plan leaves out. */
+  readonly ctx: PlanContext;
+  /** The device's data epochs by component name (plan's `device`). */
+  readonly epochs: Record<string, Epoch>;
+  /** The graph's migrations that failed on the device. */
+  readonly failed: readonly Migration[];
+  /** Those the plan does not count on: all of `failed`, none with `retryFailed`. */
+  readonly excluded: readonly Migration[];
+}
+
+/**
+ * Planning for a device running `from` with this data: a script that failed on the device
+ * would fail there again on the same data, so plans leave it out (as if no release shipped
+ * it) unless the user says its cause is fixed (`retryFailed`). Data that cannot be planned
+ * is an InputError naming `file`.
+ */
+export function devicePlanning(
+  ctx: PlanContext,
+  device: DeviceData,
+  from: Release,
+  opts: { readonly file: string; readonly retryFailed?: boolean },
+): DevicePlanning {
+  const epochs = deviceEpochs(ctx, device, opts.file, from);
+  const failed = failedMigrations(ctx.graph, device);
+  const excluded = opts.retryFailed ? [] : failed;
+  const planIn =
+    excluded.length === 0
+      ? ctx
+      : new PlanContext(withoutMigrations(ctx.graph, excluded), ctx.platform);
+  return { ctx: planIn, epochs, failed, excluded };
 }

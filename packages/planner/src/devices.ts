@@ -1,7 +1,6 @@
 import type { Release, ReleaseGraph } from "@stepstone/graph";
-import type { DeviceStatus } from "@stepstone/runner";
 import { PlanContext } from "./context.js";
-import { deviceEpochIndex } from "./device.js";
+import { type DeviceData, deviceEpochIndex } from "./device.js";
 import type { PlanResult } from "./plan.js";
 import { type StopReason, stopReasons, withMore } from "./stops.js";
 import { type PlansToward, plansToward, type Route, reachWithoutWipes } from "./toward.js";
@@ -11,7 +10,7 @@ export const ORIGIN: unique symbol = Symbol("origin");
 
 /**
  * Where a device's plans start: its release and its data. Made by `DevicePlanner.start`,
- * which checks the status once; the planner's own form (indices) stays inside.
+ * which checks the device's data once; the planner's own form (indices) stays inside.
  */
 export interface DeviceStart {
   readonly release: Release;
@@ -59,14 +58,14 @@ export class DevicePlanner {
   }
 
   /**
-   * The components a status lists whose data is not at the release's epochs on this
+   * The components a device lists whose data is not at the release's epochs on this
    * platform (a component the graph does not have included), with the epoch it reports.
    */
-  differing(release: Release, status: DeviceStatus): Record<string, number | null> {
+  differing(release: Release, device: DeviceData): Record<string, number | null> {
     const ctx = this.#ctx;
     const own = ctx.releaseEpochs(ctx.releaseIndex(release));
     const out: Record<string, number | null> = {};
-    for (const c of status.components) {
+    for (const c of device.components) {
       const ci = ctx.componentIndex(c.name);
       if (ci < 0 || c.epoch !== own[ci]) out[c.name] = c.epoch;
     }
@@ -74,17 +73,17 @@ export class DevicePlanner {
   }
 
   /**
-   * Where a device on `release` starts, with the data its status reports (null: at the
-   * release's epochs); or what must be fixed before it can be planned.
+   * Where a device on `release` starts, with the data it holds (null: at the release's
+   * epochs); or what must be fixed before it can be planned.
    */
-  start(release: Release, status: DeviceStatus | null): DeviceStartResult {
+  start(release: Release, device: DeviceData | null): DeviceStartResult {
     const ctx = this.#ctx;
     const at = ctx.releaseIndex(release);
-    if (status === null) return { ok: true, start: makeStart(release, at, undefined) };
-    const res = deviceEpochIndex(ctx, at, status);
+    if (device === null) return { ok: true, start: makeStart(release, at, undefined) };
+    const res = deviceEpochIndex(ctx, at, device);
     if (!res.ok) return res;
     const own = ctx.releaseEpochs(at);
-    // A status at the release's own epochs plans as the release itself.
+    // A device at the release's own epochs plans as the release itself.
     const same = res.epochs.every((e, i) => e === own[i]);
     return { ok: true, start: makeStart(release, at, same ? undefined : res.epochs) };
   }

@@ -75,7 +75,7 @@ export function hopDetail(ctx: PlanContext, origin: Origin, b: number): HopDetai
   const wipe: string[] = [];
   for (let ci = 0; ci < ctx.c; ci++) {
     const chain = componentChain(ctx, origin, b, ci);
-    if (chain === null) wipe.push((ctx.components[ci] as { name: string }).name);
+    if (chain === null) wipe.push(ctx.component(ci).name);
     else {
       preFlash.push(...chain.preFlash);
       boot.push(...chain.boot);
@@ -183,7 +183,7 @@ function componentBlocker(
   goal: Epoch,
   hop: string,
 ): Blocker {
-  const comp = ctx.components[ci] as { name: string; wipeable: boolean };
+  const comp = ctx.component(ci);
   const from = ctx.release(a);
   const to = ctx.release(b);
   const existsAnywhere = bestChain(start, goal, ctx.allEdges(ci), NO_EDGES) !== null;

@@ -1,6 +1,10 @@
 export { PlanContext } from "./context.js";
 export {
+  type ComponentData,
+  type DeviceData,
+  type DevicePlanning,
   deviceEpochs,
+  devicePlanning,
   failedMigrations,
   withoutMigrations,
 } from "./device.js";

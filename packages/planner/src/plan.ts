@@ -216,23 +216,32 @@ export function planFromTree(ctx: PlanContext, tree: PathTree, to: number): Plan
 }
 
 export interface PlanRequest {
-  /** The release the device runs (its index in the context is accepted for one step). */
-  from: Release | number;
-  to: Release | number;
+  /** The release the device runs. */
+  from: Release;
+  to: Release;
   /** Components a plan may wipe (names), or "all" wipeable ones. Default none. */
   allowWipe?: Exclude<WipeAllowance, "none">;
   /** The device's actual data epochs by component name (`plan --device`); others: from's. */
   device?: Readonly<Record<string, Epoch>>;
-  /** @deprecated by component index; use `device`. */
-  deviceEpochs?: Int32Array;
 }
 
 /** The best plan from one release to another, or the reasons none exists. */
 export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
   const from = ctx.releaseIndex(req.from);
-  const to = ctx.releaseIndex(req.to);
-  const origin: Origin = { release: from, epochs: originEpochs(ctx, from, req) };
-  const allow = allowMask(ctx, req.allowWipe ?? "none");
+  const epochs =
+    req.device === undefined ? ctx.releaseEpochs(from) : deviceOrigin(ctx, from, req.device);
+  return planFrom(ctx, { release: from, epochs }, ctx.releaseIndex(req.to), req.allowWipe);
+}
+
+/** `plan` in the planner's own terms: from an origin (release index and epochs) to index `to`. */
+export function planFrom(
+  ctx: PlanContext,
+  origin: Origin,
+  to: number,
+  allowWipe: Exclude<WipeAllowance, "none"> | undefined,
+): PlanResult {
+  const from = origin.release;
+  const allow = allowMask(ctx, allowWipe ?? "none");
   const target = ctx.release(to);
   if (from === to && sameEpochs(ctx, origin)) {
     return { reachable: true, plan: emptyPlan(ctx, from) };
@@ -254,13 +263,6 @@ export function plan(ctx: PlanContext, req: PlanRequest): PlanResult {
     platform: ctx.platform,
     blockers: explain(ctx, origin, to, allow),
   };
-}
-
-/** The data epochs a plan starts from: the device's where given, else the release's. */
-function originEpochs(ctx: PlanContext, from: number, req: PlanRequest): Int32Array {
-  if (req.deviceEpochs !== undefined) return req.deviceEpochs;
-  if (req.device === undefined) return ctx.releaseEpochs(from);
-  return deviceOrigin(ctx, from, req.device);
 }
 
 /** Release `from`'s epochs with the device's (by component name) in their place. */

@@ -2,7 +2,7 @@ import type { Epoch, Release } from "@stepstone/graph";
 import type { Plan } from "./assemble.js";
 import type { PlanContext } from "./context.js";
 import { allowMask, type Blocker, type Origin, releaseOrigin } from "./hop.js";
-import { deviceOrigin, pathTree, plan, planFromTree } from "./plan.js";
+import { deviceOrigin, pathTree, planFrom, planFromTree } from "./plan.js";
 
 /**
  * "What can this device reach?" (`plan` without `--to`, as `kubeadm upgrade plan` lists
@@ -66,12 +66,7 @@ export function reach(ctx: PlanContext, req: ReachRequest): ReachEntry[] {
     if (found !== null) return { to: target, plan: found, withWipes: null, blockers: [] };
     wiping ??= pathTree(ctx, origin, allowMask(ctx, "all"), new Set(targets));
     const withWipes = target.withdrawn ? null : planFromTree(ctx, wiping, to);
-    const res = plan(ctx, {
-      from,
-      to,
-      ...(req.allowWipe !== undefined && { allowWipe: req.allowWipe }),
-      ...(req.device !== undefined && { device: req.device }),
-    });
+    const res = planFrom(ctx, origin, to, req.allowWipe);
     return { to: target, plan: null, withWipes, blockers: res.reachable ? [] : res.blockers };
   });
 }

@@ -47,9 +47,10 @@ export function stopReasons(
   const out: { stop: Release; why: StopReason[]; more: string[] }[] = [];
   const fromVersion = ctx.release(from).version;
   let at: Origin = { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) };
-  for (let i = 0; i + 1 < steps.length; i++) {
-    const stop = (steps[i] as { to: Release }).to;
-    const after = index((steps[i + 1] as { to: Release }).to);
+  for (const [i, { to: stop }] of steps.entries()) {
+    const next = steps[i + 1];
+    if (next === undefined) break;
+    const after = index(next.to);
     let why: StopReason[];
     let more: string[] = [];
     if (at.release === after) {
@@ -272,7 +273,7 @@ function skipBlockers(ctx: PlanContext, at: Origin, b: number, allow: WipeMask):
     epochs[ci] = at.epochs[ci] as number;
     explained += `${ci}=${at.epochs[ci]},`;
   });
-  const more = blocked.slice(EXPLAINED).map((ci) => (ctx.components[ci] as { name: string }).name);
+  const more = blocked.slice(EXPLAINED).map((ci) => ctx.component(ci).name);
   // A component's blocker depends on the two releases and its own epoch only: devices
   // whose explained components are the same share the explanation.
   const key = `${allow.join("")}:${at.release}:${b}:${explained}`;

@@ -74,13 +74,12 @@ interface Group {
  * graph and planning again: only pairs that are then really closed are claimed.
  */
 export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResult {
-  const index = new Map(ctx.releases.map((r, i) => [r, i]));
   const missing = new Map<string, MissingMigration & { for: { from: Release; to: Release }[] }>();
 
   const pairs: Pair[] = [];
   for (const g of gapList) {
-    const a = index.get(g.from) as number;
-    const b = index.get(g.to) as number;
+    const a = ctx.releaseIndex(g.from);
+    const b = ctx.releaseIndex(g.to);
     const candidates: Set<Epoch>[] = [];
     const scripts: Map<Epoch, number>[] = [];
     let closable = true;
@@ -92,7 +91,7 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
       const both = new Set([...reach.keys()].filter((e) => coreach.has(e)));
       if (both.size === 0) {
         closable = false;
-        const name = (ctx.components[ci] as { name: string }).name;
+        const name = ctx.component(ci).name;
         const k = `${name}:${ea}:${eb}`;
         const entry = missing.get(k) ?? { component: name, from: ea, to: eb, for: [] };
         entry.for.push({ from: g.from, to: g.to });
@@ -265,9 +264,11 @@ function chainIds(
 /** Release t, shipping what the pairs' chains through it need on top of what it ships. */
 function extendDraft(ctx: PlanContext, t: number, pairs: Pair[]): Draft {
   const r = ctx.release(t);
-  const byId = new Map(ctx.graph.migrations.map((m) => [m.id, m]));
   const ids = chainIds(ctx, pairs, (ci) => ctx.epoch(t, ci));
-  const adds = [...ids].filter((id) => !ctx.shipping.ships(t, byId.get(id) as never)).sort();
+  const adds = ctx.graph.migrations
+    .filter((m) => ids.has(m.id) && !ctx.shipping.ships(t, m))
+    .map((m) => m.id)
+    .sort();
   const entry: ReleaseEntry = inFileOrder("release", {
     version: r.version,
     line: r.line,
@@ -304,11 +305,7 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
   ctx.components.forEach((c, ci) => {
     epochs[c.name] = cheapestEpoch(g, ci);
   });
-  const ids = chainIds(
-    ctx,
-    g.pairs,
-    (ci) => epochs[(ctx.components[ci] as { name: string }).name] as Epoch,
-  );
+  const ids = chainIds(ctx, g.pairs, (ci) => epochs[ctx.component(ci).name] as Epoch);
   const version = pickVersion(g, sources, targets, taken);
   taken.add(version);
   const sv = checkedVersion(version);
@@ -318,11 +315,11 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
   const ships = [...ids].filter((id) => !alreadyShipped.has(id)).sort();
 
   const signedBy = pickKey(g.keys, targets, sources);
-  const targetKeys = targets.map((r) => r.signedBy);
-  const needsTrusts = sources.some((r) => r.trusts !== null) || targetKeys.some((k) => k !== null);
+  const targetKeys = targets.flatMap((r) => (r.signedBy === null ? [] : [r.signedBy]));
+  const needsTrusts = sources.some((r) => r.trusts !== null) || targetKeys.length > 0;
   const trusts =
-    signedBy !== undefined && needsTrusts && targetKeys.every((k) => k !== null)
-      ? [...new Set([signedBy, ...(targetKeys as string[])])].sort()
+    signedBy !== undefined && needsTrusts && targetKeys.length === targets.length
+      ? [...new Set([signedBy, ...targetKeys])].sort()
       : undefined;
 
   const pairsText = g.pairs
@@ -346,7 +343,7 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
 function cheapestEpoch(g: Group, ci: number): Epoch {
   let best: Epoch | null = null;
   let bestCost = Number.POSITIVE_INFINITY;
-  for (const e of g.candidates[ci] as Set<Epoch>) {
+  for (const e of g.candidates[ci] ?? []) {
     let cost = 0;
     for (const p of g.pairs) cost += p.scripts[ci]?.get(e) ?? Number.POSITIVE_INFINITY;
     if (cost < bestCost || (cost === bestCost && best !== null && e > best)) {
@@ -354,7 +351,18 @@ function cheapestEpoch(g: Group, ci: number): Epoch {
       bestCost = cost;
     }
   }
-  return best as Epoch;
+  if (best === null) throw new Error(`internal: no candidate epoch for component ${ci}`);
+  return best;
+}
+
+/** The release of highest precedence of a non-empty list (the first of equals). */
+function newest(rs: readonly Release[]): Release {
+  return rs.reduce((best, r) => (r.semver.compare(best.semver) > 0 ? r : best));
+}
+
+/** The release of lowest precedence of a non-empty list (the first of equals). */
+function oldest(rs: readonly Release[]): Release {
+  return rs.reduce((best, r) => (r.semver.compare(best.semver) < 0 ? r : best));
 }
 
 /**
@@ -370,11 +378,10 @@ function pickVersion(
   targets: readonly Release[],
   taken: ReadonlySet<string>,
 ): string {
-  const byPrecedence = (x: Release, y: Release) => x.semver.compare(y.semver);
-  const top = ([...sources, ...targets].sort(byPrecedence).pop() as Release).semver;
+  const top = newest([...sources, ...targets]).semver;
   const above = firstFree(`${top.major}.${top.minor}.${top.patch + 1}`, taken);
   if (g.down) return above;
-  const low = ([...targets].sort(byPrecedence)[0] as Release).semver;
+  const low = oldest(targets).semver;
   // A prerelease target (3.0.0-rc.1) has no room below it on its own patch.
   const below = firstFree(
     `${low.major}.${low.minor}.${low.prerelease.length === 0 ? low.patch : low.patch + 1}`,
@@ -424,13 +431,11 @@ function verify(ctx: PlanContext, drafts: readonly Draft[]): Set<Pair>[] {
   );
   // withReleases replaces the extended releases' entries: only their ships change.
   const next = new PlanContext(graph, ctx.platform);
-  const index = new Map(next.releases.map((r, i) => [r.version, i]));
   return drafts.map((d) => {
     const ok = new Set<Pair>();
     for (const p of d.pairs) {
-      const a = index.get(ctx.release(p.a).version) as number;
-      const b = index.get(ctx.release(p.b).version) as number;
-      const res = plan(next, { from: a, to: b, allowWipe: "all" });
+      // By version: `next` holds the same releases, and the drafts'.
+      const res = plan(next, { from: ctx.release(p.a), to: ctx.release(p.b), allowWipe: "all" });
       if (res.reachable && res.plan.wipes === 0) ok.add(p);
     }
     return ok;

@@ -8,7 +8,7 @@ import {
   type Plan,
   type PlanResult,
   type PlanStep,
-  plan,
+  planFrom,
   releaseOrigin,
 } from "./plan.js";
 import { reverseGraph } from "./reverse.js";
@@ -27,7 +27,7 @@ import { reverseGraph } from "./reverse.js";
  */
 export interface PlansToward {
   readonly to: Release;
-  /** Exactly `plan(ctx, { from, to, allowWipe, deviceEpochs })`. */
+  /** Exactly `plan`'s answer for this origin (its device epochs by component index). */
   plan(from: number, deviceEpochs?: Int32Array): PlanResult;
   /**
    * That plan's releases and wipes without its scripts (cheap: a fleet's report needs
@@ -61,12 +61,12 @@ export function plansToward(ctx: PlanContext, req: TowardRequest): PlansToward {
   const target = ctx.release(to);
   const allow = allowMask(ctx, req.allowWipe ?? "none");
   const direct = (from: number, deviceEpochs?: Int32Array) =>
-    plan(ctx, {
-      from,
+    planFrom(
+      ctx,
+      { release: from, epochs: deviceEpochs ?? ctx.releaseEpochs(from) },
       to,
-      ...(req.allowWipe !== undefined && { allowWipe: req.allowWipe }),
-      ...(deviceEpochs && { deviceEpochs }),
-    });
+      req.allowWipe,
+    );
   if (target.withdrawn) {
     // Never a target (but for a device already there): `plan` says so with its blockers.
     const stays = (from: number, epochs?: Int32Array) =>

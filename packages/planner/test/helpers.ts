@@ -53,11 +53,11 @@ export function context(g: GraphJson | ReleaseGraph, platform: string | null = n
   return new PlanContext("platforms" in g ? g : graph(g), platform);
 }
 
-/** Index of a release in the context (sorted by precedence). */
-export function at(ctx: PlanContext, version: string): number {
-  const i = ctx.releases.findIndex((r) => r.version === version);
-  if (i < 0) throw new Error(`no release ${version} in the test graph`);
-  return i;
+/** The release of the context with this version. */
+export function at(ctx: PlanContext, version: string): Release {
+  const r = ctx.releases.find((x) => x.version === version);
+  if (r === undefined) throw new Error(`no release ${version} in the test graph`);
+  return r;
 }
 
 export interface PlanOptions {
@@ -76,8 +76,8 @@ export function planOf(
 ) {
   const ctx = context(g, opts.platform ?? null);
   const res = plan(ctx, {
-    from: ctx.releases[at(ctx, from)] as Release,
-    to: ctx.releases[at(ctx, to)] as Release,
+    from: at(ctx, from),
+    to: at(ctx, to),
     ...(opts.allowWipe !== undefined && { allowWipe: opts.allowWipe }),
     ...(opts.device !== undefined && { device: opts.device }),
   });

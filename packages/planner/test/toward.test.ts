@@ -10,7 +10,8 @@ import {
 } from "@stepstone/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PlanContext, type PlanResult, plan, planJson } from "../src/index.js";
+import { PlanContext, type PlanResult, planJson } from "../src/index.js";
+import { planFrom } from "../src/plan.js";
 // The fast paths behind DevicePlanner, tested against plan directly.
 import { stopReasons } from "../src/stops.js";
 import { plansToward, reachWithoutWipes } from "../src/toward.js";
@@ -37,13 +38,16 @@ function check(g: RefGraph, req: typeof requestArb extends fc.Arbitrary<infer T>
   const deviceEpochs = req.device
     ? Int32Array.from(names.map((_, i) => req.device?.[i] as number))
     : undefined;
+  // `plan` from release index `from`, with these device epochs (by component index).
+  const origin = (from: number, epochs: Int32Array | undefined) => ({
+    release: from,
+    epochs: epochs ?? ctx.releaseEpochs(from),
+  });
   const all = Array.from({ length: ctx.n }, (_, i) => i);
   const reach = reachWithoutWipes(ctx, all);
   for (let from = 0; from < ctx.n; from++) {
     for (const epochs of [undefined, deviceEpochs]) {
-      const want = all.map(
-        (to) => plan(ctx, { from, to, ...(epochs && { deviceEpochs: epochs }) }).reachable,
-      );
+      const want = all.map((to) => planFrom(ctx, origin(from, epochs), to, undefined).reachable);
       expect(reach(from, epochs), `reach from ${from}`).toEqual(want);
     }
   }
@@ -51,7 +55,7 @@ function check(g: RefGraph, req: typeof requestArb extends fc.Arbitrary<infer T>
     const toward = plansToward(ctx, { to, allowWipe });
     for (let from = 0; from < ctx.n; from++) {
       for (const epochs of [undefined, deviceEpochs]) {
-        const want = plan(ctx, { from, to, allowWipe, ...(epochs && { deviceEpochs: epochs }) });
+        const want = planFrom(ctx, origin(from, epochs), to, allowWipe);
         const got = toward.plan(from, epochs);
         expect(full(got), `${from} -> ${to}`).toEqual(full(want));
         const route = toward.route(from, epochs);

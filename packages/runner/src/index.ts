@@ -15,8 +15,11 @@ export { RUNNER_SOURCE } from "./generated/runner-source.js";
 export {
   type ComponentStatus,
   type DeviceStatus,
+  type Failure,
   type FailureStatus,
+  failedComponent,
   parseDeviceStatus,
+  statusFailures,
 } from "./status.js";
 export { type Layout, parseLayout, RUNNER_PATH, UNIT_DIR } from "./units.js";
 export { writeTree } from "./write-tree.js";

@@ -34,6 +34,52 @@ export interface DeviceStatus {
   readonly failures: readonly FailureStatus[];
 }
 
+/** The component a failure record names: its own field, or the `<component>` of `@<component>`. */
+export function failedComponent(f: FailureStatus): string | null {
+  return f.component ?? (f.id.startsWith("@") ? f.id.slice(1) : null);
+}
+
+/** A failure a status reports, every optional field filled in (null: not recorded). */
+export interface Failure {
+  readonly id: string;
+  readonly component: string | null;
+  readonly phase: "boot" | "pre-flash" | null;
+  readonly from: number | null;
+  readonly to: number | null;
+  readonly status: number | null;
+  readonly reason: string | null;
+}
+
+/**
+ * Every failure a status reports: its records, then one `@<component>` for each component
+ * marked failed that no record names (nothing else is known of it).
+ */
+export function statusFailures(device: DeviceStatus): Failure[] {
+  const out: Failure[] = device.failures.map((f) => ({
+    id: f.id,
+    component: failedComponent(f),
+    phase: f.phase ?? null,
+    from: f.from ?? null,
+    to: f.to ?? null,
+    status: f.status ?? null,
+    reason: f.reason ?? null,
+  }));
+  for (const c of device.components) {
+    if (c.failed === true && !out.some((f) => f.component === c.name)) {
+      out.push({
+        id: `@${c.name}`,
+        component: c.name,
+        phase: null,
+        from: null,
+        to: null,
+        status: null,
+        reason: "marked failed, without a failure record",
+      });
+    }
+  }
+  return out;
+}
+
 type Fields = Readonly<Record<string, unknown>>;
 type Bad = (field: string, what: string) => InputError;
 

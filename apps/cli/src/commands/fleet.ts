@@ -1,22 +1,31 @@
-import { once } from "node:events";
-import { closeSync, openSync, writeSync } from "node:fs";
 import { InputError } from "@stepstone/errors";
 import {
-  csvField,
+  type BadLines,
+  deviceRows,
   distribution,
   distributionJson,
-  Fleet,
   type FleetClass,
   type FleetOptions as FleetCoreOptions,
   fleetJson,
-  readInventory,
+  type LoadedFleet,
+  loadFleet,
+  type StopLine,
+  stopLines,
   summarize,
   waves,
 } from "@stepstone/fleet";
-import type { Release, ReleaseGraph } from "@stepstone/graph";
-import type { ReportFleet } from "@stepstone/pictures";
+import type { ReleaseGraph } from "@stepstone/graph";
 import { findRelease, label, openGraph, parseAllowWipe } from "../graph.js";
-import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
+import {
+  type Cell,
+  color,
+  type Format,
+  out,
+  plural,
+  printJson,
+  printLargeJson,
+  table,
+} from "../output.js";
 
 export interface FleetOptions {
   graph?: string;
@@ -122,7 +131,7 @@ export async function fleetCommand(opts: FleetOptions): Promise<number> {
       shown.map((c) => [c.id, n(c.devices), planCell(c)]),
     ),
   );
-  const reasons = stopLines(shown);
+  const reasons = stopRows(shown);
   if (reasons.length > 0) {
     out();
     out("Why the stops:");
@@ -164,110 +173,53 @@ export interface ReadFleetOptions extends FleetCoreOptions {
   strict?: boolean;
 }
 
-export interface BadLines {
-  count: number;
-  first: { line: number; message: string }[];
-}
-
 /**
- * Reads an inventory into a fleet: bad lines said on stderr (the first few) and counted,
- * or the first one an error with --strict; `--devices` rows written as devices are read;
- * progress on stderr when it is a terminal. An inventory without devices is an error.
+ * Reads an inventory into a fleet (loadFleet), saying on stderr the first bad lines and
+ * how many were skipped, with progress when stderr is a terminal; `--devices` rows are
+ * written as devices are read.
  */
-export async function readFleet(
-  graph: ReleaseGraph,
-  opts: ReadFleetOptions,
-): Promise<{ fleet: Fleet; bad: BadLines; where: string }> {
-  const fleet = new Fleet(graph, {
-    to: opts.to,
-    platformDefault: opts.platformDefault,
-    allowWipe: opts.allowWipe,
-  });
-  const where = opts.inventory === "-" ? "stdin" : opts.inventory;
-  const bad: BadLines = { count: 0, first: [] };
-  const rows = opts.devices === undefined ? null : csvWriter(opts.devices);
+export async function readFleet(graph: ReleaseGraph, opts: ReadFleetOptions): Promise<LoadedFleet> {
+  const rows = opts.devices === undefined ? null : deviceRows(opts.devices);
   const progress = process.stderr.isTTY === true;
+  const endProgress = () => {
+    if (progress) process.stderr.write("\r\u001b[K");
+  };
   try {
-    await readInventory(opts.inventory, {
-      device(d) {
-        const cls = fleet.add(d);
-        rows?.write(`${csvField(d.id)},${csvField(cls.id)},${cls.firstStop}\n`);
+    return await loadFleet(graph, {
+      to: opts.to,
+      platformDefault: opts.platformDefault,
+      allowWipe: opts.allowWipe,
+      inventory: opts.inventory,
+      ...(opts.strict !== undefined && { strict: opts.strict }),
+      keepBad: SHOWN_BAD,
+      device(d, cls, fleet) {
+        rows?.add(d, cls);
         if (progress && (fleet.devices & 0x1ffff) === 0)
           process.stderr.write(
             `\rread ${n(fleet.devices)} devices, ${n(fleet.classCount)} classes`,
           );
       },
-      bad(message, line) {
-        if (opts.strict)
-          throw new InputError(
-            `${where}:${line}: ${message} (--strict stops at the first bad line)`,
-          );
-        bad.count++;
-        if (bad.first.length < SHOWN_BAD) {
-          bad.first.push({ line, message });
-          process.stderr.write(`${where}:${line}: ${message}\n`);
-        }
+      bad(where, line, message) {
+        process.stderr.write(`${where}:${line}: ${message}\n`);
+      },
+      read(bad, where) {
+        endProgress();
+        sayBad(bad, where);
       },
     });
   } finally {
     rows?.close();
-    if (progress) process.stderr.write("\r\u001b[K");
+    endProgress();
   }
+}
+
+function sayBad(bad: BadLines, where: string): void {
   if (bad.count > SHOWN_BAD)
     process.stderr.write(`${where}: ${n(bad.count - SHOWN_BAD)} more bad lines\n`);
   if (bad.count > 0)
     process.stderr.write(
       `${where}: ${plural(bad.count, "bad line")} skipped and counted (--strict stops at the first)\n`,
     );
-  if (fleet.devices === 0) {
-    throw new InputError(
-      `${where}: no devices${bad.count > 0 ? ` (every line is bad: ${plural(bad.count, "bad line")})` : ""}; an inventory is JSON Lines ({"id","status"} or {"id","release","platform"?}) or CSV (id,release,platform)`,
-    );
-  }
-  return { fleet, bad, where };
-}
-
-/** The report page's fleet section: the distribution, and the classes toward `to`. */
-export function fleetReport(
-  fleet: Fleet,
-  where: string,
-  bad: BadLines,
-  releases: readonly Release[],
-): ReportFleet {
-  const d = distribution(fleet);
-  const classes = fleet.classes();
-  const summary = summarize(classes);
-  const why = (c: FleetClass): string => {
-    const p = c.plan;
-    if (p === null) return "";
-    if (!p.reachable) return p.blockers.map((b) => b.message).join("; ");
-    return p.stops
-      .map((s) => `${s.stop.version}: ${s.why.map((w) => w.code).join(", ")}`)
-      .join("; ");
-  };
-  const { badLineDetails: _, ...dist } = distributionJson(d, where, bad);
-  return {
-    ...dist,
-    target: {
-      release: fleet.options.to ?? "",
-      summary,
-      classes: classes.map((c) => ({
-        id: c.id,
-        devices: c.devices,
-        flashes: c.plan?.reachable ? c.plan.route.steps.map((s) => s.to.version) : null,
-        wipes: c.plan?.reachable ? c.plan.route.steps.flatMap((s) => s.wipe) : [],
-        why: why(c),
-      })),
-      waves: waves(classes, releases).map((w) => ({
-        wave: w.wave,
-        step: w.step,
-        flash: w.flash.version,
-        devices: w.devices,
-        classes: w.classes.length,
-        wipes: w.wipes.map((x) => x.component),
-      })),
-    },
-  };
 }
 
 function planCell(c: FleetClass): Cell {
@@ -290,40 +242,13 @@ function planCell(c: FleetClass): Cell {
     .join(", ");
 }
 
-/** One line per distinct (stop, reason) among the shown classes; blockers of the unreachable. */
-function stopLines(classes: readonly FleetClass[]): Cell[][] {
-  const seen = new Set<string>();
-  const rows: Cell[][] = [];
-  for (const c of classes) {
-    const p = c.plan;
-    if (p === null) continue;
-    const items: { stop: string; code: string; what: string; message: string }[] = p.reachable
-      ? p.stops.flatMap((s) =>
-          s.why.map((w) => ({
-            stop: s.stop.version,
-            code: w.code,
-            what: (w.components ?? []).join(", ") || (w.key ?? ""),
-            message:
-              (w.components?.length ?? 0) > 1
-                ? `${w.message} (and ${plural((w.components?.length ?? 1) - 1, "more component")})`
-                : w.message,
-          })),
-        )
-      : p.blockers.map((b) => ({
-          stop: color.red(`✗ ${c.id}`),
-          code: b.code,
-          what: b.component ?? b.key ?? "",
-          message: b.message,
-        }));
-    for (const why of items) {
-      const stop = why.stop;
-      const key = `${stop}\u0000${why.code}\u0000${why.what}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      rows.push([stop, why.code, why.message]);
-    }
-  }
-  return rows;
+/** One row per distinct (stop, reason) among the shown classes; blockers of the unreachable. */
+function stopRows(classes: readonly FleetClass[]): Cell[][] {
+  return stopLines(classes).map((l: StopLine) => [
+    l.stop ?? color.red(`✗ ${l.class}`),
+    l.code,
+    l.more > 0 ? `${l.message} (and ${plural(l.more, "more component")})` : l.message,
+  ]);
 }
 
 function printDistribution(d: ReturnType<typeof distribution>, badLines: number): void {
@@ -374,55 +299,4 @@ function printDistribution(d: ReturnType<typeof distribution>, badLines: number)
   );
   out();
   out(color.dim("stepstone fleet --inventory FILE --to V: the classes, their plans and the waves"));
-}
-
-/**
- * JSON of a large fleet: the top level indented as printJson does, each element of an
- * array one compact line, written element by element (a million-device fleet has
- * thousands of classes: one string of all of them would be most of the command's memory).
- */
-async function printLargeJson(value: Record<string, unknown>): Promise<void> {
-  const keys = Object.keys(value);
-  let buf = "{\n";
-  // Waits while a slow reader (a pipe) has not taken what was written: memory stays flat.
-  const flush = async () => {
-    const more = process.stdout.write(buf);
-    buf = "";
-    if (!more) await once(process.stdout, "drain");
-  };
-  for (const [i, k] of keys.entries()) {
-    const v = value[k];
-    buf += `  ${JSON.stringify(k)}: `;
-    if (Array.isArray(v) && v.length > 0) {
-      buf += "[\n";
-      for (const [j, x] of v.entries()) {
-        buf += `    ${JSON.stringify(x)}${j + 1 < v.length ? "," : ""}\n`;
-        if (buf.length > 1 << 16) await flush();
-      }
-      buf += "  ]";
-    } else buf += JSON.stringify(v, null, 2).replace(/\n/g, "\n  ");
-    buf += i + 1 < keys.length ? ",\n" : "\n";
-  }
-  buf += "}\n";
-  await flush();
-}
-
-/** A CSV file written in large pieces (a million rows one write each would be slow). */
-function csvWriter(path: string): { write(s: string): void; close(): void } {
-  const fd = openSync(path, "w");
-  let buf = "id,class,first-stop\n";
-  const flush = () => {
-    writeSync(fd, buf);
-    buf = "";
-  };
-  return {
-    write(s) {
-      buf += s;
-      if (buf.length > 1 << 16) flush();
-    },
-    close() {
-      flush();
-      closeSync(fd);
-    },
-  };
 }

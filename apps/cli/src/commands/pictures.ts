@@ -4,6 +4,7 @@ import { InputError, systemReason } from "@stepstone/errors";
 import type { Release } from "@stepstone/graph";
 import { displayPath } from "@stepstone/graph-file";
 import {
+  goldenMatrix,
   type PicturePath,
   picture,
   type ReportFleet,
@@ -85,9 +86,11 @@ export async function reportCommand(opts: ReportCommandOptions): Promise<number>
     throw new InputError("--to is the target of the fleet section: it goes with --inventory FILE");
   const { loaded, ctx } = await openGraph(opts);
   const file = displayPath(loaded.file);
-  const p = picture(ctx);
+  // The golden matrix, once: the picture draws its plans, the data lists its cells.
+  const golden = goldenMatrix(ctx);
+  const p = picture(ctx, { golden });
   const { svg } = await renderSvg(toDot(p, { legend: false }));
-  const data = reportData(ctx, file);
+  const data = reportData(ctx, file, golden);
   const fleet = opts.inventory === undefined ? undefined : await fleetOf(ctx, opts);
   const html = reportHtml({
     data,
@@ -110,7 +113,10 @@ export async function reportCommand(opts: ReportCommandOptions): Promise<number>
  * release), the report's --platform for devices that name none.
  */
 async function fleetOf(ctx: PlanContext, opts: ReportCommandOptions): Promise<ReportFleet> {
-  const { fleetReport, readFleet } = await import("./fleet.js");
+  const [{ readFleet }, { reportJson }] = await Promise.all([
+    import("./fleet.js"),
+    import("@stepstone/fleet"),
+  ]);
   const golden = ctx.releases.filter((r) => r.golden && !r.withdrawn);
   const to = opts.to !== undefined ? findRelease(ctx, opts.to, "--to") : golden[golden.length - 1];
   if (to === undefined)
@@ -123,7 +129,7 @@ async function fleetOf(ctx: PlanContext, opts: ReportCommandOptions): Promise<Re
     platformDefault: ctx.platform,
     allowWipe: [],
   });
-  return fleetReport(fleet, where, bad, ctx.graph.releases);
+  return reportJson(fleet, where, bad, ctx.graph.releases);
 }
 
 function writeReport(path: string, html: string): void {

@@ -3,9 +3,8 @@ import { InputError, systemReason } from "@stepstone/errors";
 import type { Migration, Release } from "@stepstone/graph";
 import { parseJsonStrict } from "@stepstone/graph-file";
 import {
-  deviceEpochs,
-  failedMigrations,
-  PlanContext,
+  devicePlanning,
+  type PlanContext,
   type PlanResult,
   plan,
   planJson,
@@ -14,9 +13,8 @@ import {
   reach,
   reachJson,
   type StopReason,
-  withoutMigrations,
 } from "@stepstone/planner";
-import type { DeviceStatus } from "@stepstone/runner";
+import type { DeviceStatus, Failure } from "@stepstone/runner";
 import { findRelease, label, openGraph, parseAllowWipe } from "../graph.js";
 import { type Cell, color, type Format, out, plural, printJson, table } from "../output.js";
 
@@ -40,7 +38,7 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
     );
   const device = opts.device === undefined ? undefined : await readDeviceStatus(opts.device);
   const platform = opts.platform ?? device?.platform ?? undefined;
-  const { loaded, ctx: full } = await openGraph({
+  const { ctx: full } = await openGraph({
     ...(opts.graph !== undefined && { graph: opts.graph }),
     ...(platform !== undefined && { platform }),
   });
@@ -65,18 +63,25 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   }
   const to = opts.to === undefined ? undefined : findRelease(full, opts.to, "--to");
   const allowWipe = parseAllowWipe(full, opts.allowWipe);
-  const epochs = device ? deviceEpochs(full, device, opts.device as string, from) : undefined;
-  // A script that failed on this device would fail there again: plan as if no release
-  // shipped it, unless the user says the cause is fixed (--retry-failed).
-  const failed = device ? failedMigrations(loaded.graph, device) : [];
-  const excluded = opts.retryFailed ? [] : failed;
-  const ctx =
-    excluded.length === 0
-      ? full
-      : new PlanContext(withoutMigrations(loaded.graph, excluded), full.platform);
-  const failures = device ? deviceFailures(device, excluded) : undefined;
-  if (opts.format === "text" && device && failures)
-    printFailures(opts.device as string, device, failures, failed.length > 0, opts.retryFailed);
+  const forDevice =
+    device && opts.device !== undefined
+      ? devicePlanning(full, device, from, {
+          file: opts.device,
+          ...(opts.retryFailed !== undefined && { retryFailed: opts.retryFailed }),
+        })
+      : undefined;
+  const ctx = forDevice?.ctx ?? full;
+  const epochs = forDevice?.epochs;
+  const excluded = forDevice?.excluded ?? [];
+  const failures = device ? await deviceFailures(device, excluded) : undefined;
+  if (opts.format === "text" && device && failures && opts.device !== undefined)
+    printFailures(
+      opts.device,
+      device,
+      failures,
+      (forDevice?.failed.length ?? 0) > 0,
+      opts.retryFailed,
+    );
 
   if (to === undefined) {
     const entries = reach(ctx, {
@@ -102,45 +107,20 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   return res.reachable ? 0 : 1;
 }
 
-/** A failure record as `plan --format json` prints it: `excluded` when the plan leaves it out. */
-interface FailureJson {
-  id: string;
-  component: string | null;
-  phase: string | null;
-  from: number | null;
-  to: number | null;
-  status: number | null;
-  reason: string | null;
-  excluded: boolean;
+/** A failure the device reports, as `plan --format json` prints it: `excluded` when the plan leaves it out. */
+interface FailureJson extends Failure {
+  readonly excluded: boolean;
 }
 
-function deviceFailures(device: DeviceStatus, excluded: readonly Migration[]): FailureJson[] {
-  const out = device.failures.map((f) => ({
-    id: f.id,
-    component: f.component ?? (f.id.startsWith("@") ? f.id.slice(1) : null),
-    phase: f.phase ?? null,
-    from: f.from ?? null,
-    to: f.to ?? null,
-    status: f.status ?? null,
-    reason: f.reason ?? null,
+async function deviceFailures(
+  device: DeviceStatus,
+  excluded: readonly Migration[],
+): Promise<FailureJson[]> {
+  const { statusFailures } = await import("@stepstone/runner");
+  return statusFailures(device).map((f) => ({
+    ...f,
     excluded: excluded.some((m) => m.id === f.id),
   }));
-  // A component marked failed that no record names still failed: say so, with nothing known.
-  for (const c of device.components) {
-    if (c.failed === true && !out.some((f) => f.component === c.name)) {
-      out.push({
-        id: `@${c.name}`,
-        component: c.name,
-        phase: null,
-        from: null,
-        to: null,
-        status: null,
-        reason: "marked failed, without a failure record",
-        excluded: false,
-      });
-    }
-  }
-  return out;
 }
 
 /** The device's failures, before anything else: they are why the device is being planned. */

@@ -31,14 +31,14 @@ const svgWrap = document.querySelector<HTMLDivElement>(".svg-wrap");
 if (data.from !== null) fromSelect.value = data.from;
 if (data.to !== null) toSelect.value = data.to;
 
-function indexOf(version: string): number {
-  return ctx.releases.findIndex((r) => r.version === version);
+function releaseOf(version: string): Release | undefined {
+  return ctx.releases.find((r) => r.version === version);
 }
 
 function update(): void {
-  const from = indexOf(fromSelect.value);
-  const to = indexOf(toSelect.value);
-  if (from < 0 || to < 0) return;
+  const from = releaseOf(fromSelect.value);
+  const to = releaseOf(toSelect.value);
+  if (from === undefined || to === undefined) return;
   const allowWipe = wipeBoxes.filter((b) => b.checked).map((b) => b.value);
   const res = plan(ctx, { from, to, allowWipe });
   const why = res.reachable ? planWhy(ctx, res.plan, { allowWipe }) : [];
