@@ -66,6 +66,8 @@ export LC_ALL
 umask 022
 : "${PATH:=/usr/sbin:/usr/bin:/sbin:/bin}"
 export PATH
+# Long strings are built this many lines at a time (see "the manifest" below).
+CHUNK=16
 # The journal is kept under about this size (plus one rotation): persistent layers are small.
 JOURNAL_MAX=65536
 # At most this much of one script's output reaches the journal (its end: errors come last).
@@ -97,8 +99,9 @@ jlog_at() {
 	jl_line="$NOW ${CMD:-runner}[$$]: $*"
 	JSIZE=$((JSIZE + ${#jl_line} + 1))
 	if [ -n "$JBUFFER" ]; then
-		JBUF=$JBUF$jl_line$NL
-		[ ${#JBUF} -lt "$JBUF_MAX" ] || journal_flush
+		JB_CHUNK=$JB_CHUNK$jl_line$NL JB_LEN=$((JB_LEN + ${#jl_line} + 1)) JB_K=$((JB_K + 1))
+		[ "$JB_K" -lt "$CHUNK" ] || JBUF=$JBUF$JB_CHUNK JB_CHUNK='' JB_K=0
+		[ "$JB_LEN" -lt "$JBUF_MAX" ] || journal_flush
 		return 0
 	fi
 	# The journal is diagnostics: a full disk must not stop a commit half way because a
@@ -111,9 +114,10 @@ jlog_at() {
 # sync a data block and a metadata block, as much as a second record. A power cut loses
 # the lines of the chain it cut, and the next run says what that chain committed (its
 # records are rewritten from the list of chains, each with a journal line).
-JBUF='' JBUFFER=''
+JBUF='' JBUFFER='' JB_CHUNK='' JB_LEN=0 JB_K=0
 JBUF_MAX=8192
 journal_flush() {
+	JBUF=$JBUF$JB_CHUNK JB_CHUNK='' JB_LEN=0 JB_K=0
 	[ -n "$JBUF" ] || return 0
 	printf '%s' "$JBUF" >&3 2>/dev/null || true
 	JBUF=''
@@ -403,16 +407,26 @@ dir_entries() {
 }
 
 # --- the manifest (parsed once, from the copy that is verified) ---------------------------------
+# Long tables (and the chains, the records and the journal lines a run keeps) are built
+# CHUNK lines at a time: `x=$x$y` copies x (character by character in
+# dash), so a table grown one line at a time costs time quadratic in its length, 27 million
+# instructions for 200 lines; in chunks, a quarter of that. Names already seen (ids and
+# files, for duplicates and unlisted files) are empty marker files in the run's private
+# folder (a tmpfs): a lookup is one stat, where a search of a growing string is quadratic.
+MP_NTH=0 P_MARK=''
 # manifest_parse LABEL: parse RT into P_RELEASE, P_PLATFORM and three newline-separated
 # tables: P_COMPS "name epoch baseline policy paths" (paths comma-separated or -),
-# P_KEYS "id sha256 file", P_SCRIPTS "id sha256 component from to file". Every field is
+# P_KEYS "id sha256 file", P_SCRIPTS "id sha256 component from to file" (P_NFILES lines,
+# each id and file marked as $P_MARK.id.ID and $P_MARK.file.FILE, P_MARK a prefix in WORK
+# of this parse's own). Every field is
 # checked against the character set the generator writes, so the tables can be split on
 # blanks safely. Lines of unknown kinds are ignored (a newer generator may add some).
 manifest_parse() {
 	mp_label=$1
-	P_RELEASE='' P_PLATFORM=- P_COMPS='' P_KEYS='' P_SCRIPTS=''
+	P_RELEASE='' P_PLATFORM=- P_COMPS='' P_KEYS='' P_SCRIPTS='' P_NFILES=0
 	mp_n=0 mp_have_platform=
-	mp_cnames=' ' mp_ids=' ' mp_files=' '
+	mp_cnames=' ' mp_kfiles=' ' mp_chunk='' mp_k=0
+	MP_NTH=$((MP_NTH + 1)) P_MARK=$WORK/$mp_label.$MP_NTH
 	IFS=$NL
 	set -f
 	# shellcheck disable=SC2086 # one word per line, blank lines dropped
@@ -465,8 +479,8 @@ manifest_parse() {
 			case $2 in *[!A-Za-z0-9._-]*) die 2 "$mp_at: bad key id $2" ;; esac
 			sha_ok "$3" || die 2 "$mp_at: bad sha256 for key $2"
 			[ "$4" = "keys/$2.pem" ] || die 2 "$mp_at: key $2 must be the file keys/$2.pem"
-			case $mp_files in *" $4 "*) die 2 "$mp_at: key $2 listed twice" ;; esac
-			mp_files="$mp_files$4 "
+			case $mp_kfiles in *" $4 "*) die 2 "$mp_at: key $2 listed twice" ;; esac
+			mp_kfiles="$mp_kfiles$4 "
 			P_KEYS="$P_KEYS$2 $3 $4$NL"
 			;;
 		script)
@@ -474,19 +488,23 @@ manifest_parse() {
 			isint "$2" || die 2 "$mp_at: bad order $2"
 			case $3 in [a-z0-9]*) ;; *) die 2 "$mp_at: bad script id $3" ;; esac
 			case $3 in *[!a-z0-9._-]* | *.tmp) die 2 "$mp_at: bad script id $3" ;; esac
-			case $mp_ids in *" $3 "*) die 2 "$mp_at: script $3 listed twice" ;; esac
+			[ ! -e "$P_MARK.id.$3" ] || die 2 "$mp_at: script $3 listed twice"
 			sha_ok "$4" || die 2 "$mp_at: bad sha256 for $3"
 			case $mp_cnames in *" $5 "*) ;; *) die 2 "$mp_at: script $3 of undeclared component $5" ;; esac
 			{ isint "$6" && isint "$7" && [ "$6" != "$7" ]; } || die 2 "$mp_at: bad from/to epochs for $3"
 			case $8 in [A-Za-z0-9]*) ;; *) die 2 "$mp_at: bad file name $8" ;; esac
 			case $8 in *[!A-Za-z0-9._+-]* | manifest.*) die 2 "$mp_at: bad file name $8" ;; esac
-			case $mp_files in *" $8 "*) die 2 "$mp_at: file $8 listed twice" ;; esac
-			mp_ids="$mp_ids$3 " mp_files="$mp_files$8 "
-			P_SCRIPTS="$P_SCRIPTS$3 $4 $5 $6 $7 $8$NL"
+			[ ! -e "$P_MARK.file.$8" ] || die 2 "$mp_at: file $8 listed twice"
+			{ : >"$P_MARK.id.$3" && : >"$P_MARK.file.$8"; } ||
+				die 1 "cannot write in $WORK"
+			P_NFILES=$((P_NFILES + 1))
+			mp_chunk="$mp_chunk$3 $4 $5 $6 $7 $8$NL" mp_k=$((mp_k + 1))
+			[ "$mp_k" -lt "$CHUNK" ] || P_SCRIPTS=$P_SCRIPTS$mp_chunk mp_chunk='' mp_k=0
 			;;
 		esac
 	done
 	set +f
+	P_SCRIPTS=$P_SCRIPTS$mp_chunk
 	[ -n "$P_RELEASE" ] || die 2 "$mp_label: manifest.tsv has no release line"
 }
 
@@ -552,19 +570,19 @@ bundle_load() {
 # the listed keys. A name outside the generator's character set (a newline, a blank) is
 # refused before any tool sees it: `sha256sum` does not escape such names alike everywhere.
 bundle_files() {
-	bf_listed=' '
+	bf_keys=' '
 	IFS=$NL
 	set -f
-	for bf_l in $P_SCRIPTS $P_KEYS; do
+	for bf_l in $P_KEYS; do
 		IFS=$DEFAULT_IFS
 		split_words "$bf_l"
-		if [ "$NW" -eq 6 ]; then bf_listed="$bf_listed$W6 "; else bf_listed="$bf_listed$W3 "; fi
+		bf_keys="$bf_keys$W3 "
 	done
 	IFS=$DEFAULT_IFS
 	set +f
 	dir_entries "$1"
 	[ -z "$DE_ODD" ] || die 3 "$2: unexpected file '$DE_ODD' (a name with a newline) in the bundle: nothing run"
-	bf_entries=$DE
+	bf_entries=$DE bf_n=0
 	IFS=$NL
 	set -f
 	for bf_f in $bf_entries; do
@@ -584,8 +602,9 @@ bundle_files() {
 			;;
 		esac
 		[ ! -d "$1/$bf_f" ] || die 3 "$2: unexpected directory $bf_f in the bundle: nothing run"
-		case $bf_listed in *" $bf_f "*) ;; *) die 3 "$2: $bf_f is not listed in manifest.tsv: nothing run" ;; esac
+		[ -e "$P_MARK.file.$bf_f" ] || die 3 "$2: $bf_f is not listed in manifest.tsv: nothing run"
 		[ -f "$1/$bf_f" ] || die 3 "$2: $bf_f is not a regular file: nothing run"
+		bf_n=$((bf_n + 1))
 	done
 	IFS=$DEFAULT_IFS
 	set +f
@@ -597,35 +616,50 @@ bundle_files() {
 		for bf_f in $DE; do
 			IFS=$DEFAULT_IFS
 			case $bf_f in *[!A-Za-z0-9._+-]* | '') die 3 "$2: unexpected file '$bf_f' in keys/: nothing run" ;; esac
-			case $bf_listed in *" keys/$bf_f "*) ;; *) die 3 "$2: keys/$bf_f is not a key manifest.tsv lists (the image trusts exactly the keys its manifest lists): nothing run" ;; esac
+			case $bf_keys in *" keys/$bf_f "*) ;; *) die 3 "$2: keys/$bf_f is not a key manifest.tsv lists (the image trusts exactly the keys its manifest lists): nothing run" ;; esac
 			[ ! -L "$1/keys/$bf_f" ] || die 3 "$2: keys/$bf_f is a link; keys are regular files: nothing run"
 			{ [ -f "$1/keys/$bf_f" ] && [ -r "$1/keys/$bf_f" ]; } || die 3 "$2: keys/$bf_f is not a readable regular file: nothing run"
 		done
 		IFS=$DEFAULT_IFS
 		set +f
 	fi
-	# Listed but missing.
-	for bf_f in $bf_listed; do
+	# Listed but missing. Each regular file counted above is a distinct listed one, and
+	# listed names are distinct (manifest_parse): equal counts mean all are there.
+	for bf_f in $bf_keys; do
 		{ [ -f "$1/$bf_f" ] && [ ! -L "$1/$bf_f" ]; } || die 3 "$2: $bf_f is listed in manifest.tsv but missing: nothing run"
 	done
+	[ "$bf_n" -ne "$P_NFILES" ] || return 0
+	IFS=$NL
+	set -f
+	for bf_l in $P_SCRIPTS; do
+		IFS=$DEFAULT_IFS
+		split_words "$bf_l"
+		{ [ -f "$1/$W6" ] && [ ! -L "$1/$W6" ]; } || die 3 "$2: $W6 is listed in manifest.tsv but missing: nothing run"
+	done
+	IFS=$DEFAULT_IFS
+	set +f
+	die 3 "$2: the bundle's files are not the ones manifest.tsv lists: nothing run"
 }
 
 # bundle_hashes DIR LABEL: one sha256sum for every listed file; its output must be exactly
 # one "<sha256>  ./<name>" line per file, in order, each with the listed sum.
 bundle_hashes() {
 	bh_dir=$1 bh_label=$2
-	set --
-	bh_expect=
+	bh_expect='' bh_files='' bh_ce='' bh_cf='' bh_k=0
 	IFS=$NL
 	set -f
 	for bh_l in $P_SCRIPTS $P_KEYS; do
 		IFS=$DEFAULT_IFS
 		split_words "$bh_l"
 		if [ "$NW" -eq 6 ]; then bh_f=$W6; else bh_f=$W3; fi
-		set -- "$@" "./$bh_f"
-		bh_expect="$bh_expect$W2  ./$bh_f$NL"
+		bh_cf="$bh_cf ./$bh_f" bh_ce="$bh_ce$W2  ./$bh_f$NL" bh_k=$((bh_k + 1))
+		[ "$bh_k" -lt "$CHUNK" ] || bh_files=$bh_files$bh_cf bh_expect=$bh_expect$bh_ce bh_cf='' bh_ce='' bh_k=0
 	done
 	IFS=$DEFAULT_IFS
+	bh_files=$bh_files$bh_cf bh_expect=$bh_expect$bh_ce
+	# Names without blanks or glob characters (checked): split into the arguments at once.
+	# shellcheck disable=SC2086 # split on purpose
+	set -- $bh_files
 	set +f
 	[ $# -gt 0 ] || return 0
 	command -v sha256sum >/dev/null 2>&1 || die 3 "$bh_label: sha256sum not found: nothing run"
@@ -1237,23 +1271,24 @@ applied_text() {
 # record is never early, and never lost while its list is whole. A wipe or an epoch
 # recorded without a script appends "reset C" first: the chains of C before it say nothing
 # about its epoch any more (their records were made durable by the sync before the reset).
-AP_DONE=''
+AP_DONE='' AP_CHUNK='' AP_K=0
 AP_LISTED=''
 AP_KEEP=''
 # applying_announce PHASE: the loaded component's CHAIN, into the list.
 applying_announce() {
-	aa_text="chain $C_NAME $1$NL"
+	aa_text="chain $C_NAME $1$NL" aa_chunk='' aa_k=0
 	IFS=$NL
 	set -f
 	for aa_l in $CHAIN; do
 		IFS=$DEFAULT_IFS
 		split_words "$aa_l"
-		[ "$W1" != S ] || aa_text="$aa_text$W3 $W7 $W4 $W5$NL"
-		IFS=$NL
-		set -f
+		[ "$W1" = S ] || continue
+		aa_chunk="$aa_chunk$W3 $W7 $W4 $W5$NL" aa_k=$((aa_k + 1))
+		[ "$aa_k" -lt "$CHUNK" ] || aa_text=$aa_text$aa_chunk aa_chunk='' aa_k=0
 	done
 	IFS=$DEFAULT_IFS
 	set +f
+	aa_text=$aa_text$aa_chunk
 	if [ -z "$AP_LISTED" ]; then
 		now
 		printf 'run %s %s\n%s' "$NOW" "$M_RELEASE" "$aa_text" >"$ST/applying" ||
@@ -1274,6 +1309,7 @@ applying_reset() {
 # applied_flush: the records of the scripts committed since the last flush. Without the
 # list truncated, a record that cannot be written now is rewritten by the next run.
 applied_flush() {
+	AP_DONE=$AP_DONE$AP_CHUNK AP_CHUNK='' AP_K=0
 	[ -n "$AP_DONE" ] || return 0
 	af_all=$AP_DONE
 	AP_DONE=''
@@ -1323,7 +1359,8 @@ commit() {
 	fi
 	# Its applied/<id> is written when the chain ends (see applying_announce).
 	now
-	AP_DONE="$AP_DONE$2 $3 $1 $4 $5 $6 $NOW$NL"
+	AP_CHUNK="$AP_CHUNK$2 $3 $1 $4 $5 $6 $NOW$NL" AP_K=$((AP_K + 1))
+	[ "$AP_K" -lt "$CHUNK" ] || AP_DONE=$AP_DONE$AP_CHUNK AP_CHUNK='' AP_K=0
 }
 
 # record_write C VALUE [inplace]: steps 3-4. RW := "" when all is durable, else the file
@@ -1835,22 +1872,26 @@ id_lt() {
 # CP_E0 the layer-0 edges. One eval per edge: the names are built from proven integers
 # (the table's epochs, the edge count) and every value is referred to, never spliced in.
 chain_edges() {
+	ce_name=$1 ce_table=$2 ce_layer=$3
 	IFS=$NL
 	set -f
-	for ce_l in $2; do
+	for ce_l in $ce_table; do
 		IFS=$DEFAULT_IFS
-		split_words "$ce_l"
-		[ "$W3" = "$1" ] || continue
+		# shellcheck disable=SC2086 # split on purpose: "id sha component from to file"
+		set -- $ce_l
+		[ "$3" = "$ce_name" ] || continue
 		CP_K=$((CP_K + 1))
 		# shellcheck disable=SC2034 # read by the eval below
-		ce_v="$W4 $W5 $W1 $W6 $W2 $3"
-		if [ "$3" = 1 ]; then
-			eval "CE${CP_NS}_$CP_K=\$ce_v CO${CP_NS}_$W4=\"\${CO${CP_NS}_$W4:-} \$CP_K\" CI${CP_NS}_$W5=\"\${CI${CP_NS}_$W5:-} \$CP_K\""
+		ce_v="$4 $5 $1 $6 $2 $ce_layer"
+		# A second script leaving an epoch: the chain is a choice (see chain_walk).
+		eval "[ -z \"\${CO${CP_NS}_$4:-}\" ] || CP_FORK=1"
+		if [ "$ce_layer" = 1 ]; then
+			eval "CE${CP_NS}_$CP_K=\$ce_v CO${CP_NS}_$4=\"\${CO${CP_NS}_$4:-} \$CP_K\" CI${CP_NS}_$5=\"\${CI${CP_NS}_$5:-} \$CP_K\""
 		else
-			eval "CE${CP_NS}_$CP_K=\$ce_v CO${CP_NS}_$W4=\"\${CO${CP_NS}_$W4:-} \$CP_K\""
+			eval "CE${CP_NS}_$CP_K=\$ce_v CO${CP_NS}_$4=\"\${CO${CP_NS}_$4:-} \$CP_K\""
 			CP_E0="$CP_E0 $CP_K"
 		fi
-		CP_EPOCHS="$CP_EPOCHS $W4 $W5"
+		CP_EPOCHS="$CP_EPOCHS $4 $5"
 	done
 	IFS=$DEFAULT_IFS
 	set +f
@@ -1914,15 +1955,45 @@ chain_plan() {
 	cp_b=${NL}$cp_tgt
 	cp_b=${cp_b#*"$NL$2 "}
 	cp_b=${cp_b%%" "*}
-	CP_NS=$((CP_NS + 1)) CP_K=0 CP_EPOCHS=" $cp_b $3" CP_E0=''
+	CP_NS=$((CP_NS + 1)) CP_K=0 CP_EPOCHS=" $cp_b $3" CP_E0='' CP_FORK=''
 	if [ "$1" = boot ]; then
 		chain_edges "$2" "$M_SCRIPTS" 1
 	else
 		chain_edges "$2" "$M_SCRIPTS" 0
 		chain_edges "$2" "$T_SCRIPTS" 1
 	fi
+	if [ "$1" = boot ] && [ -z "$CP_FORK" ]; then
+		chain_follow "$2" "$3" "$cp_b"
+		return 0
+	fi
 	chain_costs "$cp_b"
 	chain_walk "$1" "$2" "$3"
+}
+
+# chain_follow NAME EPOCH B: a boot (one layer) where no epoch has two scripts leaving it (the
+# common bundle: each component a line of migrations): from EPOCH there is one path, so
+# it is the chain when it reaches B, and there is none when it stops or comes back to an
+# epoch (found by counting: a path of more steps than there are scripts repeats one).
+# The same answer as the search, without it.
+chain_follow() {
+	cf_name=$1 cf_e=$2 cf_b=$3 cf_steps=0 cf_chunk='' cf_lines='' cf_out=''
+	set -f
+	while [ "$cf_e" != "$cf_b" ]; do
+		eval "cf_out=\${CO${CP_NS}_$cf_e:-}"
+		cf_steps=$((cf_steps + 1))
+		if [ -z "$cf_out" ] || [ "$cf_steps" -gt "$CP_K" ]; then
+			set +f
+			PLAN="$PLAN$cf_lines${cf_chunk}N $cf_name$NL"
+			return 0
+		fi
+		# The edge's words: from to id file sha layer.
+		eval "set -- \$CE${CP_NS}_${cf_out# }"
+		cf_chunk="${cf_chunk}S $cf_name $3 $1 $2 $4 $5$NL"
+		cf_e=$2
+		case $((cf_steps % CHUNK)) in 0) cf_lines=$cf_lines$cf_chunk cf_chunk='' ;; esac
+	done
+	set +f
+	PLAN="$PLAN$cf_lines${cf_chunk}E $cf_name$NL"
 }
 
 # chain_walk MODE NAME EPOCH: rebuild the chain from EPOCH, the smallest id first among
@@ -1933,7 +2004,7 @@ chain_walk() {
 		PLAN="${PLAN}N $2$NL"
 		return
 	fi
-	cw_e=$3 cw_layer=0 cw_steps=0 cw_d1='' cw_out='' cw_edge=''
+	cw_e=$3 cw_layer=0 cw_steps=0 cw_d1='' cw_out='' cw_edge='' cw_chunk='' cw_lines=''
 	while [ "$cw_cost" -gt 0 ]; do
 		cw_best='' cw_bid='' cw_bl=''
 		eval "cw_d1=\${D1${CP_NS}_$cw_e:-} cw_out=\${CO${CP_NS}_$cw_e:-}"
@@ -1958,15 +2029,16 @@ chain_walk() {
 		done
 		cw_steps=$((cw_steps + 1))
 		if [ -z "$cw_best" ] || [ "$cw_steps" -gt "$CP_K" ]; then
-			PLAN="${PLAN}N $2$NL"
+			PLAN="$PLAN$cw_lines${cw_chunk}N $2$NL"
 			return
 		fi
 		split_words "$cw_best"
 		if [ "$1" = boot ] || [ "$cw_bl" = 0 ]; then
-			PLAN="${PLAN}S $2 $W3 $W1 $W2 $W4 $W5$NL"
+			cw_chunk="${cw_chunk}S $2 $W3 $W1 $W2 $W4 $W5$NL"
 		else
-			PLAN="${PLAN}L $2 $W3 $W1 $W2$NL"
+			cw_chunk="${cw_chunk}L $2 $W3 $W1 $W2$NL"
 		fi
+		case $((cw_steps % CHUNK)) in 0) cw_lines=$cw_lines$cw_chunk cw_chunk='' ;; esac
 		cw_e=$W2 cw_layer=$cw_bl
 		if [ "$cw_bl" = 0 ]; then
 			eval "cw_cost=\${D0${CP_NS}_$W2}"
@@ -1974,7 +2046,7 @@ chain_walk() {
 			eval "cw_cost=\${D1${CP_NS}_$W2}"
 		fi
 	done
-	PLAN="${PLAN}E $2$NL"
+	PLAN="$PLAN$cw_lines${cw_chunk}E $2$NL"
 }
 
 PLAN=
@@ -1997,7 +2069,7 @@ plan() {
 
 # chain_of NAME: CHAIN := the plan lines of that component; CHAIN_OK := "" when it has none.
 chain_of() {
-	CHAIN='' CHAIN_OK=1
+	CHAIN='' CHAIN_OK=1 co_chunk='' co_k=0
 	IFS=$NL
 	set -f
 	for co_l in $PLAN; do
@@ -2006,11 +2078,15 @@ chain_of() {
 		[ "$W2" = "$1" ] || continue
 		case $W1 in
 		N) CHAIN_OK='' ;;
-		S | L) CHAIN="$CHAIN$co_l$NL" ;;
+		S | L)
+			co_chunk="$co_chunk$co_l$NL" co_k=$((co_k + 1))
+			[ "$co_k" -lt "$CHUNK" ] || CHAIN=$CHAIN$co_chunk co_chunk='' co_k=0
+			;;
 		esac
 	done
 	IFS=$DEFAULT_IFS
 	set +f
+	CHAIN=$CHAIN$co_chunk
 }
 
 # chain_ids S|L: CHAIN_IDS := the ids of CHAIN's lines of that kind (run now, or at the
