@@ -138,11 +138,25 @@ export function suggest(ctx: PlanContext, gapList: readonly Gap[]): SuggestResul
   // A claim must hold with exactly the releases suggested: a draft that closes none of its
   // own pairs is left out, and the pairs it helped close (through a path over it) must be
   // checked again without it, until nothing more is left out.
-  for (;;) {
-    const kept = drafts.filter((d, i) => d.pairs.some((p) => closed[i]?.has(p)));
-    if (kept.length === drafts.length) break;
-    drafts = kept;
+  const keepClosing = () => {
+    for (;;) {
+      const kept = drafts.filter((d, i) => d.pairs.some((p) => closed[i]?.has(p)));
+      if (kept.length === drafts.length) break;
+      drafts = kept;
+      closed = verify(ctx, drafts);
+    }
+  };
+  keepClosing();
+
+  // Each image's epochs were chosen as if its pairs' plans went through it, but once all
+  // the suggestions are released a pair's plan takes the best of them (equal plans: the
+  // higher version), so another image may carry a pair, and this image's epochs should
+  // then serve the pairs that do go through it.
+  const refined = refineEpochs(ctx, drafts, closed);
+  if (refined !== drafts) {
+    drafts = refined;
     closed = verify(ctx, drafts);
+    keepClosing();
   }
 
   const suggestions: Suggestion[] = [];
@@ -337,6 +351,174 @@ function draft(ctx: PlanContext, g: Group, taken: Set<string>): Draft {
     notes: `${SUGGESTED_NOTES}: connects ${pairsText}.`,
   });
   return { group: g, pairs: g.pairs, entry, extends: null, adds: [] };
+}
+
+/** A pair's plan once some releases are added: what the planner compares, or null (no plan without wipes). */
+interface PairCost {
+  hops: number;
+  transitions: number;
+  scripts: number;
+}
+
+function planCost(next: PlanContext, ctx: PlanContext, p: Pair): PairCost | null {
+  const res = plan(next, { from: ctx.release(p.a), to: ctx.release(p.b) });
+  if (!res.reachable || res.plan.wipes > 0) return null;
+  return { hops: res.plan.hops, transitions: res.plan.transitions, scripts: res.plan.scripts };
+}
+
+function contextWith(ctx: PlanContext, drafts: readonly Draft[]): PlanContext {
+  return new PlanContext(
+    withReleases(
+      ctx.graph,
+      drafts.map((d) => d.entry),
+    ),
+    ctx.platform,
+  );
+}
+
+/** Epoch vectors a model search tries exhaustively up to this many; beyond, one component at a time. */
+const EXHAUSTIVE = 4096;
+
+/**
+ * The drafts with each new image's epochs re-chosen for the plans the pairs it closes really
+ * take with all the suggestions released (the same array when nothing changes). A pair
+ * closed through image T runs A -> T -> B (two hops, one transition stop, the scripts of
+ * the shortest chains through T's epochs); without T its plan is some other one (through
+ * another suggestion, say), which the planner keeps when it is cheaper or equal and of
+ * higher version. So per pair the scripts with T at epochs v are those of A -> T -> B when
+ * that route is better, else those of the other plan; the epochs with the fewest over T's
+ * pairs are taken when the plans, made again, confirm they run fewer scripts (ties keep the
+ * first choice). Repeated (a few rounds at most) since one image's change moves the others'.
+ */
+function refineEpochs(ctx: PlanContext, drafts: Draft[], closed: readonly Set<Pair>[]): Draft[] {
+  if (drafts.length < 2) return drafts;
+  let out = [...drafts];
+  for (let round = 0; round < 3; round++) {
+    let changed = false;
+    for (let i = 0; i < out.length; i++) {
+      const d = out[i] as Draft;
+      if (d.extends !== null) continue;
+      const pairs = d.pairs.filter((p) => closed[i]?.has(p) ?? false);
+      if (pairs.length === 0) continue;
+      const without = contextWith(
+        ctx,
+        out.filter((_, j) => j !== i),
+      );
+      const alt = pairs.map((p) => planCost(without, ctx, p));
+      // Without another way, every pair goes through this image: its first choice is best.
+      if (alt.every((a) => a === null)) continue;
+      const current = ctx.components.map((c) => d.entry.epochs[c.name] as Epoch);
+      const best = cheapestVector(ctx, pairs, alt, current);
+      if (best === null) continue;
+      const names = ctx.components.map((c) => c.name);
+      const next = redraw(ctx, d, Object.fromEntries(names.map((n, ci) => [n, best[ci] as Epoch])));
+      const trial = out.map((x, j) => (j === i ? next : x));
+      const before = contextWith(ctx, out);
+      const after = contextWith(ctx, trial);
+      let was = 0;
+      let now = 0;
+      let ok = true;
+      for (const p of pairs) {
+        const b = planCost(before, ctx, p);
+        const a = planCost(after, ctx, p);
+        if (a === null || b === null) {
+          ok = false;
+          break;
+        }
+        was += b.scripts;
+        now += a.scripts;
+      }
+      if (!ok || now >= was) continue;
+      out = trial;
+      changed = true;
+    }
+    if (!changed) break;
+  }
+  return out.every((d, i) => d === drafts[i]) ? drafts : out;
+}
+
+/**
+ * The model of refineEpochs: the epoch vector with the fewest scripts over the pairs, or
+ * null when none beats `current`. Per component the values tried are the pairs' candidates
+ * (elsewhere the image serves none of them), newest first.
+ */
+function cheapestVector(
+  ctx: PlanContext,
+  pairs: readonly Pair[],
+  alt: readonly (PairCost | null)[],
+  current: readonly Epoch[],
+): Epoch[] | null {
+  const domains = ctx.components.map((_, ci) => {
+    const all = new Set<Epoch>([current[ci] as Epoch]);
+    for (const p of pairs) for (const e of p.candidates[ci] ?? []) all.add(e);
+    return [...all].sort((x, y) => y - x);
+  });
+  const cost = (v: readonly Epoch[]): number => {
+    let total = 0;
+    pairs.forEach((p, k) => {
+      const other = alt[k] ?? null;
+      let via = 0;
+      for (let ci = 0; ci < ctx.c && via !== Number.POSITIVE_INFINITY; ci++)
+        via += p.scripts[ci]?.get(v[ci] as Epoch) ?? Number.POSITIVE_INFINITY;
+      if (other === null) total += via;
+      else if (via === Number.POSITIVE_INFINITY) total += other.scripts;
+      else if (other.hops > 2 || (other.hops === 2 && other.transitions > 1)) total += via;
+      else if (other.hops === 2 && other.transitions === 1) total += Math.min(via, other.scripts);
+      else total += other.scripts;
+    });
+    return total;
+  };
+  let best: Epoch[] = [...current];
+  let bestCost = cost(best);
+  const initial = bestCost;
+  const size = domains.reduce((n, dom) => n * dom.length, 1);
+  if (size <= EXHAUSTIVE) {
+    const v: Epoch[] = [...current];
+    const walk = (ci: number) => {
+      if (ci === ctx.c) {
+        const c = cost(v);
+        if (c < bestCost) {
+          bestCost = c;
+          best = [...v];
+        }
+        return;
+      }
+      for (const e of domains[ci] ?? []) {
+        v[ci] = e;
+        walk(ci + 1);
+      }
+    };
+    walk(0);
+  } else {
+    for (let improved = true; improved; ) {
+      improved = false;
+      for (let ci = 0; ci < ctx.c; ci++) {
+        for (const e of domains[ci] ?? []) {
+          const v = [...best];
+          v[ci] = e;
+          const c = cost(v);
+          if (c < bestCost) {
+            bestCost = c;
+            best = v;
+            improved = true;
+          }
+        }
+      }
+    }
+  }
+  return bestCost < initial ? best : null;
+}
+
+/** A new release's draft at other epochs: the same version, keys and notes, the ships those epochs need. */
+function redraw(ctx: PlanContext, d: Draft, epochs: Record<string, Epoch>): Draft {
+  const ids = chainIds(ctx, d.pairs, (ci) => epochs[ctx.component(ci).name] as Epoch);
+  const sv = checkedVersion(d.entry.version);
+  const alreadyShipped = new Set(
+    ctx.graph.migrations.filter((m) => m.shippedIn?.test(sv)).map((m) => m.id),
+  );
+  const ships = [...ids].filter((id) => !alreadyShipped.has(id)).sort();
+  const entry: ReleaseEntry = inFileOrder("release", { ...d.entry, epochs, ships });
+  return { ...d, entry };
 }
 
 /** The candidate epoch of component `ci` with the fewest scripts over the group's pairs; the newest of those. */

@@ -533,4 +533,68 @@ describe("suggest", () => {
     );
     expect(left).toEqual([]);
   });
+  it("chooses an image's epochs for the plans its pairs take once every suggestion is released", () => {
+    // Two images: 3.0.1-transition.2 (users 3) for the way down, and 3.0.1-transition.1
+    // for the way up. On its own, users 2 and users 3 cost transition.1's pairs 7 scripts
+    // each (through it alone), and the newest would win; but with both released the plans
+    // run through transition.2 at users 3 wherever that costs the same (the higher version
+    // wins the tie), so at users 3 transition.1 is only a copy of it: 7 scripts. At users 2
+    // it carries 1.0.0 -> 3.0.0 with no script at all, and its pairs run 5.
+    const g: GraphJson = {
+      components: { users: {} },
+      releases: [
+        { version: "1.0.0", epochs: { users: 2 } },
+        { version: "1.1.0", epochs: { users: 1 } },
+        { version: "2.0.0", epochs: { users: 3 } },
+        // Refuses every upgrade: only a downgrade from a higher image reaches it.
+        { version: "3.0.0", epochs: { users: 2 }, upgradeFrom: "<0.9.0" },
+      ],
+      migrations: [
+        { id: "users-1-3", component: "users", from: 1, to: 3 },
+        { id: "users-3-2", component: "users", from: 3, to: 2 },
+        { id: "users-2-3", component: "users", from: 2, to: 3 },
+      ],
+    };
+    const { gaps: out } = report(g, { kind: "all" });
+    const ships = ["users-1-3", "users-2-3", "users-3-2"];
+    expect(
+      out.suggestions.map((s) => [s.release.version, s.release.epochs, s.release.ships, s.closes]),
+    ).toEqual([
+      [
+        "3.0.1-transition.1",
+        { users: 2 },
+        ships,
+        [
+          { from: "1.0.0", to: "2.0.0" },
+          { from: "1.0.0", to: "3.0.0" },
+          { from: "1.1.0", to: "2.0.0" },
+          { from: "1.1.0", to: "3.0.0" },
+          { from: "2.0.0", to: "3.0.0" },
+        ],
+      ],
+      [
+        "3.0.1-transition.2",
+        { users: 3 },
+        ships,
+        [
+          { from: "1.1.0", to: "1.0.0" },
+          { from: "2.0.0", to: "1.0.0" },
+          { from: "3.0.0", to: "2.0.0" },
+        ],
+      ],
+    ]);
+    const next = withEntries(
+      g,
+      out.suggestions.map((s) => s.release),
+    );
+    expect(hopsOf(next, "1.0.0", "3.0.0")).toEqual([
+      { to: "3.0.1-transition.1", preFlash: [], boot: [], wipe: [] },
+      { to: "3.0.0", preFlash: [], boot: [], wipe: [] },
+    ]);
+    // The scripts each of transition.1's pairs runs (2.0.0's through transition.2).
+    const scripts = out.suggestions[0]?.closes.map((c) =>
+      (hopsOf(next, c.from, c.to) ?? []).reduce((n, h) => n + h.preFlash.length + h.boot.length, 0),
+    );
+    expect(scripts).toEqual([1, 0, 1, 2, 1]);
+  });
 });
