@@ -18,29 +18,32 @@
 # the next script starts only after that. Per script:
 #   1. run the script (`sh -e`).
 #   2. barrier 1: `sync` (global: the script may have written anywhere).
-#   3. the companion slot that does not hold the last value (epoch.prev/<c> or
-#      epoch.prev/<c>.b: "SEQ <to>", rewritten in place; see slots_load), then beside it
-#      epoch/<c> := <to> by shell redirection.
-#   4. barrier 2: `sync -- SLOT epoch/<c>` (fsync, which reports I/O errors; sync(2)
+#   3. the record: in place when epoch/<c> is whole and <to> has as many digits as
+#      <from> (an overwrite that keeps the file's size: atomic, see record_write); else
+#      the companion slot that does not hold the last value (epoch.prev/<c> or
+#      epoch.prev/<c>.b: "SEQ <to>", see slots_load), then beside it epoch/<c> := <to>.
+#   4. barrier 2: `sync -- [SLOT] epoch/<c>` (fsync, which reports I/O errors; sync(2)
 #      returns nothing on Linux), with their folders when a file was just created.
 # Nothing else is written between one commit and the next barrier 1 (applied/<id> and
 # the journal lines are written when the chain ends: see applying_announce), so a script
-# that writes nothing costs that barrier nothing. Once per chain, before its first script,
-# the durable slot is made to hold the current epoch (or "none") when it does not.
-# A crash can tear only a file being rewritten; of the two slots, one is durable and whole
-# at any instant:
+# that writes nothing costs that barrier nothing. Before a script whose record is written
+# beside the companion, the durable slot is made to hold <from> (or "none"); the first
+# in-place write after that marks the companion "inplace" (it then holds no value).
+# A crash can tear only a file being rewritten with a change of size:
 #   - before barrier 1 completes: epoch/<c> still holds <from> (it is not touched before
 #     step 3), so the script runs again at the next boot: scripts are re-runnable.
-#   - during 3-4: the effects are durable (barrier 1). epoch/<c> may be old, new, empty,
-#     zero-filled or a torn prefix, and so may the slot being written; the other slot is
-#     durable (the last commit's barrier 2) and holds <from>. Only what a crash can leave
+#   - during 3-4, in place: epoch/<c> holds <from> or <to>, both consistent with the data.
+#   - during 3-4, beside the companion: the effects are durable (barrier 1). epoch/<c>
+#     may be old, new, empty, zero-filled or a torn prefix, and so may the slot being
+#     written; the other slot is durable and holds <from>. Only what a crash can leave
 #     counts as torn (nothing, NULs, or digits without their newline): recovery takes the
 #     whole slot of the higher SEQ, <from> (the script runs again on its own output,
 #     which re-runnable scripts allow) or <to> (its effects are durable), and a boot
-#     rewrites the record. Anything else (`abc`, `-1`, two lines) is not a crash artefact
-#     and is reported as a corrupt record. applied/<id> may be missing or torn: the next
-#     run that writes rewrites it from the list of chains (applying) or the manifest (it
-#     exists only once the effects are durable: never early).
+#     rewrites the record. A torn record whose companion says "inplace", and anything
+#     else (`abc`, `-1`, two lines), is not a crash artefact and is reported as a
+#     corrupt record. applied/<id> may be missing or torn: the next run that writes
+#     rewrites it from the list of chains (applying) or the manifest (it exists only once
+#     the effects are durable: never early).
 #   - after 4: <to> is durable; the next script starts only now.
 # Cost: two processes per script beyond the script (the barriers), nothing else per script:
 # the lock, hashing, signature, the chain choice, the watchdog and the executor that puts
